@@ -1,0 +1,50 @@
+# The project's commands. `make test` and `make run` work on a fresh machine: each installs
+# what it needs first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint proto proto-check run bench clean
+
+install: $(STAMP)
+
+# compat editable mode puts client/ on the path; the extra .pth adds server/, so the
+# `logicblocks.event` namespace spans both folders in the editable install as in the wheel.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	echo "$(CURDIR)/server" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/logicblocks_event_store_server_src.pth"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/buf lint
+
+proto: install
+	$(PY) -m grpc_tools.protoc -I proto \
+		--python_out=client --pyi_out=client --grpc_python_out=client \
+		$$(find proto -name '*.proto' | sort)
+
+# Fails when the generated code in client/ differs from what `make proto` makes now.
+proto-check: proto
+	git diff --exit-code -- client/logicblocks/event/v1 \
+		|| (echo "generated code is stale: run 'make proto' and commit" >&2; exit 1)
+	test -z "$$(git ls-files --others --exclude-standard client/logicblocks/event/v1)" \
+		|| (echo "generated code is not committed: run 'make proto' and commit" >&2; exit 1)
+
+run: install
+	$(VENV)/bin/logicblocks-event-store serve
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

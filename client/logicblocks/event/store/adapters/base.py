@@ -1,0 +1,162 @@
+"""The storage adapter interface: the seam between the documented API and storage."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence, Set
+from types import TracebackType
+from typing import Self, TypeAlias
+
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+
+from ..conditions import WriteCondition
+from ..exceptions import InvalidInputError
+from ..records import EventRecord, PendingEvent, prepare_events, validate_target
+
+__all__ = ["RecordStorageAdapter", "Saveable", "Scannable", "StorageAdapter", "validate_scan"]
+
+Saveable: TypeAlias = identifier.Stream
+Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
+
+
+class StorageAdapter(ABC):
+    """Stores events. ``EventStore`` and its scoped objects call nothing else.
+
+    Guarantees every adapter gives (the contract suite checks each):
+    positions in a stream run 0, 1, 2, ... and sequence numbers in the store 0, 1, 2, ...,
+    both without holes, sequence numbers in commit order; a publish writes all its events
+    contiguously or none; conditions are checked atomically with the write; scans return
+    events in sequence-number order with bounded memory; payloads and timestamps round-trip.
+    """
+
+    @abstractmethod
+    def save(
+        self,
+        *,
+        target: Saveable,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish ``events`` into the ``target`` stream if every condition holds.
+
+        Raises ``UnmetWriteConditionError`` when a condition fails and
+        ``InvalidInputError`` for bad input; in both cases nothing is written.
+        """
+        raise NotImplementedError()
+
+    @abstractmethod
+    def scan(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        """Iterate the events of ``target`` in sequence-number order.
+
+        With ``after_sequence_number``, only events with a greater sequence number: a reader
+        that remembers the last sequence number it saw resumes there without skipping any.
+        """
+        raise NotImplementedError()
+
+    def close(self) -> None:  # noqa: B027 - optional: adapters without resources keep it
+        """Release the adapter's resources (connections, pools, channels)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def validate_scan(target: object, after_sequence_number: object) -> None:
+    """Check a scan's arguments, naming the offending one."""
+    if not isinstance(target, (identifier.Log, identifier.Category, identifier.Stream)):
+        raise InvalidInputError("target", "must be a log, category or stream identifier")
+    if isinstance(target, (identifier.Category, identifier.Stream)) and (
+        not isinstance(target.category, str) or target.category == ""
+    ):
+        raise InvalidInputError("category", "must be a non-empty string")
+    if isinstance(target, identifier.Stream) and (
+        not isinstance(target.stream, str) or target.stream == ""
+    ):
+        raise InvalidInputError("stream", "must be a non-empty string")
+    if after_sequence_number is not None and (
+        not isinstance(after_sequence_number, int)
+        or isinstance(after_sequence_number, bool)
+        or after_sequence_number < -1
+    ):
+        raise InvalidInputError("after_sequence_number", "must be an integer >= -1")
+
+
+class RecordStorageAdapter(StorageAdapter):
+    """Base of the adapters that hold events themselves (in-memory, SQLite, PostgreSQL).
+
+    Validation, encoding and decoding live here, once; a backend implements only
+    ``write_records``, ``read_records`` and ``head``, which deal in ``EventRecord``s whose
+    payloads are JSON text. The server calls those directly, so payloads pass from storage
+    to the wire without being decoded.
+    """
+
+    def save(
+        self,
+        *,
+        target: Saveable,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        stream = validate_target(target)
+        pending = prepare_events(events)
+        records = self.write_records(target=stream, events=pending, conditions=conditions)
+        return [record.to_stored_event() for record in records]
+
+    def scan(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        validate_scan(target, after_sequence_number)
+        return (
+            record.to_stored_event()
+            for record in self.read_records(
+                target=target, after_sequence_number=after_sequence_number
+            )
+        )
+
+    @abstractmethod
+    def write_records(
+        self,
+        *,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[EventRecord]:
+        """Atomically check ``conditions`` and append ``events`` (already validated).
+
+        If every event's id is already stored in the stream, returns those records instead
+        (a retried publish). Raises ``UnmetWriteConditionError`` (via ``ensure_conditions``)
+        or ``InvalidInputError``; then nothing is written.
+        """
+        raise NotImplementedError()
+
+    @abstractmethod
+    def read_records(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[EventRecord]:
+        """Iterate records of ``target`` in sequence-number order, at most ``limit`` of them.
+
+        Holds a bounded number of records in memory however large the result.
+        """
+        raise NotImplementedError()
+
+    @abstractmethod
+    def head(self) -> int | None:
+        """The greatest sequence number in the store, ``None`` when it is empty."""
+        raise NotImplementedError()

@@ -1,0 +1,121 @@
+"""The in-memory adapter: the whole store in this process, for tests and in-process use."""
+
+import threading
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence, Set
+from itertools import islice
+
+from logicblocks.event.types import identifier
+
+from ..conditions import WriteCondition, ensure_conditions
+from ..exceptions import InvalidInputError
+from ..records import EventRecord, PendingEvent, resolve_retry
+from .base import RecordStorageAdapter, Scannable
+
+__all__ = ["InMemoryStorageAdapter"]
+
+
+class InMemoryStorageAdapter(RecordStorageAdapter):
+    """Holds events in lists in this process; lost when the process ends.
+
+    Writes are serialised by one lock. The log and the per-category and per-stream indexes
+    are append-only lists, so a scan reads a consistent snapshot by bounding itself to the
+    log's length when it starts: publishes racing with it are neither seen half-done nor
+    able to disturb the iteration.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: list[EventRecord] = []
+        self._category_index: dict[str, list[int]] = {}
+        self._stream_index: dict[tuple[str, str], list[int]] = {}
+        self._ids: dict[str, int] = {}
+
+    def write_records(
+        self,
+        *,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[EventRecord]:
+        key = (target.category, target.stream)
+        with self._lock:
+            stream_index = self._stream_index.get(key, [])
+            stored: dict[str, EventRecord] = {}
+            for index, event in enumerate(events):
+                sequence_number = self._ids.get(event.id)
+                if sequence_number is None:
+                    continue
+                record = self._log[sequence_number]
+                if (record.category, record.stream) != key:
+                    raise InvalidInputError(
+                        f"events[{index}].id", "is already used by an event in another stream"
+                    )
+                stored[event.id] = record
+            retried = resolve_retry(events, stored)
+            if retried is not None:
+                return retried
+
+            last = self._log[stream_index[-1]] if stream_index else None
+            ensure_conditions(target, conditions, None if last is None else last.to_stored_event())
+
+            position = 0 if last is None else last.position + 1
+            records = [
+                EventRecord(
+                    id=event.id,
+                    name=event.name,
+                    stream=target.stream,
+                    category=target.category,
+                    position=position + offset,
+                    sequence_number=len(self._log) + offset,
+                    payload=event.payload,
+                    observed_at=event.observed_at,
+                    occurred_at=event.occurred_at,
+                )
+                for offset, event in enumerate(events)
+            ]
+            category_index = self._category_index.setdefault(target.category, [])
+            stream_index = self._stream_index.setdefault(key, stream_index)
+            for record in records:
+                category_index.append(record.sequence_number)
+                stream_index.append(record.sequence_number)
+                self._ids[record.id] = record.sequence_number
+            # Appending to the log last publishes the batch to scans all at once: a scan's
+            # snapshot is the log's length, which grows only here.
+            self._log.extend(records)
+            return records
+
+    def read_records(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[EventRecord]:
+        snapshot = len(self._log)
+        after = -1 if after_sequence_number is None else after_sequence_number
+        records = self._iterate(target, after, snapshot)
+        return records if limit is None else islice(records, limit)
+
+    def _iterate(self, target: Scannable, after: int, snapshot: int) -> Iterator[EventRecord]:
+        match target:
+            case identifier.Log():
+                for sequence_number in range(after + 1, snapshot):
+                    yield self._log[sequence_number]
+            case identifier.Category(category=category):
+                yield from self._indexed(self._category_index.get(category, []), after, snapshot)
+            case identifier.Stream(category=category, stream=stream):
+                yield from self._indexed(
+                    self._stream_index.get((category, stream), []), after, snapshot
+                )
+
+    def _indexed(self, index: list[int], after: int, snapshot: int) -> Iterator[EventRecord]:
+        # Index entries are sequence numbers in ascending order; entries past the snapshot
+        # belong to publishes that finished after the scan began.
+        for sequence_number in islice(index, bisect_right(index, after), None):
+            if sequence_number >= snapshot:
+                return
+            yield self._log[sequence_number]
+
+    def head(self) -> int | None:
+        return len(self._log) - 1 if self._log else None

@@ -1,0 +1,220 @@
+"""Events on their way into and out of storage, with payloads as JSON text.
+
+Every backend stores and returns payloads as the JSON text made here, so a payload comes
+back equal to what was published whichever backend holds it, and the server can pass
+stored payloads to the wire without decoding them.
+"""
+
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+
+from .exceptions import InvalidInputError
+
+__all__ = [
+    "EventRecord",
+    "PendingEvent",
+    "decode_payload",
+    "encode_payload",
+    "prepare_events",
+    "resolve_retry",
+    "validate_payload_text",
+    "validate_target",
+]
+
+_MAX_DEPTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A validated new event: id assigned, payload encoded, timestamps in UTC."""
+
+    id: str
+    name: str
+    payload: str
+    observed_at: datetime
+    occurred_at: datetime
+    id_chosen_by_client: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event with its payload still as JSON text."""
+
+    id: str
+    name: str
+    stream: str
+    category: str
+    position: int
+    sequence_number: int
+    payload: str
+    observed_at: datetime
+    occurred_at: datetime
+
+    def to_stored_event(self) -> StoredEvent:
+        """Decode into the documented ``StoredEvent``."""
+        return StoredEvent(
+            id=self.id,
+            name=self.name,
+            stream=self.stream,
+            category=self.category,
+            position=self.position,
+            sequence_number=self.sequence_number,
+            payload=decode_payload(self.payload),
+            observed_at=self.observed_at,
+            occurred_at=self.occurred_at,
+        )
+
+
+def _require_name(field: str, value: object) -> None:
+    if not isinstance(value, str) or value == "":
+        raise InvalidInputError(field, "must be a non-empty string")
+
+
+def validate_target(target: object) -> identifier.Stream:
+    """Check that a publish targets one stream with non-empty names."""
+    if not isinstance(target, identifier.Stream):
+        raise InvalidInputError("target", "must be a stream identifier")
+    _require_name("category", target.category)
+    _require_name("stream", target.stream)
+    return target
+
+
+def _find_non_json(value: Any, path: str, depth: int) -> str | None:
+    """Where a value stops being exactly representable as JSON, for the error message."""
+    if depth > _MAX_DEPTH:
+        return f"{path} nests deeper than {_MAX_DEPTH} levels"
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value}, which JSON cannot hold"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has key {key!r}, which is not a string"
+            found = _find_non_json(item, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_non_json(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+        return None
+    return f"{path} is a {type(value).__name__}, which is not a JSON value"
+
+
+def encode_payload(field: str, payload: object) -> str:
+    """Encode a payload as compact JSON text, rejecting anything that would not round-trip."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInputError(field, "must be a JSON object (a mapping with string keys)")
+    problem = _find_non_json(payload, "payload", 1)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def validate_payload_text(field: str, text: str | bytes) -> str:
+    """Check that wire bytes hold one JSON object; return it as text, unchanged."""
+    try:
+        decoded_text = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
+    try:
+        value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInputError(field, f"must be valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(field, "must be a JSON object")
+    problem = _find_non_json(value, "payload", 1)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    return decoded_text
+
+
+def decode_payload(text: str | bytes) -> dict[str, Any]:
+    """Decode stored JSON text into the payload mapping."""
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def _utc(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInputError(field, "must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(field, "must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def prepare_events(events: Iterable[NewEvent]) -> list[PendingEvent]:
+    """Validate new events and put them in the form every backend stores.
+
+    Raises ``InvalidInputError`` naming the first offending field; nothing is written then.
+    """
+    if isinstance(events, (str, bytes, Mapping)):
+        raise InvalidInputError("events", "must be a sequence of NewEvent")
+    prepared: list[PendingEvent] = []
+    seen_ids: set[str] = set()
+    for index, event in enumerate(events):
+        field = f"events[{index}]"
+        if not isinstance(event, NewEvent):
+            raise InvalidInputError(field, "must be a NewEvent")
+        _require_name(f"{field}.name", event.name)
+        if event.id is not None:
+            _require_name(f"{field}.id", event.id)
+            if event.id in seen_ids:
+                raise InvalidInputError(f"{field}.id", "must be unique within the publish")
+            seen_ids.add(event.id)
+        prepared.append(
+            PendingEvent(
+                id=event.id if event.id is not None else str(uuid.uuid4()),
+                name=event.name,
+                payload=encode_payload(f"{field}.payload", event.payload),
+                observed_at=_utc(f"{field}.observed_at", event.observed_at),
+                occurred_at=_utc(f"{field}.occurred_at", event.occurred_at),
+                id_chosen_by_client=event.id is not None,
+            )
+        )
+    return prepared
+
+
+def resolve_retry(
+    events: Sequence[PendingEvent], stored: Mapping[str, EventRecord]
+) -> Sequence[EventRecord] | None:
+    """Decide whether a publish repeats one that was already stored.
+
+    ``stored`` maps the ids of ``events`` that already exist in the target stream to their
+    records. When every event is stored, the publish is a retry and its records are
+    returned (conditions are not checked again: they held when it was first written). When
+    none is, ``None``: write as usual. Anything in between cannot come from a retry, since
+    publishes are atomic, and is rejected.
+    """
+    if not stored:
+        return None
+    if len(stored) == len(events):
+        return [stored[event.id] for event in events]
+    for index, event in enumerate(events):
+        if event.id in stored:
+            raise InvalidInputError(
+                f"events[{index}].id",
+                "is already stored in this stream while other events of the publish are not",
+            )
+    return None

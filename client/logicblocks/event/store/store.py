@@ -1,0 +1,158 @@
+"""The documented entry points: the store and its stream, category and log scopes."""
+
+from collections.abc import Iterator, Sequence, Set
+
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+
+from .adapters.base import StorageAdapter
+from .conditions import WriteCondition
+
+__all__ = ["EventCategory", "EventLog", "EventStore", "EventStream"]
+
+
+class EventStream:
+    """A class for interacting with a specific stream of events.
+
+    Events can be published into the stream using the `publish` method, and the entire
+    stream can be read using the `read` method. Streams are also iterable.
+
+    Attributes:
+        adapter: The storage adapter to use for interacting with the stream.
+        category: The name of the category of the stream.
+        stream: The name of the stream.
+    """
+
+    adapter: StorageAdapter
+    category: str
+    stream: str
+
+    def __init__(self, adapter: StorageAdapter, category: str, stream: str):
+        self.adapter = adapter
+        self.category = category
+        self.stream = stream
+
+    @property
+    def identifier(self) -> identifier.Stream:
+        """The identifier of this stream."""
+        return identifier.Stream(category=self.category, stream=self.stream)
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        """Iterate over the events in the stream from position 0 to the end."""
+        return self.adapter.scan(target=self.identifier)
+
+    def publish(
+        self,
+        *,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish a sequence of events into the stream.
+
+        All events are written, contiguously, or none. Raises ``UnmetWriteConditionError``
+        if a condition does not hold and ``InvalidInputError`` for bad input.
+        """
+        return self.adapter.save(target=self.identifier, events=events, conditions=conditions)
+
+    def read(self) -> Sequence[StoredEvent]:
+        """Read all events from the stream.
+
+        All events will be read into memory so stream iteration should be preferred in
+        order to give storage adapters the opportunity to page events as they are read.
+        """
+        return list(iter(self))
+
+
+class EventCategory:
+    """A class for interacting with a specific category of events.
+
+    Since a category consists of zero or more streams, the category can be narrowed to a
+    specific stream using the `stream` method. Events in the category can be read using the
+    `read` method. Categories are also iterable.
+
+    Attributes:
+        adapter: The storage adapter to use for interacting with the category.
+        category: the name of the category.
+    """
+
+    adapter: StorageAdapter
+    category: str
+
+    def __init__(self, adapter: StorageAdapter, category: str):
+        self.adapter = adapter
+        self.category = category
+
+    @property
+    def identifier(self) -> identifier.Category:
+        """The identifier of this category."""
+        return identifier.Category(category=self.category)
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        """Iterate over the events in the category."""
+        return self.adapter.scan(target=self.identifier)
+
+    def stream(self, *, stream: str) -> EventStream:
+        """Get a stream of events in the category."""
+        return EventStream(adapter=self.adapter, category=self.category, stream=stream)
+
+    def read(self) -> Sequence[StoredEvent]:
+        """Read all events from the category into memory; prefer iteration."""
+        return list(iter(self))
+
+
+class EventLog:
+    """The whole log of the store, every event in sequence-number order.
+
+    Attributes:
+        adapter: The storage adapter to use for reading the log.
+    """
+
+    adapter: StorageAdapter
+
+    def __init__(self, adapter: StorageAdapter):
+        self.adapter = adapter
+
+    @property
+    def identifier(self) -> identifier.Log:
+        """The identifier of the log."""
+        return identifier.Log()
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        """Iterate over every event in the store."""
+        return self.adapter.scan(target=self.identifier)
+
+    def read(self, *, after_sequence_number: int | None = None) -> Iterator[StoredEvent]:
+        """Iterate the log, after ``after_sequence_number`` when given (exclusive).
+
+        A reader that remembers the last sequence number it processed resumes here
+        without skipping or repeating an event.
+        """
+        return self.adapter.scan(
+            target=self.identifier, after_sequence_number=after_sequence_number
+        )
+
+
+class EventStore:
+    """The primary interface into the store of events.
+
+    An `EventStore` is backed by a `StorageAdapter` which implements event storage. The
+    store is partitioned into streams, a sequence of events relating to the same "thing",
+    and categories, a logical grouping of streams. The combination of a category name and a
+    stream name identifies a stream.
+    """
+
+    adapter: StorageAdapter
+
+    def __init__(self, adapter: StorageAdapter):
+        self.adapter = adapter
+
+    def stream(self, *, category: str, stream: str) -> EventStream:
+        """Get a stream of events from the store; no IO happens until it is used."""
+        return EventStream(adapter=self.adapter, category=category, stream=stream)
+
+    def category(self, *, category: str) -> EventCategory:
+        """Get a category of events from the store; no IO happens until it is used."""
+        return EventCategory(adapter=self.adapter, category=category)
+
+    def log(self) -> EventLog:
+        """Get the whole log of the store; no IO happens until it is used."""
+        return EventLog(adapter=self.adapter)

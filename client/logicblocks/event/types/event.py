@@ -1,0 +1,145 @@
+"""Events: the new events an application publishes and the stored events it reads."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .clock import Clock, SystemClock
+
+__all__ = ["NewEvent", "StoredEvent"]
+
+_SYSTEM_CLOCK = SystemClock()
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to publish.
+
+    ``observed_at`` defaults to now (from ``clock``), ``occurred_at`` to ``observed_at``.
+    ``id`` is optional: when given, it must be unique in the store, and publishing an event
+    whose id is already stored in the same stream returns the stored event instead of
+    writing it again, which makes retrying a publish safe.
+    """
+
+    name: str
+    payload: Mapping[str, Any]
+    observed_at: datetime
+    occurred_at: datetime
+    id: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        payload: Mapping[str, Any],
+        observed_at: datetime | None = None,
+        occurred_at: datetime | None = None,
+        clock: Clock = _SYSTEM_CLOCK,
+        id: str | None = None,
+    ):
+        if observed_at is None:
+            observed_at = clock.now(UTC)
+        if occurred_at is None:
+            occurred_at = observed_at
+
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "payload", payload)
+        object.__setattr__(self, "observed_at", observed_at)
+        object.__setattr__(self, "occurred_at", occurred_at)
+        object.__setattr__(self, "id", id)
+
+    def json(self) -> str:
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "payload": self.payload,
+            "observedAt": self.observed_at.isoformat(),
+            "occurredAt": self.occurred_at.isoformat(),
+        }
+        if self.id is not None:
+            fields["id"] = self.id
+        return json.dumps(fields, sort_keys=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"NewEvent("
+            f"name={self.name}, "
+            f"payload={dict(self.payload)}, "
+            f"observed_at={self.observed_at}, "
+            f"occurred_at={self.occurred_at})"
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.json())
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the store holds it, with its place in its stream and in the log."""
+
+    id: str
+    name: str
+    stream: str
+    category: str
+    position: int
+    sequence_number: int
+    payload: Mapping[str, Any]
+    observed_at: datetime
+    occurred_at: datetime
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        stream: str,
+        category: str,
+        position: int,
+        sequence_number: int,
+        payload: Mapping[str, Any],
+        observed_at: datetime,
+        occurred_at: datetime,
+    ):
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "stream", stream)
+        object.__setattr__(self, "category", category)
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "sequence_number", sequence_number)
+        object.__setattr__(self, "payload", payload)
+        object.__setattr__(self, "observed_at", observed_at)
+        object.__setattr__(self, "occurred_at", occurred_at)
+
+    def json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "name": self.name,
+                "stream": self.stream,
+                "category": self.category,
+                "position": self.position,
+                "sequence_number": self.sequence_number,
+                "payload": self.payload,
+                "observedAt": self.observed_at.isoformat(),
+                "occurredAt": self.occurred_at.isoformat(),
+            },
+            sort_keys=True,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredEvent("
+            f"id={self.id}, "
+            f"name={self.name}, "
+            f"stream={self.stream}, "
+            f"category={self.category}, "
+            f"position={self.position}, "
+            f"sequence_number={self.sequence_number}, "
+            f"payload={dict(self.payload)}, "
+            f"observed_at={self.observed_at}, "
+            f"occurred_at={self.occurred_at})"
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.json())

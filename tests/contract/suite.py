@@ -1,0 +1,490 @@
+"""The storage adapter contract: every adapter runs this one suite.
+
+Subclass ``StorageAdapterContract`` in a ``test_*.py`` module and provide the
+``adapter_factory`` fixture: a callable that returns a new, empty adapter each time it is
+called (the fixture closes what it made). Every invariant of DESIGN.md section 3 is checked
+here, once, against whatever the factory makes.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logicblocks.event.store import (
+    EventStore,
+    EventStream,
+    InvalidInputError,
+    UnmetWriteConditionError,
+    position_is,
+    stream_is_empty,
+)
+from logicblocks.event.store.adapters import StorageAdapter
+from logicblocks.event.testing import NewEventBuilder
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+
+AdapterFactory = Callable[[], StorageAdapter]
+
+
+def new_events(count: int, **overrides: Any) -> list[NewEvent]:
+    builder = NewEventBuilder()
+    for key, value in overrides.items():
+        builder = getattr(builder, f"with_{key}")(value)
+    return [builder.build() for _ in range(count)]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(i)`` in ``count`` threads released together; re-raise the first error."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def body(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            work(index)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "a writer thread did not finish"
+    if errors:
+        raise errors[0]
+
+
+class StorageAdapterContract:
+    """The behaviour every storage adapter shares. Subclasses provide ``adapter_factory``."""
+
+    @pytest.fixture
+    def adapter_factory(self) -> Iterator[AdapterFactory]:
+        raise NotImplementedError("subclasses provide adapter_factory")
+
+    @pytest.fixture
+    def adapter(self, adapter_factory: AdapterFactory) -> StorageAdapter:
+        return adapter_factory()
+
+    @pytest.fixture
+    def store(self, adapter: StorageAdapter) -> EventStore:
+        return EventStore(adapter)
+
+    # Positions and sequence numbers -------------------------------------------------------
+
+    def test_positions_and_sequence_numbers_are_contiguous_from_zero(
+        self, store: EventStore
+    ) -> None:
+        a = store.stream(category="orders", stream="a")
+        b = store.stream(category="orders", stream="b")
+        c = store.stream(category="users", stream="a")
+        a.publish(events=new_events(2))
+        b.publish(events=new_events(3))
+        a.publish(events=new_events(1))
+        c.publish(events=new_events(2))
+
+        assert [e.position for e in a.read()] == [0, 1, 2]
+        assert [e.position for e in b.read()] == [0, 1, 2]
+        assert [e.position for e in c.read()] == [0, 1]
+        assert [e.sequence_number for e in store.log()] == list(range(8))
+
+    def test_publish_returns_the_stored_events(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        events = new_events(3)
+        stored = stream.publish(events=events)
+        assert [(e.name, dict(e.payload)) for e in stored] == [
+            (e.name, dict(e.payload)) for e in events
+        ]
+        assert all(e.category == "orders" and e.stream == "o-1" for e in stored)
+        assert list(stored) == stream.read()
+        assert len({e.id for e in stored}) == 3
+
+    def test_publish_of_no_events_writes_nothing(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        assert list(stream.publish(events=[])) == []
+        assert list(store.log()) == []
+
+    def test_streams_and_categories_exist_implicitly(self, store: EventStore) -> None:
+        assert store.stream(category="nothing", stream="here").read() == []
+        assert store.category(category="nothing").read() == []
+        assert list(store.log()) == []
+
+    # Reads ----------------------------------------------------------------------------
+
+    def test_scans_return_their_target_in_sequence_order(self, store: EventStore) -> None:
+        published: list[StoredEvent] = []
+        for round_number in range(3):
+            for category in ("orders", "users"):
+                for name in ("a", "b"):
+                    stream = store.stream(category=category, stream=name)
+                    published.extend(stream.publish(events=new_events(round_number + 1)))
+
+        assert list(store.log()) == published
+        orders = store.category(category="orders").read()
+        assert orders == [e for e in published if e.category == "orders"]
+        stream_b = store.category(category="users").stream(stream="b").read()
+        assert stream_b == [e for e in published if (e.category, e.stream) == ("users", "b")]
+        for events in (orders, stream_b):
+            numbers = [e.sequence_number for e in events]
+            assert numbers == sorted(numbers)
+
+    def test_scans_resume_after_a_sequence_number(
+        self, store: EventStore, adapter: StorageAdapter
+    ) -> None:
+        published: list[StoredEvent] = []
+        for name in ("a", "b", "a", "b"):
+            published.extend(
+                store.stream(category="orders", stream=name).publish(events=new_events(2))
+            )
+        assert list(store.log().read(after_sequence_number=3)) == published[4:]
+        assert list(store.log().read(after_sequence_number=-1)) == published
+        assert list(store.log().read(after_sequence_number=100)) == []
+        in_category = adapter.scan(
+            target=identifier.Category(category="orders"), after_sequence_number=4
+        )
+        assert list(in_category) == published[5:]
+        in_stream = adapter.scan(
+            target=identifier.Stream(category="orders", stream="a"), after_sequence_number=1
+        )
+        assert list(in_stream) == published[4:6]
+
+    def test_iteration_is_lazy_and_can_be_abandoned(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        stream.publish(events=new_events(250))
+        iterator = iter(stream)
+        first = next(iterator)
+        assert first.position == 0
+        del iterator
+        assert len(stream.read()) == 250
+
+    def test_a_scan_sees_whole_batches_while_others_publish(self, adapter: StorageAdapter) -> None:
+        store = EventStore(adapter)
+        stop = threading.Event()
+        batch = 5
+
+        def write(index: int) -> None:
+            stream = store.stream(category="busy", stream=f"s-{index}")
+            for _ in range(15):
+                stream.publish(events=new_events(batch))
+            stop.set()
+
+        observations: list[list[StoredEvent]] = []
+
+        def read() -> None:
+            while not stop.is_set():
+                observations.append(list(store.log()))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            run_threads(4, write)
+        finally:
+            stop.set()
+            reader.join(timeout=60)
+        observations.append(list(store.log()))
+
+        for seen in observations:
+            assert [e.sequence_number for e in seen] == list(range(len(seen)))
+            per_stream: dict[str, list[int]] = {}
+            for event in seen:
+                per_stream.setdefault(event.stream, []).append(event.position)
+            for positions in per_stream.values():
+                assert positions == list(range(len(positions)))
+                assert len(positions) % batch == 0, "a scan saw part of a publish"
+        assert len(observations[-1]) == 4 * 15 * batch
+
+    # Conditions -----------------------------------------------------------------------
+
+    def test_stream_is_empty_holds_only_for_an_empty_stream(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        stream.publish(events=new_events(1), conditions={stream_is_empty()})
+        with pytest.raises(UnmetWriteConditionError):
+            stream.publish(events=new_events(1), conditions={stream_is_empty()})
+        assert len(stream.read()) == 1
+
+    def test_position_is_compares_values_at_large_positions(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        stream.publish(events=new_events(1001))
+        stored = stream.publish(events=new_events(1), conditions={position_is(1000)})
+        assert stored[0].position == 1001
+        with pytest.raises(UnmetWriteConditionError):
+            stream.publish(events=new_events(1), conditions={position_is(1000)})
+        assert len(stream.read()) == 1002
+
+    def test_position_is_fails_on_an_empty_stream(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        with pytest.raises(UnmetWriteConditionError):
+            stream.publish(events=new_events(1), conditions={position_is(0)})
+        assert stream.read() == []
+
+    def test_an_unmet_condition_reports_the_stream_and_its_last_position(
+        self, store: EventStore
+    ) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        stream.publish(events=new_events(3))
+        with pytest.raises(UnmetWriteConditionError) as raised:
+            stream.publish(events=new_events(1), conditions={position_is(1)})
+        assert (raised.value.category, raised.value.stream) == ("orders", "o-1")
+        assert raised.value.last_position == 2
+
+    def test_a_failing_condition_writes_nothing_of_the_batch(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        stream.publish(events=new_events(2))
+        with pytest.raises(UnmetWriteConditionError):
+            stream.publish(events=new_events(5), conditions={position_is(1), stream_is_empty()})
+        assert len(stream.read()) == 2
+        assert len(list(store.log())) == 2
+        # The failed publish left no hole in either numbering.
+        after = stream.publish(events=new_events(1), conditions={position_is(1)})
+        assert (after[0].position, after[0].sequence_number) == (2, 2)
+
+    # Concurrency ----------------------------------------------------------------------
+
+    def test_racing_conditional_writers_exactly_one_wins_each_round(
+        self, store: EventStore
+    ) -> None:
+        writers, rounds = 8, 5
+        stream = store.stream(category="race", stream="r-1")
+        stream.publish(events=new_events(1))
+        for round_number in range(rounds):
+            wins, losses = self._race_once(stream, writers, expected=round_number)
+            assert len(wins) == 1, f"round {round_number}: {len(wins)} writers won"
+            assert len(losses) == writers - 1
+        assert [e.position for e in stream.read()] == list(range(rounds + 1))
+
+    @staticmethod
+    def _race_once(
+        stream: EventStream, writers: int, *, expected: int
+    ) -> tuple[list[int], list[int]]:
+        wins: list[int] = []
+        losses: list[int] = []
+        lock = threading.Lock()
+
+        def attempt(index: int) -> None:
+            try:
+                stream.publish(events=new_events(1), conditions={position_is(expected)})
+            except UnmetWriteConditionError:
+                with lock:
+                    losses.append(index)
+            else:
+                with lock:
+                    wins.append(index)
+
+        run_threads(writers, attempt)
+        return wins, losses
+
+    def test_racing_unconditional_writers_lose_nothing_and_keep_batches_whole(
+        self, store: EventStore
+    ) -> None:
+        writers, publishes, batch = 8, 10, 3
+        shared = store.stream(category="race", stream="shared")
+
+        def write(index: int) -> None:
+            for number in range(publishes):
+                shared.publish(
+                    events=[
+                        NewEvent(name="written", payload={"writer": index, "publish": number})
+                        for _ in range(batch)
+                    ]
+                )
+
+        run_threads(writers, write)
+        events = shared.read()
+        assert len(events) == writers * publishes * batch
+        assert [e.position for e in events] == list(range(len(events)))
+        assert [e.sequence_number for e in store.log()] == list(range(len(events)))
+        for start in range(0, len(events), batch):
+            chunk = events[start : start + batch]
+            assert len({(e.payload["writer"], e.payload["publish"]) for e in chunk}) == 1
+        published = {(e.payload["writer"], e.payload["publish"]) for e in events}
+        assert len(published) == writers * publishes
+
+    # Round trips ----------------------------------------------------------------------
+
+    def test_payloads_round_trip_exactly(self, store: EventStore) -> None:
+        payload = {
+            "nested": {"list": [1, "two", 3.5, None, True, False, {"deep": [[]]}]},
+            "unicode": 'Zoë 😀 ünïcödé \u2028 \x00 \\ "quoted"',
+            "big": 2**53 + 1,
+            "bigger": -(2**70),
+            "float": 0.1,
+            "tiny": 5e-324,
+            "huge_float": 1.7976931348623157e308,
+            "whole_float": 2.0,
+            "empty": {},
+            "": "empty key",
+        }
+        stream = store.stream(category="payloads", stream="p-1")
+        published = stream.publish(events=[NewEvent(name="exact", payload=payload)])
+        (read,) = stream.read()
+        for event in (published[0], read):
+            assert event.payload == payload
+            assert isinstance(event.payload["whole_float"], float)
+            assert isinstance(event.payload["big"], int)
+
+    def test_timestamps_round_trip_as_utc_to_the_microsecond(self, store: EventStore) -> None:
+        observed = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
+        occurred = datetime(2024, 3, 1, 1, 2, 3, 456789, tzinfo=timezone(timedelta(hours=5)))
+        stream = store.stream(category="times", stream="t-1")
+        stream.publish(
+            events=[NewEvent(name="timed", payload={}, observed_at=observed, occurred_at=occurred)]
+        )
+        (event,) = stream.read()
+        assert event.observed_at == observed
+        assert event.occurred_at == occurred
+        assert event.observed_at.utcoffset() == timedelta(0)
+        assert event.occurred_at.utcoffset() == timedelta(0)
+        assert event.occurred_at.hour == 20 and event.occurred_at.microsecond == 456789
+
+    # Retries --------------------------------------------------------------------------
+
+    def test_republishing_events_with_known_ids_returns_the_stored_events(
+        self, store: EventStore
+    ) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        events = [NewEvent(name="placed", payload={"n": n}, id=unique("event")) for n in range(3)]
+        first = stream.publish(events=events, conditions={stream_is_empty()})
+        again = stream.publish(events=events, conditions={stream_is_empty()})
+        assert list(again) == list(first)
+        assert [e.id for e in first] == [e.id for e in events]
+        assert len(stream.read()) == 3
+
+    def test_a_partly_stored_publish_is_rejected(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        known = NewEvent(name="placed", payload={}, id=unique("event"))
+        stream.publish(events=[known])
+        fresh = NewEvent(name="placed", payload={}, id=unique("event"))
+        with pytest.raises(InvalidInputError) as raised:
+            stream.publish(events=[fresh, known])
+        assert raised.value.field == "events[1].id"
+        assert len(stream.read()) == 1
+
+    def test_an_id_used_in_another_stream_is_rejected(self, store: EventStore) -> None:
+        event = NewEvent(name="placed", payload={}, id=unique("event"))
+        store.stream(category="orders", stream="o-1").publish(events=[event])
+        with pytest.raises(InvalidInputError) as raised:
+            store.stream(category="orders", stream="o-2").publish(events=[event])
+        assert raised.value.field == "events[0].id"
+        assert len(list(store.log())) == 1
+
+    # Bad input ------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("event_kwargs", "field"),
+        [
+            ({"payload": {"when": datetime.now(UTC)}}, "events[1].payload"),
+            ({"payload": {"set": {1, 2}}}, "events[1].payload"),
+            ({"payload": {1: "int key"}}, "events[1].payload"),
+            ({"payload": {"nan": float("nan")}}, "events[1].payload"),
+            ({"payload": {"tuple": (1, 2)}}, "events[1].payload"),
+            ({"payload": ["not", "an", "object"]}, "events[1].payload"),
+            ({"name": ""}, "events[1].name"),
+            ({"observed_at": datetime(2024, 1, 1)}, "events[1].observed_at"),
+            (
+                {"observed_at": datetime.now(UTC), "occurred_at": datetime(2024, 1, 1)},
+                "events[1].occurred_at",
+            ),
+        ],
+    )
+    def test_bad_events_are_rejected_naming_the_field_and_nothing_is_written(
+        self, store: EventStore, event_kwargs: dict[str, Any], field: str
+    ) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        good = NewEvent(name="fine", payload={"ok": True})
+        kwargs: dict[str, Any] = {"name": "bad", "payload": {}} | event_kwargs
+        with pytest.raises(InvalidInputError) as raised:
+            stream.publish(events=[good, NewEvent(**kwargs)])
+        assert raised.value.field == field
+        assert str(raised.value).startswith(field)
+        assert list(store.log()) == []
+
+    @pytest.mark.parametrize(
+        ("category", "stream", "field"), [("", "s", "category"), ("c", "", "stream")]
+    )
+    def test_empty_names_are_rejected(
+        self, store: EventStore, category: str, stream: str, field: str
+    ) -> None:
+        with pytest.raises(InvalidInputError) as raised:
+            store.stream(category=category, stream=stream).publish(events=new_events(1))
+        assert raised.value.field == field
+        assert list(store.log()) == []
+
+    def test_negative_positions_are_rejected(self) -> None:
+        with pytest.raises(InvalidInputError) as raised:
+            position_is(-1)
+        assert raised.value.field == "position"
+
+    def test_a_bad_scan_bound_is_rejected(self, adapter: StorageAdapter) -> None:
+        with pytest.raises(InvalidInputError) as raised:
+            list(adapter.scan(target=identifier.Log(), after_sequence_number=-2))
+        assert raised.value.field == "after_sequence_number"
+
+    # Against a reference model --------------------------------------------------------
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        operations=st.lists(
+            st.tuples(
+                st.sampled_from(["c1", "c2"]),
+                st.sampled_from(["s1", "s2", "s3"]),
+                st.integers(min_value=0, max_value=4),
+                st.sampled_from(["none", "empty", "right", "wrong"]),
+            ),
+            max_size=12,
+        )
+    )
+    def test_random_publishes_match_a_reference_model(
+        self, adapter: StorageAdapter, operations: list[tuple[str, str, int, str]]
+    ) -> None:
+        # The adapter is shared by the examples, so each example works under fresh names
+        # and reads the log only after the head it started from.
+        store = EventStore(adapter)
+        prefix = unique("model")
+        start = max((e.sequence_number for e in store.log()), default=-1)
+        model_streams: dict[tuple[str, str], list[str]] = {}
+        model_log: list[tuple[str, str, str]] = []
+        for category, stream_name, count, condition_kind in operations:
+            category = f"{prefix}-{category}"
+            key = (category, stream_name)
+            existing = model_streams.setdefault(key, [])
+            conditions = {
+                "none": set(),
+                "empty": {stream_is_empty()},
+                "right": {position_is(len(existing) - 1)} if existing else {stream_is_empty()},
+                "wrong": {position_is(len(existing) + 3)},
+            }[condition_kind]
+            should_fail = condition_kind == "wrong" or (condition_kind == "empty" and existing)
+            names = [f"e{len(model_log) + i}" for i in range(count)]
+            events = [NewEvent(name=name, payload={"name": name}) for name in names]
+            stream = store.stream(category=category, stream=stream_name)
+            if should_fail:
+                with pytest.raises(UnmetWriteConditionError):
+                    stream.publish(events=events, conditions=conditions)
+                continue
+            stream.publish(events=events, conditions=conditions)
+            existing.extend(names)
+            model_log.extend((category, stream_name, name) for name in names)
+
+        log = list(store.log().read(after_sequence_number=start))
+        assert [(e.category, e.stream, e.name) for e in log] == model_log
+        assert [e.sequence_number for e in log] == list(range(start + 1, start + 1 + len(log)))
+        for (category, stream_name), names in model_streams.items():
+            in_stream = store.stream(category=category, stream=stream_name).read()
+            assert [e.name for e in in_stream] == names
+            assert [e.position for e in in_stream] == list(range(len(names)))
+        for category in {c for c, _ in model_streams}:
+            expected = [name for c, _, name in model_log if c == category]
+            assert [e.name for e in store.category(category=category).read()] == expected

@@ -1,0 +1,15 @@
+"""The contract suite against the in-memory adapter."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from logicblocks.event.store.adapters import InMemoryStorageAdapter
+
+from .suite import AdapterFactory, StorageAdapterContract
+
+
+class TestInMemoryStorageAdapter(StorageAdapterContract):
+    @pytest.fixture
+    def adapter_factory(self) -> Iterator[AdapterFactory]:
+        yield InMemoryStorageAdapter
