@@ -1,7 +1,9 @@
 """The storage adapter interface: the seam between the documented API and storage."""
 
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence, Set
 from types import TracebackType
 from typing import Self, TypeAlias
 
@@ -11,7 +13,9 @@ from ..conditions import WriteCondition
 from ..exceptions import InvalidInputError
 from ..records import EventRecord, PendingEvent, prepare_events, validate_target
 
-__all__ = ["RecordStorageAdapter", "Saveable", "Scannable", "StorageAdapter", "validate_scan"]
+__all__ = [
+    "HeadSignal",
+    "RecordStorageAdapter", "Saveable", "Scannable", "StorageAdapter", "validate_scan"]
 
 Saveable: TypeAlias = identifier.Stream
 Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
@@ -160,3 +164,65 @@ class RecordStorageAdapter(StorageAdapter):
     def head(self) -> int | None:
         """The greatest sequence number in the store, ``None`` when it is empty."""
         raise NotImplementedError()
+
+    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+        """Block until the head differs from ``known_head`` or ``timeout`` seconds pass.
+
+        Returns the head as it is then. A wake-up is only a hint that new events may exist:
+        callers always read the events themselves, after the last one they saw. This
+        default polls ``head()``; backends that learn of commits sooner (in process, or
+        by ``LISTEN``) override it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.head()
+            remaining = deadline - time.monotonic()
+            if current != known_head or remaining <= 0:
+                return current
+            time.sleep(min(_HEAD_POLL_INTERVAL, remaining))
+
+
+_HEAD_POLL_INTERVAL = 0.5
+
+
+class HeadSignal:
+    """Wakes threads waiting for the head to move, for backends written to in process.
+
+    A backend calls ``advance(head)`` after each commit and implements
+    ``wait_for_head_change`` with ``wait``; a timeout makes the caller re-read the head
+    itself, which covers writers in other processes (for example a second process on the
+    same SQLite file).
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._head: int | None = None
+        self._known = False
+
+    def advance(self, head: int | None) -> None:
+        """Record the head after a commit and wake every waiter.
+
+        Heads only grow, so a late call with an older head (from a writer that was
+        overtaken between its commit and this call) changes nothing.
+        """
+        with self._condition:
+            if head is not None and (self._head is None or head > self._head):
+                self._head = head
+            self._known = True
+            self._condition.notify_all()
+
+    def wait(
+        self, known_head: int | None, timeout: float, read_head: Callable[[], int | None]
+    ) -> int | None:
+        """Wait until the head is not ``known_head``; on timeout re-read it with ``read_head``."""
+        with self._condition:
+            if not self._known:
+                self._head, self._known = read_head(), True
+            if self._head == known_head:
+                self._condition.wait_for(lambda: self._head != known_head, timeout)
+            if self._head != known_head:
+                return self._head
+        current = read_head()
+        if current != known_head:
+            self.advance(current)
+        return current

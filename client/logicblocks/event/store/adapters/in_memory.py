@@ -10,7 +10,7 @@ from logicblocks.event.types import identifier
 from ..conditions import WriteCondition, ensure_conditions
 from ..exceptions import InvalidInputError
 from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import RecordStorageAdapter, Scannable
+from .base import HeadSignal, RecordStorageAdapter, Scannable
 
 __all__ = ["InMemoryStorageAdapter"]
 
@@ -30,6 +30,7 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self._category_index: dict[str, list[int]] = {}
         self._stream_index: dict[tuple[str, str], list[int]] = {}
         self._ids: dict[str, int] = {}
+        self._head_signal = HeadSignal()
 
     def write_records(
         self,
@@ -83,7 +84,8 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
             # Appending to the log last publishes the batch to scans all at once: a scan's
             # snapshot is the log's length, which grows only here.
             self._log.extend(records)
-            return records
+        self._head_signal.advance(len(self._log) - 1)
+        return records
 
     def read_records(
         self,
@@ -119,3 +121,6 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
 
     def head(self) -> int | None:
         return len(self._log) - 1 if self._log else None
+
+    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+        return self._head_signal.wait(known_head, timeout, self.head)

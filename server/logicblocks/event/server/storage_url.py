@@ -1,0 +1,48 @@
+"""Storage URLs: which backend the server runs on.
+
+``memory://``, ``sqlite:///relative/path.db`` (``sqlite:////absolute/path.db``) and
+``postgresql://user:password@host:port/dbname``.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from logicblocks.event.store.adapters import InMemoryStorageAdapter, RecordStorageAdapter
+
+__all__ = ["DEFAULT_STORAGE_URL", "StorageUrlError", "open_storage"]
+
+# The embedded durable default: a SQLite file under data/ in the working directory.
+DEFAULT_STORAGE_URL = "sqlite:///data/events.db"
+
+
+class StorageUrlError(ValueError):
+    """A storage URL that names no backend we have, or that the backend cannot open."""
+
+
+def open_storage(url: str) -> RecordStorageAdapter:
+    """Open the backend a storage URL names; raises ``StorageUrlError`` saying why not."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return InMemoryStorageAdapter()
+    if scheme == "sqlite":
+        from logicblocks.event.store.adapters.sqlite import SqliteStorageAdapter
+
+        return SqliteStorageAdapter(path=sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from logicblocks.event.store.adapters.postgres import (
+            ConnectionParameters,
+            PostgresStorageAdapter,
+        )
+
+        return PostgresStorageAdapter(connection_source=ConnectionParameters.from_url(url))
+    raise StorageUrlError(
+        f"storage URL {url!r}: scheme must be memory://, sqlite:///path.db or postgresql://"
+    )
+
+
+def sqlite_path(url: str) -> Path:
+    """The file a ``sqlite:///`` URL names: three slashes relative, four absolute."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise StorageUrlError(f"storage URL {url!r}: expected sqlite:///path/to/file.db")
+    return Path(url[len(prefix) :])
