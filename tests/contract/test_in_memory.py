@@ -6,10 +6,10 @@ import pytest
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestInMemoryStorageAdapter(StorageAdapterContract):
+class TestInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self) -> Iterator[AdapterFactory]:
         yield InMemoryStorageAdapter

@@ -6,6 +6,7 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .adapters.base import StorageAdapter
 from .conditions import WriteCondition
+from .subscription import Subscription
 
 __all__ = ["EventCategory", "EventLog", "EventStore", "EventStream"]
 
@@ -53,6 +54,18 @@ class EventStream:
         """
         return self.adapter.save(target=self.identifier, events=events, conditions=conditions)
 
+    def subscribe(
+        self, *, after_sequence_number: int | None = None, from_end: bool = False
+    ) -> Subscription:
+        """Follow the stream: its events after ``after_sequence_number`` (from the
+        beginning by default, from now on with ``from_end=True``), then each new one as it
+        commits, in order, each once. Iterate it; ``close()`` it when done."""
+        return self.adapter.subscribe(
+            target=self.identifier,
+            after_sequence_number=after_sequence_number,
+            from_end=from_end,
+        )
+
     def read(self) -> Sequence[StoredEvent]:
         """Read all events from the stream.
 
@@ -94,6 +107,18 @@ class EventCategory:
         """Get a stream of events in the category."""
         return EventStream(adapter=self.adapter, category=self.category, stream=stream)
 
+    def subscribe(
+        self, *, after_sequence_number: int | None = None, from_end: bool = False
+    ) -> Subscription:
+        """Follow the category: its events after ``after_sequence_number`` (from the
+        beginning by default, from now on with ``from_end=True``), then each new one as it
+        commits, in order, each once. Iterate it; ``close()`` it when done."""
+        return self.adapter.subscribe(
+            target=self.identifier,
+            after_sequence_number=after_sequence_number,
+            from_end=from_end,
+        )
+
     def read(self) -> Sequence[StoredEvent]:
         """Read all events from the category into memory; prefer iteration."""
         return list(iter(self))
@@ -119,6 +144,18 @@ class EventLog:
     def __iter__(self) -> Iterator[StoredEvent]:
         """Iterate over every event in the store."""
         return self.adapter.scan(target=self.identifier)
+
+    def subscribe(
+        self, *, after_sequence_number: int | None = None, from_end: bool = False
+    ) -> Subscription:
+        """Follow the log: its events after ``after_sequence_number`` (from the
+        beginning by default, from now on with ``from_end=True``), then each new one as it
+        commits, in order, each once. Iterate it; ``close()`` it when done."""
+        return self.adapter.subscribe(
+            target=self.identifier,
+            after_sequence_number=after_sequence_number,
+            from_end=from_end,
+        )
 
     def read(self, *, after_sequence_number: int | None = None) -> Iterator[StoredEvent]:
         """Iterate the log, after ``after_sequence_number`` when given (exclusive).

@@ -12,10 +12,16 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from ..conditions import WriteCondition
 from ..exceptions import InvalidInputError
 from ..records import EventRecord, PendingEvent, prepare_events, validate_target
+from ..subscription import LocalSubscription, Subscription, resolve_start
 
 __all__ = [
     "HeadSignal",
-    "RecordStorageAdapter", "Saveable", "Scannable", "StorageAdapter", "validate_scan"]
+    "RecordStorageAdapter",
+    "Saveable",
+    "Scannable",
+    "StorageAdapter",
+    "validate_scan",
+]
 
 Saveable: TypeAlias = identifier.Stream
 Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
@@ -59,6 +65,20 @@ class StorageAdapter(ABC):
         that remembers the last sequence number it saw resumes there without skipping any.
         """
         raise NotImplementedError()
+
+    def subscribe(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+    ) -> Subscription:
+        """Follow ``target``: its history after ``after_sequence_number`` (all of it by
+        default, none with ``from_end=True``), then each new event as it commits.
+
+        Raises ``InvalidInputError`` for a bad target or start.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support subscriptions")
 
     def close(self) -> None:  # noqa: B027 - optional: adapters without resources keep it
         """Release the adapter's resources (connections, pools, channels)."""
@@ -128,6 +148,20 @@ class RecordStorageAdapter(StorageAdapter):
             for record in self.read_records(
                 target=target, after_sequence_number=after_sequence_number
             )
+        )
+
+    def subscribe(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+    ) -> Subscription:
+        validate_scan(target, None)
+        return LocalSubscription(
+            adapter=self,
+            target=target,
+            after_sequence_number=resolve_start(after_sequence_number, from_end),
         )
 
     @abstractmethod
