@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
+	sh scripts/ensure-postgresql.sh
 	$(PY) -m pytest
 
 lint: install
@@ -44,6 +45,7 @@ run: install
 	$(VENV)/bin/logicblocks-event-store serve
 
 bench: install
+	sh scripts/ensure-postgresql.sh
 	$(PY) -m bench
 
 clean:

@@ -1,0 +1,1 @@
+"""Real parts the tests run against: throwaway PostgreSQL clusters, servers on loopback."""
