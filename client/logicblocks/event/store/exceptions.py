@@ -2,7 +2,12 @@
 
 from typing import Any
 
-__all__ = ["InvalidInputError", "StorageUnavailableError", "UnmetWriteConditionError"]
+__all__ = [
+    "InvalidInputError",
+    "StorageOpenError",
+    "StorageUnavailableError",
+    "UnmetWriteConditionError",
+]
 
 
 class UnmetWriteConditionError(Exception):
@@ -44,3 +49,10 @@ class InvalidInputError(ValueError):
 
 class StorageUnavailableError(Exception):
     """The storage behind the store cannot be reached; the call may be retried."""
+
+
+class StorageOpenError(Exception):
+    """The storage cannot be opened as it is (bad path, foreign file, newer schema).
+
+    Not worth retrying: the message says what to change. The server refuses to start on it.
+    """

@@ -2,11 +2,13 @@
 
 from .base import RecordStorageAdapter, Saveable, Scannable, StorageAdapter
 from .in_memory import InMemoryStorageAdapter
+from .sqlite import SqliteStorageAdapter
 
 __all__ = [
     "InMemoryStorageAdapter",
     "RecordStorageAdapter",
     "Saveable",
     "Scannable",
+    "SqliteStorageAdapter",
     "StorageAdapter",
 ]
