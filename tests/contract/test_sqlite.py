@@ -7,10 +7,10 @@ import pytest
 
 from logicblocks.event.store.adapters import SqliteStorageAdapter
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestSqliteStorageAdapter(StorageAdapterContract):
+class TestSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path) -> Iterator[AdapterFactory]:
         made: list[SqliteStorageAdapter] = []
