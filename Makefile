@@ -32,6 +32,7 @@ lint: install
 proto: install
 	$(PY) -m grpc_tools.protoc -I proto \
 		--python_out=client --pyi_out=client --grpc_python_out=client \
+		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=quiet:client \
 		$$(find proto -name '*.proto' | sort)
 
 # Fails when the generated code in client/ differs from what `make proto` makes now.

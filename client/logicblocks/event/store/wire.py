@@ -1,0 +1,257 @@
+"""Conversions between the store's values and the messages of ``logicblocks.event.v1``.
+
+The gRPC client adapter and the server both translate through here, so the two ends of
+the wire agree by construction. Payloads cross as the UTF-8 bytes of the JSON text every
+backend stores (see ``records``): the server never decodes them on the way out.
+"""
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+# googleapis-common-protos ships no type information.
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]
+
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.v1 import conditions_pb2, events_pb2, targets_pb2
+
+from .conditions import EmptyStreamCondition, PositionIsCondition, WriteCondition
+from .exceptions import InvalidInputError, UnmetWriteConditionError
+from .records import (
+    EventRecord,
+    PendingEvent,
+    decode_payload,
+    prepare_events,
+    validate_payload_text,
+)
+
+# The targets a scan accepts (as ``adapters.base.Scannable``, which this module cannot import
+# without a cycle: the gRPC adapter imports this module).
+_Scannable = identifier.Log | identifier.Category | identifier.Stream
+
+__all__ = [
+    "bad_request_from_wire",
+    "bad_request_to_wire",
+    "condition_failure_from_wire",
+    "condition_failure_to_wire",
+    "condition_from_wire",
+    "condition_to_wire",
+    "new_events_from_wire",
+    "pending_event_to_wire",
+    "record_to_wire",
+    "stored_event_from_wire",
+    "stream_from_wire",
+    "stream_to_wire",
+    "target_from_wire",
+    "target_to_wire",
+    "timestamp_from_wire",
+    "timestamp_to_wire",
+]
+
+
+def timestamp_to_wire(value: datetime) -> Timestamp:
+    """An aware datetime as a protobuf ``Timestamp``."""
+    timestamp = Timestamp()
+    timestamp.FromDatetime(value)
+    return timestamp
+
+
+def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
+    """A protobuf ``Timestamp`` as an aware UTC datetime (microseconds; nanoseconds dropped)."""
+    try:
+        return value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInputError(
+            field, "must be a timestamp between 0001-01-01 and 9999-12-31"
+        ) from None
+
+
+def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
+    """A stored record as a wire event; its JSON text passes through undecoded."""
+    return events_pb2.StoredEvent(
+        id=record.id,
+        name=record.name,
+        stream=record.stream,
+        category=record.category,
+        position=record.position,
+        sequence_number=record.sequence_number,
+        payload=record.payload.encode("utf-8"),
+        observed_at=timestamp_to_wire(record.observed_at),
+        occurred_at=timestamp_to_wire(record.occurred_at),
+    )
+
+
+def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
+    """A wire event as the documented ``StoredEvent``."""
+    return StoredEvent(
+        id=event.id,
+        name=event.name,
+        stream=event.stream,
+        category=event.category,
+        position=event.position,
+        sequence_number=event.sequence_number,
+        payload=decode_payload(event.payload),
+        observed_at=event.observed_at.ToDatetime(tzinfo=UTC),
+        occurred_at=event.occurred_at.ToDatetime(tzinfo=UTC),
+    )
+
+
+def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
+    """A validated new event as a wire event, always carrying its id (safe retries)."""
+    return events_pb2.NewEvent(
+        id=event.id,
+        name=event.name,
+        payload=event.payload.encode("utf-8"),
+        observed_at=timestamp_to_wire(event.observed_at),
+        occurred_at=timestamp_to_wire(event.occurred_at),
+    )
+
+
+def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingEvent]:
+    """Validate wire events as ``prepare_events`` validates documented ones.
+
+    Names, ids and timestamps go through ``prepare_events`` itself (with an empty payload
+    standing in), and payload bytes through ``validate_payload_text``, so the rules and the
+    field names in errors are the in-process ones, while the payload text is kept as sent
+    rather than decoded and re-encoded.
+    """
+    events = list(events)
+    payloads = [
+        validate_payload_text(f"events[{index}].payload", event.payload)
+        for index, event in enumerate(events)
+    ]
+    documented = [
+        NewEvent(
+            id=event.id if event.HasField("id") else None,
+            name=event.name,
+            payload={},
+            observed_at=(
+                timestamp_from_wire(f"events[{index}].observed_at", event.observed_at)
+                if event.HasField("observed_at")
+                else None
+            ),
+            occurred_at=(
+                timestamp_from_wire(f"events[{index}].occurred_at", event.occurred_at)
+                if event.HasField("occurred_at")
+                else None
+            ),
+        )
+        for index, event in enumerate(events)
+    ]
+    return [
+        replace(pending, payload=payload)
+        for pending, payload in zip(prepare_events(documented), payloads, strict=True)
+    ]
+
+
+def stream_to_wire(target: identifier.Stream) -> targets_pb2.Stream:
+    """A stream identifier on the wire."""
+    return targets_pb2.Stream(category=target.category, stream=target.stream)
+
+
+def stream_from_wire(target: targets_pb2.Stream) -> identifier.Stream:
+    """A wire stream as an identifier (names are checked by the storage adapter)."""
+    return identifier.Stream(category=target.category, stream=target.stream)
+
+
+def target_to_wire(target: _Scannable) -> targets_pb2.Target:
+    """A log, category or stream identifier as a wire target."""
+    match target:
+        case identifier.Log():
+            return targets_pb2.Target(log=targets_pb2.Log())
+        case identifier.Category(category=category):
+            return targets_pb2.Target(category=targets_pb2.Category(category=category))
+        case identifier.Stream():
+            return targets_pb2.Target(stream=stream_to_wire(target))
+    raise InvalidInputError("target", "must be a log, category or stream identifier")
+
+
+def target_from_wire(target: targets_pb2.Target) -> _Scannable:
+    """A wire target as an identifier; exactly one of its kinds must be set."""
+    match target.WhichOneof("target"):
+        case "log":
+            return identifier.Log()
+        case "category":
+            return identifier.Category(category=target.category.category)
+        case "stream":
+            return stream_from_wire(target.stream)
+    raise InvalidInputError("target", "must be set to one of log, category or stream")
+
+
+def condition_to_wire(condition: WriteCondition) -> conditions_pb2.WriteCondition:
+    """A write condition on the wire; only the documented conditions can cross it."""
+    if isinstance(condition, PositionIsCondition):
+        return conditions_pb2.WriteCondition(
+            position_is=conditions_pb2.PositionIs(position=condition.position)
+        )
+    if isinstance(condition, EmptyStreamCondition):
+        return conditions_pb2.WriteCondition(stream_is_empty=conditions_pb2.StreamIsEmpty())
+    raise InvalidInputError("conditions", "must be position_is(...) or stream_is_empty()")
+
+
+def condition_from_wire(field: str, condition: conditions_pb2.WriteCondition) -> WriteCondition:
+    """A wire condition as a ``WriteCondition``, naming ``field`` when it is malformed."""
+    match condition.WhichOneof("condition"):
+        case "position_is":
+            position = condition.position_is.position
+            if position < 0:
+                raise InvalidInputError(f"{field}.position_is.position", "must be an integer >= 0")
+            return PositionIsCondition(position=position)
+        case "stream_is_empty":
+            return EmptyStreamCondition()
+    raise InvalidInputError(field, "must be set to one of position_is or stream_is_empty")
+
+
+def condition_failure_to_wire(
+    error: UnmetWriteConditionError,
+) -> conditions_pb2.WriteConditionFailure:
+    """The machine-readable details of an unmet condition."""
+    failure = conditions_pb2.WriteConditionFailure(
+        category=error.category or "", stream=error.stream or ""
+    )
+    if isinstance(error.condition, (PositionIsCondition, EmptyStreamCondition)):
+        failure.condition.CopyFrom(condition_to_wire(error.condition))
+    if error.last_position is not None:
+        failure.last_position = error.last_position
+    return failure
+
+
+def condition_failure_from_wire(
+    message: str, failure: conditions_pb2.WriteConditionFailure
+) -> UnmetWriteConditionError:
+    """The documented error for an unmet condition reported by a server."""
+    condition = (
+        condition_from_wire("condition", failure.condition)
+        if failure.HasField("condition")
+        else None
+    )
+    return UnmetWriteConditionError(
+        message,
+        category=failure.category or None,
+        stream=failure.stream or None,
+        condition=condition,
+        last_position=failure.last_position if failure.HasField("last_position") else None,
+    )
+
+
+def bad_request_to_wire(error: InvalidInputError) -> error_details_pb2.BadRequest:
+    """Invalid input as the standard ``google.rpc.BadRequest`` details."""
+    return error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.rule)
+        ]
+    )
+
+
+def bad_request_from_wire(
+    message: str, details: error_details_pb2.BadRequest | None
+) -> InvalidInputError:
+    """The documented error for invalid input reported by a server."""
+    if details is not None and details.field_violations:
+        violation = details.field_violations[0]
+        return InvalidInputError(violation.field, violation.description)
+    # A server without details: the message reads "<field>: <rule>".
+    field, _, rule = message.partition(": ")
+    return InvalidInputError(field, rule) if rule else InvalidInputError("request", message)

@@ -1,0 +1,90 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from logicblocks.event.v1 import conditions_pb2 as _conditions_pb2
+from logicblocks.event.v1 import events_pb2 as _events_pb2
+from logicblocks.event.v1 import targets_pb2 as _targets_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PublishRequest(_message.Message):
+    __slots__ = ("target", "events", "conditions")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    target: _targets_pb2.Stream
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.NewEvent]
+    conditions: _containers.RepeatedCompositeFieldContainer[_conditions_pb2.WriteCondition]
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Stream, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_events_pb2.NewEvent, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_conditions_pb2.WriteCondition, _Mapping]]] = ...) -> None: ...
+
+class PublishResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.StoredEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ...) -> None: ...
+
+class ScanRequest(_message.Message):
+    __slots__ = ("target", "after_sequence_number", "limit")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    target: _targets_pb2.Target
+    after_sequence_number: int
+    limit: int
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ScanResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.StoredEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ...) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("target", "beginning", "end", "after_sequence_number", "heartbeat_interval")
+    class Beginning(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
+    class End(_message.Message):
+        __slots__ = ()
+        def __init__(self) -> None: ...
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    BEGINNING_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    target: _targets_pb2.Target
+    beginning: SubscribeRequest.Beginning
+    end: SubscribeRequest.End
+    after_sequence_number: int
+    heartbeat_interval: _duration_pb2.Duration
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., beginning: _Optional[_Union[SubscribeRequest.Beginning, _Mapping]] = ..., end: _Optional[_Union[SubscribeRequest.End, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class SubscribeResponse(_message.Message):
+    __slots__ = ("events", "caught_up", "heartbeat")
+    class Events(_message.Message):
+        __slots__ = ("events",)
+        EVENTS_FIELD_NUMBER: _ClassVar[int]
+        events: _containers.RepeatedCompositeFieldContainer[_events_pb2.StoredEvent]
+        def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ...) -> None: ...
+    class CaughtUp(_message.Message):
+        __slots__ = ("head",)
+        HEAD_FIELD_NUMBER: _ClassVar[int]
+        head: int
+        def __init__(self, head: _Optional[int] = ...) -> None: ...
+    class Heartbeat(_message.Message):
+        __slots__ = ("head",)
+        HEAD_FIELD_NUMBER: _ClassVar[int]
+        head: int
+        def __init__(self, head: _Optional[int] = ...) -> None: ...
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    events: SubscribeResponse.Events
+    caught_up: SubscribeResponse.CaughtUp
+    heartbeat: SubscribeResponse.Heartbeat
+    def __init__(self, events: _Optional[_Union[SubscribeResponse.Events, _Mapping]] = ..., caught_up: _Optional[_Union[SubscribeResponse.CaughtUp, _Mapping]] = ..., heartbeat: _Optional[_Union[SubscribeResponse.Heartbeat, _Mapping]] = ...) -> None: ...

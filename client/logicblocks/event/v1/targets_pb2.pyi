@@ -1,0 +1,34 @@
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Log(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Category(_message.Message):
+    __slots__ = ("category",)
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    def __init__(self, category: _Optional[str] = ...) -> None: ...
+
+class Stream(_message.Message):
+    __slots__ = ("category", "stream")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    stream: str
+    def __init__(self, category: _Optional[str] = ..., stream: _Optional[str] = ...) -> None: ...
+
+class Target(_message.Message):
+    __slots__ = ("log", "category", "stream")
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    log: Log
+    category: Category
+    stream: Stream
+    def __init__(self, log: _Optional[_Union[Log, _Mapping]] = ..., category: _Optional[_Union[Category, _Mapping]] = ..., stream: _Optional[_Union[Stream, _Mapping]] = ...) -> None: ...

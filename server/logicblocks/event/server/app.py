@@ -1,0 +1,142 @@
+"""The server process: the event store service, health and reflection on one ``grpc.aio`` server."""
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Self
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# grpc-stubs predates the asyncio health servicer, which grpcio-health-checking ships.
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
+from grpc_reflection.v1alpha import reflection
+
+from logicblocks.event.store.adapters import RecordStorageAdapter
+from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+
+from .servicer import EventStoreServicer
+
+__all__ = [
+    "DEFAULT_GRACE_SECONDS",
+    "DEFAULT_LISTEN",
+    "MAX_MESSAGE_BYTES",
+    "EventStoreServer",
+    "serve_until_signalled",
+]
+
+_log = logging.getLogger("logicblocks.event.server")
+
+DEFAULT_LISTEN = "127.0.0.1:50051"
+# The largest request the server accepts (a publish), and the largest message it sends.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# How long a shutdown lets in-flight publishes and scans finish before cancelling them.
+DEFAULT_GRACE_SECONDS = 10.0
+
+SERVICE_NAME = event_store_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name
+
+_SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # Accept the clients' keepalive pings (every 30 s by default in the Python client)
+    # rather than answering them with GOAWAY "too many pings".
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+]
+
+
+class EventStoreServer:
+    """The event store served over gRPC on ``listen``, in front of ``adapter``.
+
+    Storage calls run in a thread pool of ``storage_threads`` threads. Use ``start()`` and
+    ``stop()`` from a running event loop, or ``async with``. The adapter stays the caller's
+    to close.
+    """
+
+    def __init__(
+        self,
+        adapter: RecordStorageAdapter,
+        *,
+        listen: str = DEFAULT_LISTEN,
+        storage_threads: int = 16,
+    ):
+        self.adapter = adapter
+        self.listen = listen
+        self._executor = ThreadPoolExecutor(
+            max_workers=storage_threads, thread_name_prefix="event-store-storage"
+        )
+        self._server = grpc.aio.server(options=_SERVER_OPTIONS)
+        event_store_pb2_grpc.add_EventStoreServicer_to_server(
+            EventStoreServicer(adapter, self._executor), self._server
+        )
+        self._health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            [
+                SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self._server,
+        )
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        """Bind ``listen`` and start serving; ``port`` is then the bound port."""
+        self.port = self._server.add_insecure_port(self.listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.listen}")
+        await self._server.start()
+        await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        _log.info("event=listening address=%s port=%d", self.listen, self.port)
+
+    async def stop(self, grace: float | None = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop accepting calls, let in-flight ones finish within ``grace`` seconds, stop."""
+        _log.info("event=stopping grace_seconds=%s", grace)
+        # Health watchers (load balancers) learn first that this server is going away.
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(grace)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        _log.info("event=stopped")
+
+    async def wait_for_termination(self) -> None:
+        """Return when the server has stopped."""
+        await self._server.wait_for_termination()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_until_signalled(
+    server: EventStoreServer, grace: float = DEFAULT_GRACE_SECONDS
+) -> None:
+    """Run ``server`` until SIGTERM or SIGINT, then shut it down gracefully."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop(signal_number: int) -> None:
+        _log.info("event=signal_received signal=%s", signal.Signals(signal_number).name)
+        stopping.set()
+
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, request_stop, signal_number)
+    try:
+        await server.start()
+        await stopping.wait()
+        await server.stop(grace)
+    finally:
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signal_number)

@@ -1,0 +1,63 @@
+"""How errors become gRPC statuses (DESIGN.md section 4), for the servicer."""
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+
+# googleapis-common-protos ships no type information.
+from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status
+
+from logicblocks.event.store import (
+    InvalidInputError,
+    StorageUnavailableError,
+    UnmetWriteConditionError,
+)
+from logicblocks.event.store.wire import bad_request_to_wire, condition_failure_to_wire
+
+__all__ = ["status_for"]
+
+_log = logging.getLogger("logicblocks.event.server")
+
+# Errors meaning the storage cannot be reached right now: the client may retry.
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    StorageUnavailableError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _rich_status(code: int, message: str, details: object) -> grpc.Status:
+    packed = any_pb2.Any()
+    packed.Pack(details)  # type: ignore[arg-type]
+    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=[packed]))
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE_ERRORS):
+        return True
+    # psycopg's OperationalError (lost connection, server gone) without importing psycopg:
+    # the server runs on backends that do not need it.
+    return any(
+        cls.__name__ in ("OperationalError", "PoolTimeout")
+        and cls.__module__.startswith(("psycopg", "psycopg_pool"))
+        for cls in type(error).__mro__
+    )
+
+
+def status_for(error: Exception, *, method: str) -> grpc.Status:
+    """The status to end an RPC with for ``error``; never carries a stack trace."""
+    if isinstance(error, UnmetWriteConditionError):
+        return _rich_status(
+            code_pb2.FAILED_PRECONDITION, error.message, condition_failure_to_wire(error)
+        )
+    if isinstance(error, InvalidInputError):
+        return _rich_status(code_pb2.INVALID_ARGUMENT, str(error), bad_request_to_wire(error))
+    if _is_unavailable(error):
+        _log.warning("event=storage_unavailable method=%s error=%s", method, type(error).__name__)
+        return rpc_status.to_status(
+            status_pb2.Status(code=code_pb2.UNAVAILABLE, message="storage unavailable")
+        )
+    _log.exception("event=internal_error method=%s error=%s", method, type(error).__name__)
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))
