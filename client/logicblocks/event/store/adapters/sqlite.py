@@ -151,7 +151,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             raise
         except sqlite3.Error as error:
             connection.close()
-            raise self._fail(f"{error} (is it writable?)") from error
+            raise self._fail(str(error)) from error
         return connection
 
     def _check_file(self, connection: sqlite3.Connection) -> None:
@@ -162,7 +162,9 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
             ).fetchone()[0]
         except sqlite3.DatabaseError as error:
-            raise self._fail(f"it is not a SQLite database ({error})") from error
+            if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+                raise self._fail(f"it is not a SQLite database ({error})") from error
+            raise
         self._check_identity(application_id, version, tables)
 
     def _check_identity(self, application_id: int, version: int, tables: int) -> None:
@@ -195,7 +197,8 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
 
     # Reader connections ---------------------------------------------------------------
