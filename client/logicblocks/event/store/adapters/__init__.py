@@ -3,14 +3,18 @@
 from .base import RecordStorageAdapter, Saveable, Scannable, StorageAdapter
 from .grpc import GrpcStorageAdapter
 from .in_memory import InMemoryStorageAdapter
+from .postgres import ConnectionParameters, PostgresStorageAdapter, TableParameters
 from .sqlite import SqliteStorageAdapter
 
 __all__ = [
+    "ConnectionParameters",
     "GrpcStorageAdapter",
     "InMemoryStorageAdapter",
+    "PostgresStorageAdapter",
     "RecordStorageAdapter",
     "Saveable",
     "Scannable",
     "SqliteStorageAdapter",
     "StorageAdapter",
+    "TableParameters",
 ]

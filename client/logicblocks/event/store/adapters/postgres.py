@@ -1,0 +1,724 @@
+"""The PostgreSQL adapter: events in one table, a gap-free global order, group commit.
+
+Why a plain sequence is not enough
+----------------------------------
+Sequence numbers must be contiguous from 0 *and* assigned in commit order (DESIGN.md
+section 3): once a reader has seen ``s``, no event numbered below ``s`` may appear later.
+A ``bigserial``/sequence gives neither. Its value is taken when a row is inserted but the
+row becomes visible only when its transaction commits, so two writers can take 7 and 8,
+commit 8 first, and a reader paging "after s" reads 8, remembers it and never sees 7 when
+it commits a moment later. Sequences also leave holes whenever a transaction rolls back.
+Timers that "wait out" gaps only move the problem: under load a transaction outlives any
+timer, and the reader skips its event for good.
+
+What this adapter does instead
+------------------------------
+Every write transaction first takes one transaction-scoped advisory lock
+(``pg_advisory_xact_lock``, key derived from the table name), then, in fresh statements,
+reads the head and the last event of each stream it writes, checks the conditions, assigns
+the next sequence numbers and positions itself, inserts and commits. PostgreSQL makes a
+transaction visible before it releases its locks, so the next lock holder's reads see every
+earlier write: numbers stay contiguous and commit order equals number order, with any number
+of threads, processes or servers. Readers need nothing special: plain keyset pages
+(``sequence_number > s ORDER BY sequence_number LIMIT n``), each its own short query.
+
+One lock means one writer at a time per table, so throughput comes from doing more per lock
+hold (group commit): concurrent publishes in this process queue up, and whichever thread
+finds no transaction running takes the whole queue into one transaction. Each publish's
+retry lookup and conditions are checked on their own against the running state of the
+group (a publish sees the ones before it), only the failing ones are rejected, the rest are
+inserted with one statement and committed once. A transaction is two round trips in
+pipeline mode: lock and reads, then insert, ``NOTIFY`` and commit. ``lock_timeout``,
+``statement_timeout`` and ``idle_in_transaction_session_timeout`` are set on every write
+transaction, so a stuck or vanished writer cannot hold the store: its transaction is
+cancelled or its session ended, which rolls it back and frees the lock.
+
+Each commit sends one ``NOTIFY`` with the new head. Each adapter holds one ``LISTEN``
+connection (started on first use, in a background thread) that wakes the threads waiting
+in ``wait_for_head_change``; notifications are hints only, and a timed-out wait re-reads the
+head, so a missed notification delays a wake-up but loses nothing.
+
+Payloads are stored in a ``json`` column (not ``jsonb``, which rewrites numbers such as
+``1e300`` and reorders keys) and read back as text, so they reach the gRPC wire without being
+decoded. Connection failures surface as ``StorageUnavailableError``; the owned pool checks
+connections before handing them out, so after a PostgreSQL restart later calls succeed.
+"""
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Sequence, Set
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, TypeAlias
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+import psycopg_pool
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from logicblocks.event.types import StoredEvent, identifier
+
+from ..conditions import WriteCondition, ensure_conditions
+from ..exceptions import InvalidInputError, StorageUnavailableError
+from ..records import EventRecord, PendingEvent, resolve_retry
+from .base import HeadSignal, RecordStorageAdapter, Scannable
+
+__all__ = ["ConnectionParameters", "ConnectionSource", "PostgresStorageAdapter", "TableParameters"]
+
+SCHEMA_VERSION = 1
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+_PAGE_SIZE = 1000
+# A group stops taking queued publishes once it holds this many events, bounding the size
+# of one statement and of the memory a group holds.
+_GROUP_EVENT_LIMIT = 5000
+_LISTEN_POLL_SECONDS = 0.5
+_LISTEN_RETRY_SECONDS = 1.0
+_PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
+
+
+@dataclass(frozen=True)
+class ConnectionParameters:
+    """Where the database is; the adapter opens and owns a connection pool from these."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str | None = None
+
+    def to_connection_string(self) -> str:
+        """A libpq connection string (values quoted as libpq needs)."""
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+        }
+        if self.password is not None:
+            values["password"] = self.password
+        return make_conninfo("", **values)
+
+    @classmethod
+    def from_url(cls, url: str) -> "ConnectionParameters":
+        """Parse ``postgresql://user:password@host:port/dbname`` (port 5432 by default)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise InvalidInputError("url", "must start with postgresql://")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise InvalidInputError("url", "port must be a number from 1 to 65535") from None
+        if not parts.hostname:
+            raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
+        user = unquote(parts.username) if parts.username else "postgres"
+        dbname = unquote(parts.path.lstrip("/")) or user
+        return cls(
+            host=parts.hostname,
+            port=port,
+            dbname=dbname,
+            user=user,
+            password=None if parts.password is None else unquote(parts.password),
+        )
+
+
+@dataclass(frozen=True)
+class TableParameters:
+    """Names the events table; the schema-version table and notify channel derive from it.
+
+    The name must be a plain SQL identifier (letters, digits, underscores, at most 40).
+    """
+
+    events_table_name: str = "events"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.events_table_name, str) or not _IDENTIFIER.fullmatch(
+            self.events_table_name
+        ):
+            raise InvalidInputError(
+                "events_table_name",
+                "must be an identifier: a letter or underscore, then letters, digits or "
+                "underscores, at most 40 characters",
+            )
+
+    @property
+    def schema_version_table_name(self) -> str:
+        """The table recording which schema migrations have been applied."""
+        return f"{self.events_table_name}_schema_version"
+
+    @property
+    def channel(self) -> str:
+        """The ``LISTEN``/``NOTIFY`` channel carrying the head after each commit."""
+        return f"{self.events_table_name}_head"
+
+    @property
+    def lock_key(self) -> int:
+        """The advisory lock key serialising writers of this table (a signed 64-bit int)."""
+        digest = hashlib.sha256(f"logicblocks.event.store:{self.events_table_name}".encode())
+        return int.from_bytes(digest.digest()[:8], "big", signed=True)
+
+
+ConnectionSource: TypeAlias = "ConnectionParameters | psycopg_pool.ConnectionPool[Any]"
+
+
+@dataclass
+class _Publish:
+    """One caller's publish waiting in the group-commit queue, and its outcome."""
+
+    target: identifier.Stream
+    events: Sequence[PendingEvent]
+    conditions: Set[WriteCondition]
+    done: bool = False
+    records: Sequence[EventRecord] = ()
+    error: BaseException | None = None
+
+
+@dataclass
+class _StreamState:
+    """A stream's last event during a group: from the table, then from the group itself."""
+
+    position: int | None
+    last: EventRecord | None = None
+
+    def last_event(self) -> StoredEvent | None:
+        return None if self.last is None else self.last.to_stored_event()
+
+
+# The record columns in EventRecord field order, payload as its exact JSON text.
+_RECORD_COLUMNS = sql.SQL(
+    "id, name, stream, category, position, sequence_number, payload::text, observed_at, occurred_at"
+)
+
+
+def _record(row: Sequence[Any]) -> EventRecord:
+    return EventRecord(
+        id=row[0],
+        name=row[1],
+        stream=row[2],
+        category=row[3],
+        position=row[4],
+        sequence_number=row[5],
+        payload=row[6],
+        observed_at=row[7].astimezone(UTC),
+        occurred_at=row[8].astimezone(UTC),
+    )
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Report an unreachable or overloaded database as ``StorageUnavailableError``.
+
+    ``OperationalError`` covers lost connections, pool timeouts (``PoolTimeout``) and the
+    lock and statement timeouts: all are worth retrying. Other database errors propagate.
+    """
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
+
+
+class PostgresStorageAdapter(RecordStorageAdapter):
+    """Stores events in a PostgreSQL table (see the module docstring for the mechanism).
+
+    ``connection_source`` is either ``ConnectionParameters`` (the adapter opens a pool and
+    ``close()`` closes it) or a ``psycopg_pool.ConnectionPool`` the caller owns and closes.
+    ``table_parameters`` names the table. The schema is created or migrated on construction.
+    ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write transaction.
+    """
+
+    connection_pool: "psycopg_pool.ConnectionPool[Any]"
+    connection_pool_owner: bool
+    table_parameters: TableParameters
+
+    def __init__(
+        self,
+        *,
+        connection_source: ConnectionSource,
+        table_parameters: TableParameters = TableParameters(),
+        lock_timeout: float = 10.0,
+        statement_timeout: float = 30.0,
+        pool_timeout: float = 10.0,
+        max_pool_size: int = 10,
+    ) -> None:
+        if isinstance(connection_source, ConnectionParameters):
+            self.connection_pool_owner = True
+            self.connection_pool = psycopg_pool.ConnectionPool(
+                connection_source.to_connection_string(),
+                min_size=1,
+                max_size=max_pool_size,
+                timeout=pool_timeout,
+                # A connection broken by a server restart is replaced before it is used,
+                # so the adapter recovers by itself.
+                check=psycopg_pool.ConnectionPool.check_connection,
+                reconnect_timeout=pool_timeout * 6,
+                name="logicblocks-event-store",
+                # Reads are single statements; writes open their transactions explicitly.
+                kwargs={"autocommit": True},
+                open=False,
+            )
+            try:
+                self.connection_pool.open(wait=False)
+            except psycopg.OperationalError as error:
+                raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
+        elif isinstance(connection_source, psycopg_pool.ConnectionPool):
+            self.connection_pool_owner = False
+            self.connection_pool = connection_source
+        else:
+            raise InvalidInputError(
+                "connection_source", "must be ConnectionParameters or a psycopg_pool.ConnectionPool"
+            )
+        if not isinstance(table_parameters, TableParameters):
+            raise InvalidInputError("table_parameters", "must be TableParameters")
+        self.table_parameters = table_parameters
+        self._timeouts = {
+            "lock_timeout": f"{int(lock_timeout * 1000)}ms",
+            "statement_timeout": f"{int(statement_timeout * 1000)}ms",
+            "idle_in_transaction_session_timeout": f"{int(statement_timeout * 1000)}ms",
+        }
+        self._pool_timeout = pool_timeout
+        self._queries = _Queries(table_parameters)
+
+        self._queue: list[_Publish] = []
+        self._queue_condition = threading.Condition()
+        self._leader_active = False
+
+        self._head_signal = HeadSignal()
+        self._closed = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with _storage_errors(), self.connection_pool.connection(self._pool_timeout) as connection:
+            yield connection
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema, once, whichever processes start at the same time."""
+        queries = self._queries
+        with self._connection() as connection, connection.transaction():
+            connection.execute(queries.lock, (self.table_parameters.lock_key,))
+            connection.execute(queries.create_version_table)
+            row = connection.execute(queries.schema_version).fetchone()
+            current = 0 if row is None or row[0] is None else int(row[0])
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"table {self.table_parameters.events_table_name} has schema version "
+                    f"{current}, newer than this adapter's {SCHEMA_VERSION}: upgrade the library"
+                )
+            for version, description, statements in queries.migrations:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    connection.execute(statement)
+                connection.execute(queries.record_version, (version, description))
+
+    def close(self) -> None:
+        """Stop the listener and close the pool if the adapter opened it."""
+        self._closed.set()
+        listener = self._listener
+        if listener is not None:
+            listener.join(timeout=5)
+        if self.connection_pool_owner:
+            self.connection_pool.close()
+
+    # Writes -------------------------------------------------------------------------------
+
+    def write_records(
+        self,
+        *,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[EventRecord]:
+        publish = _Publish(target=target, events=events, conditions=conditions)
+        with self._queue_condition:
+            self._queue.append(publish)
+            while self._leader_active and not publish.done:
+                self._queue_condition.wait()
+            if not publish.done:
+                # No transaction is running: this thread leads the next group.
+                self._leader_active = True
+                group = self._take_group()
+            else:
+                group = []
+        if group:
+            try:
+                self._commit_group(group)
+            finally:
+                with self._queue_condition:
+                    self._leader_active = False
+                    self._queue_condition.notify_all()
+        if publish.error is not None:
+            raise publish.error
+        return publish.records
+
+    def _take_group(self) -> list[_Publish]:
+        """Take queued publishes (oldest first) up to the group's event limit."""
+        taken = 0
+        count = 0
+        for publish in self._queue:
+            if count and taken + len(publish.events) > _GROUP_EVENT_LIMIT:
+                break
+            taken += len(publish.events)
+            count += 1
+        group, self._queue = self._queue[:count], self._queue[count:]
+        return group
+
+    def _commit_group(self, group: list[_Publish]) -> None:
+        """Write a group of publishes in one transaction; record each one's outcome."""
+        try:
+            head = self._write_group(group)
+        except BaseException as error:
+            # Nothing of the group was written. Every publish gets the failure, even one
+            # that failed its conditions: those were judged against writes that never
+            # happened.
+            for publish in group:
+                publish.error = error
+                publish.records = ()
+        else:
+            if head is not None:
+                self._head_signal.advance(head)
+        for publish in group:
+            publish.done = True
+
+    def _write_group(self, group: list[_Publish]) -> int | None:
+        queries = self._queries
+        wants_last_payload: dict[tuple[str, str], bool] = {}
+        for publish in group:
+            key = (publish.target.category, publish.target.stream)
+            wants_last_payload[key] = wants_last_payload.get(key, False) or bool(publish.conditions)
+        client_ids = [e.id for p in group for e in p.events if e.id_chosen_by_client]
+
+        with (
+            self._connection() as connection,
+            connection.pipeline() if _PIPELINE_SUPPORTED else nullcontext(),
+            connection.transaction(),
+        ):
+            # Round trip 1: timeouts and the lock, then reads in statements of their
+            # own, whose snapshots are taken after the lock is held. READ COMMITTED
+            # whatever a caller's pool is set to: a repeatable-read snapshot would be
+            # taken before the lock is held and miss the previous holder's commit.
+            connection.execute(queries.read_committed)
+            connection.execute(
+                queries.begin_write,
+                (*self._timeouts.values(), self.table_parameters.lock_key),
+            )
+            head_cursor = connection.execute(queries.head)
+            last_cursor = connection.execute(
+                queries.last_events,
+                (
+                    [key[0] for key in wants_last_payload],
+                    [key[1] for key in wants_last_payload],
+                    list(wants_last_payload.values()),
+                ),
+            )
+            ids_cursor = (
+                connection.execute(queries.records_by_id, (client_ids,)) if client_ids else None
+            )
+            head_row = head_cursor.fetchone()
+            head: int | None = None if head_row is None else head_row[0]
+            streams = {
+                (row[3], row[2]): _StreamState(position=row[4], last=_record(row))
+                for row in last_cursor.fetchall()
+            }
+            known_ids = {} if ids_cursor is None else {row[0]: _record(row) for row in ids_cursor}
+
+            rows = self._assign(group, head, streams, known_ids)
+            if not rows:
+                return None
+            # Round trip 2: one insert for the whole group, the wake-up, the commit.
+            connection.execute(queries.insert, rows.columns())
+            new_head = rows.last_sequence_number
+            connection.execute(queries.notify, (self.table_parameters.channel, str(new_head)))
+        return new_head
+
+    def _assign(
+        self,
+        group: list[_Publish],
+        head: int | None,
+        streams: dict[tuple[str, str], _StreamState],
+        known_ids: dict[str, EventRecord],
+    ) -> "_Rows":
+        """Check each publish against the running state and number the accepted ones."""
+        rows = _Rows()
+        next_sequence_number = 0 if head is None else head + 1
+        for publish in group:
+            target = publish.target
+            key = (target.category, target.stream)
+            state = streams.setdefault(key, _StreamState(position=None))
+            try:
+                stored: dict[str, EventRecord] = {}
+                for index, event in enumerate(publish.events):
+                    record = known_ids.get(event.id)
+                    if record is None:
+                        continue
+                    if (record.category, record.stream) != key:
+                        raise InvalidInputError(
+                            f"events[{index}].id",
+                            "is already used by an event in another stream",
+                        )
+                    stored[event.id] = record
+                retried = resolve_retry(publish.events, stored)
+                if retried is not None:
+                    publish.records = retried
+                    continue
+                if publish.conditions:
+                    ensure_conditions(target, publish.conditions, state.last_event())
+            except Exception as error:
+                # Rejects this publish only (a failed condition, a reused id, or a
+                # caller-defined condition that raised); the caller's thread re-raises it.
+                publish.error = error
+                continue
+
+            position = 0 if state.position is None else state.position + 1
+            records = [
+                EventRecord(
+                    id=event.id,
+                    name=event.name,
+                    stream=target.stream,
+                    category=target.category,
+                    position=position + offset,
+                    sequence_number=next_sequence_number + offset,
+                    payload=event.payload,
+                    observed_at=event.observed_at,
+                    occurred_at=event.occurred_at,
+                )
+                for offset, event in enumerate(publish.events)
+            ]
+            publish.records = records
+            if records:
+                next_sequence_number += len(records)
+                state.position = records[-1].position
+                state.last = records[-1]
+                rows.extend(records)
+                for record in records:
+                    known_ids[record.id] = record
+        return rows
+
+    # Reads --------------------------------------------------------------------------------
+
+    def read_records(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[EventRecord]:
+        return self._pages(
+            target, -1 if after_sequence_number is None else after_sequence_number, limit
+        )
+
+    def _pages(self, target: Scannable, after: int, limit: int | None) -> Iterator[EventRecord]:
+        # Each page is its own short query on a pooled connection, so a slow reader holds
+        # no transaction or connection between pages. Pages follow the sequence number (the
+        # position within a stream, which orders the same way), never OFFSET.
+        remaining = limit
+        last_position = -1
+        while remaining is None or remaining > 0:
+            size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
+            query, parameters = self._queries.page(target, after, last_position, size)
+            with self._connection() as connection:
+                rows = connection.execute(query, parameters).fetchall()
+            for row in rows:
+                yield _record(row)
+            if len(rows) < size:
+                return
+            after, last_position = rows[-1][5], rows[-1][4]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def head(self) -> int | None:
+        with self._connection() as connection:
+            row = connection.execute(self._queries.head).fetchone()
+        return None if row is None else row[0]
+
+    # Wake-ups -----------------------------------------------------------------------------
+
+    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+        self._ensure_listener()
+        return self._head_signal.wait(known_head, timeout, self.head)
+
+    def _ensure_listener(self) -> None:
+        with self._listener_lock:
+            if self._listener is None and not self._closed.is_set():
+                self._listener = threading.Thread(
+                    target=self._listen, name="event-store-postgres-listen", daemon=True
+                )
+                self._listener.start()
+
+    def _listen(self) -> None:
+        """Feed the head signal from ``NOTIFY``s; reconnect after failures until closed."""
+        while not self._closed.is_set():
+            try:
+                # Its own connection, not one of the pool's: it is held for the adapter's life.
+                conninfo, connection_kwargs = _connect_arguments(self.connection_pool)
+                with psycopg.connect(conninfo, **connection_kwargs) as conn:
+                    conn.execute(
+                        sql.SQL("LISTEN {}").format(sql.Identifier(self.table_parameters.channel))
+                    )
+                    # Anything committed while we were not listening is picked up here.
+                    row = conn.execute(self._queries.head).fetchone()
+                    self._head_signal.advance(None if row is None else row[0])
+                    while not self._closed.is_set():
+                        for notify in conn.notifies(timeout=_LISTEN_POLL_SECONDS):
+                            if notify.payload.isdigit():
+                                self._head_signal.advance(int(notify.payload))
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                # Waiters fall back to re-reading the head on their timeouts meanwhile.
+                self._closed.wait(_LISTEN_RETRY_SECONDS)
+
+
+def _connect_arguments(
+    pool: "psycopg_pool.ConnectionPool[Any]",
+) -> tuple[str, dict[str, Any]]:
+    """How ``pool`` connects (its settings may be given as callables), in autocommit."""
+    conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+    kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+    return conninfo, {**(kwargs or {}), "autocommit": True}
+
+
+class _Rows:
+    """Rows of one group's insert, kept as columns for ``unnest``."""
+
+    def __init__(self) -> None:
+        self.records: list[EventRecord] = []
+
+    def extend(self, records: Sequence[EventRecord]) -> None:
+        self.records.extend(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def last_sequence_number(self) -> int:
+        return self.records[-1].sequence_number
+
+    def columns(self) -> tuple[list[Any], ...]:
+        records = self.records
+        return (
+            [r.sequence_number for r in records],
+            [r.id for r in records],
+            [r.name for r in records],
+            [r.category for r in records],
+            [r.stream for r in records],
+            [r.position for r in records],
+            [r.payload for r in records],
+            [r.observed_at for r in records],
+            [r.occurred_at for r in records],
+        )
+
+
+class _Queries:
+    """The SQL of one table, composed once with its identifiers quoted."""
+
+    def __init__(self, table_parameters: TableParameters) -> None:
+        table = sql.Identifier(table_parameters.events_table_name)
+        versions = sql.Identifier(table_parameters.schema_version_table_name)
+        name = table_parameters.events_table_name
+
+        def index(suffix: str) -> sql.Identifier:
+            return sql.Identifier(f"{name}_{suffix}")
+
+        self.lock = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
+        self.read_committed = sql.SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        self.create_version_table = sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            " version integer PRIMARY KEY,"
+            " description text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        ).format(versions)
+        self.schema_version = sql.SQL("SELECT max(version) FROM {}").format(versions)
+        self.record_version = sql.SQL(
+            "INSERT INTO {} (version, description) VALUES (%s, %s)"
+        ).format(versions)
+        self.migrations: list[tuple[int, str, list[sql.Composed]]] = [
+            (
+                1,
+                "events table with log, category, stream and id indexes",
+                [
+                    sql.SQL(
+                        "CREATE TABLE {} ("
+                        " sequence_number bigint NOT NULL,"
+                        " id text NOT NULL,"
+                        " name text NOT NULL,"
+                        " category text NOT NULL,"
+                        " stream text NOT NULL,"
+                        " position bigint NOT NULL,"
+                        # json, not jsonb: keeps the payload's exact text.
+                        " payload json NOT NULL,"
+                        " observed_at timestamptz NOT NULL,"
+                        " occurred_at timestamptz NOT NULL,"
+                        " CONSTRAINT {} PRIMARY KEY (sequence_number),"
+                        " CONSTRAINT {} UNIQUE (category, stream, position),"
+                        " CONSTRAINT {} UNIQUE (id))"
+                    ).format(table, index("pkey"), index("stream_position_key"), index("id_key")),
+                    sql.SQL("CREATE INDEX {} ON {} (category, sequence_number)").format(
+                        index("category_idx"), table
+                    ),
+                ],
+            ),
+        ]
+
+        self.begin_write = sql.SQL(
+            "SELECT set_config('lock_timeout', %s, true),"
+            " set_config('statement_timeout', %s, true),"
+            " set_config('idle_in_transaction_session_timeout', %s, true),"
+            " pg_advisory_xact_lock(%s)"
+        )
+        self.head = sql.SQL("SELECT max(sequence_number) FROM {}").format(table)
+        self.last_events = sql.SQL(
+            "SELECT e.id, e.name, e.stream, e.category, e.position, e.sequence_number,"
+            " CASE WHEN s.wants_payload THEN e.payload::text ELSE '{{}}' END,"
+            " e.observed_at, e.occurred_at"
+            " FROM unnest(%s::text[], %s::text[], %s::bool[]) AS s(category, stream, wants_payload)"
+            " CROSS JOIN LATERAL ("
+            "  SELECT * FROM {} AS last"
+            "  WHERE last.category = s.category AND last.stream = s.stream"
+            "  ORDER BY last.position DESC LIMIT 1) AS e"
+        ).format(table)
+        self.records_by_id = sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::text[])").format(
+            _RECORD_COLUMNS, table
+        )
+        self.insert = sql.SQL(
+            "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
+            " observed_at, occurred_at)"
+            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::bigint[], %s::json[], %s::timestamptz[], %s::timestamptz[])"
+        ).format(table)
+        self.notify = sql.SQL("SELECT pg_notify(%s, %s)")
+
+        self._log_page = sql.SQL(
+            "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
+        ).format(_RECORD_COLUMNS, table)
+        self._category_page = sql.SQL(
+            "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
+            " ORDER BY sequence_number LIMIT %s"
+        ).format(_RECORD_COLUMNS, table)
+        self._stream_page = sql.SQL(
+            "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
+            " AND sequence_number > %s ORDER BY position LIMIT %s"
+        ).format(_RECORD_COLUMNS, table)
+
+    def page(
+        self, target: Scannable, after: int, last_position: int, size: int
+    ) -> tuple[sql.Composed, tuple[Any, ...]]:
+        """The query and parameters of the next keyset page of ``target``."""
+        match target:
+            case identifier.Log():
+                return self._log_page, (after, size)
+            case identifier.Category(category=category):
+                return self._category_page, (category, after, size)
+            case identifier.Stream(category=category, stream=stream):
+                return self._stream_page, (category, stream, last_position, after, size)
+        raise InvalidInputError("target", "must be a log, category or stream identifier")
