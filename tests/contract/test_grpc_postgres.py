@@ -1,0 +1,37 @@
+"""The contract suite through gRPC: the Python client, a real server, the PostgreSQL adapter."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from logicblocks.event.store.adapters import (
+    ConnectionParameters,
+    GrpcStorageAdapter,
+    PostgresStorageAdapter,
+    TableParameters,
+)
+from tests.support.grpc_server import running_server
+
+from .suite import AdapterFactory, StorageAdapterContract
+
+
+class TestGrpcPostgresStorageAdapter(StorageAdapterContract):
+    @pytest.fixture
+    def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
+        # Each call: a fresh table, a server in front of it, a client. The exit stack closes
+        # them in reverse, so the server stops before its adapter is closed.
+        with ExitStack() as stack:
+
+            def make() -> GrpcStorageAdapter:
+                storage = stack.enter_context(
+                    PostgresStorageAdapter(
+                        connection_source=ConnectionParameters.from_url(postgres_url),
+                        table_parameters=TableParameters(events_table_name=f"e_{uuid.uuid4().hex}"),
+                    )
+                )
+                target = stack.enter_context(running_server(storage))
+                return stack.enter_context(GrpcStorageAdapter(target=target))
+
+            yield make
