@@ -68,27 +68,34 @@ class EventStoreServer:
         self._executor = ThreadPoolExecutor(
             max_workers=storage_threads, thread_name_prefix="event-store-storage"
         )
-        self._server = grpc.aio.server(options=_SERVER_OPTIONS)
-        event_store_pb2_grpc.add_EventStoreServicer_to_server(
-            EventStoreServicer(adapter, self._executor), self._server
-        )
+        self._server: grpc.aio.Server | None = None
         self._health = health_aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        self.port: int | None = None
+
+    def _build(self) -> grpc.aio.Server:
+        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        event_store_pb2_grpc.add_EventStoreServicer_to_server(
+            EventStoreServicer(self.adapter, self._executor), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [
                 SERVICE_NAME,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ],
-            self._server,
+            server,
         )
-        self.port: int | None = None
+        return server
 
     async def start(self) -> None:
         """Bind ``listen`` and start serving; ``port`` is then the bound port."""
-        self.port = self._server.add_insecure_port(self.listen)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.listen}")
+        # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
+        self._server = self._build()
+        try:
+            self.port = self._server.add_insecure_port(self.listen)
+        except RuntimeError as error:
+            raise OSError(f"cannot listen on {self.listen}: {error}") from None
         await self._server.start()
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -99,13 +106,15 @@ class EventStoreServer:
         _log.info("event=stopping grace_seconds=%s", grace)
         # Health watchers (load balancers) learn first that this server is going away.
         await self._health.enter_graceful_shutdown()
-        await self._server.stop(grace)
+        if self._server is not None:
+            await self._server.stop(grace)
         self._executor.shutdown(wait=True, cancel_futures=True)
         _log.info("event=stopped")
 
     async def wait_for_termination(self) -> None:
         """Return when the server has stopped."""
-        await self._server.wait_for_termination()
+        if self._server is not None:
+            await self._server.wait_for_termination()
 
     async def __aenter__(self) -> Self:
         await self.start()
