@@ -16,20 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from logicblocks.event.store import EventStore
-from logicblocks.event.store.adapters import SqliteStorageAdapter
-from logicblocks.event.types import StoredEvent, identifier
+from logicblocks.event.store import EventStore, StorageUnavailableError
+from logicblocks.event.store.adapters import GrpcStorageAdapter, SqliteStorageAdapter
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 PUBLISHER = Path(__file__).with_name("sqlite_publisher.py")
 LINE_TIMEOUT = 60.0
 
 
 class Publisher:
-    """A running ``sqlite_publisher.py``, its output lines read into a queue."""
+    """A running child (``sqlite_publisher.py`` by default), its output lines in a queue."""
 
-    def __init__(self, *arguments: str) -> None:
+    def __init__(self, *arguments: str, script: Path = PUBLISHER) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(PUBLISHER), *arguments],
+            [sys.executable, str(script), *arguments],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -185,3 +185,51 @@ def test_the_database_is_in_wal_mode_after_opening(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         connection.close()
+
+
+SERVER = Path(__file__).with_name("sqlite_server.py")
+
+
+def test_a_publish_acknowledged_over_grpc_survives_a_kill_of_the_server(
+    tmp_path: Path, publishers: list[Publisher]
+) -> None:
+    path = tmp_path / "events.db"
+    server = Publisher(str(path), script=SERVER)
+    publishers.append(server)
+    listening = server.next_line()
+    assert listening.startswith("listening ")
+    target = listening.split()[1]
+
+    acknowledged: list[str] = []
+    stopped: list[BaseException] = []
+    enough = threading.Event()
+
+    def publish() -> None:
+        # One attempt per publish: a retry after the kill would only fail again.
+        with GrpcStorageAdapter(target=target, attempts=1, timeout=10) as client:
+            stream = EventStore(client).stream(category="acks", stream="s")
+            number = 0
+            try:
+                while True:
+                    event_id = f"acked-{number}"
+                    stream.publish(events=[NewEvent(name="acked", payload={}, id=event_id)])
+                    acknowledged.append(event_id)
+                    if len(acknowledged) == 200:
+                        enough.set()
+                    number += 1
+            except StorageUnavailableError as error:
+                stopped.append(error)
+            finally:
+                enough.set()
+
+    client_thread = threading.Thread(target=publish)
+    client_thread.start()
+    assert enough.wait(timeout=LINE_TIMEOUT)
+    server.kill()
+    client_thread.join(timeout=LINE_TIMEOUT)
+    assert not client_thread.is_alive()
+    assert stopped, "the client kept publishing after the server was killed"
+
+    stored_ids = {event.id for event in read_log(path)}
+    assert len(acknowledged) >= 200
+    assert set(acknowledged) <= stored_ids
