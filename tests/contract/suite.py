@@ -549,9 +549,7 @@ class SubscriptionContract:
             new = list(stream.publish(events=new_events(1)))
             assert take(subscription, 1) == new
 
-    def test_a_subscription_resumes_after_a_sequence_number(
-        self, adapter: StorageAdapter
-    ) -> None:
+    def test_a_subscription_resumes_after_a_sequence_number(self, adapter: StorageAdapter) -> None:
         store = EventStore(adapter)
         published = list(
             store.stream(category="orders", stream="o-1").publish(events=new_events(5))
