@@ -1,0 +1,287 @@
+"""The PostgreSQL adapter's own promises beyond the contract suite."""
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import psycopg_pool
+import pytest
+
+from logicblocks.event.store import (
+    EventStore,
+    InvalidInputError,
+    StorageUnavailableError,
+    UnmetWriteConditionError,
+    position_is,
+    stream_is_empty,
+)
+from logicblocks.event.store.adapters import (
+    ConnectionParameters,
+    PostgresStorageAdapter,
+    TableParameters,
+)
+from logicblocks.event.store.records import PendingEvent
+from logicblocks.event.types import NewEvent, identifier
+from tests.support.postgres import PostgresCluster
+
+
+@pytest.fixture
+def table() -> TableParameters:
+    return TableParameters(events_table_name=f"e_{uuid.uuid4().hex}")
+
+
+@pytest.fixture
+def adapter(postgres_url: str, table: TableParameters) -> Iterator[PostgresStorageAdapter]:
+    with PostgresStorageAdapter(
+        connection_source=ConnectionParameters.from_url(postgres_url), table_parameters=table
+    ) as made:
+        yield made
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_a_caller_owned_pool_is_used_and_left_open(
+    postgres_url: str, table: TableParameters
+) -> None:
+    with psycopg_pool.ConnectionPool(postgres_url, min_size=1, max_size=4) as pool:
+        adapter = PostgresStorageAdapter(connection_source=pool, table_parameters=table)
+        store = EventStore(adapter)
+        store.stream(category="c", stream="s").publish(events=[NewEvent(name="n", payload={})])
+        adapter.close()
+        with pool.connection() as connection:
+            count = connection.execute(
+                psycopg.sql.SQL("SELECT count(*) FROM {}").format(
+                    psycopg.sql.Identifier(table.events_table_name)
+                )
+            ).fetchone()
+        assert count == (1,)
+
+
+def test_the_schema_is_created_once_and_its_version_recorded(
+    postgres_url: str, postgres_cluster: PostgresCluster, table: TableParameters
+) -> None:
+    connection = ConnectionParameters.from_url(postgres_url)
+    # Several adapters opening a new table at the same time: migrations must not collide.
+    errors: list[BaseException] = []
+    opened: list[PostgresStorageAdapter] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(
+                PostgresStorageAdapter(connection_source=connection, table_parameters=table)
+            )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    EventStore(opened[0]).stream(category="c", stream="s").publish(
+        events=[NewEvent(name="n", payload={})]
+    )
+    for made in opened:
+        made.close()
+
+    with PostgresStorageAdapter(connection_source=connection, table_parameters=table) as again:
+        assert len(list(again.scan())) == 1
+    versions = postgres_cluster.execute(
+        psycopg.sql.SQL("SELECT version FROM {}").format(
+            psycopg.sql.Identifier(table.schema_version_table_name)
+        )
+    )
+    assert versions == [(1,)]
+
+
+def test_payload_text_is_stored_and_read_exactly(adapter: PostgresStorageAdapter) -> None:
+    # jsonb would print 1e300 as a long digit string and reorder the keys; json keeps both.
+    text = '{"z": 1e300, "a": [1.0, 2E-5], "m": {"b": 1, "a": 2}}'
+    now = datetime.now(UTC)
+    adapter.write_records(
+        target=identifier.Stream(category="c", stream="s"),
+        events=[
+            PendingEvent(
+                id="exact-1",
+                name="n",
+                payload=text,
+                observed_at=now,
+                occurred_at=now,
+                id_chosen_by_client=True,
+            )
+        ],
+    )
+    (record,) = adapter.read_records(target=identifier.Stream(category="c", stream="s"))
+    assert record.payload == text
+
+
+def test_long_scans_page_through_everything_in_order(adapter: PostgresStorageAdapter) -> None:
+    store = EventStore(adapter)
+    for name in ("a", "b"):
+        store.stream(category="c", stream=name).publish(
+            events=[NewEvent(name="n", payload={"i": i}) for i in range(1700)]
+        )
+    assert [e.sequence_number for e in store.log()] == list(range(3400))
+    in_stream = list(
+        adapter.scan(target=identifier.Stream(category="c", stream="b"), after_sequence_number=1900)
+    )
+    assert [e.position for e in in_stream] == list(range(201, 1700))
+    limited = list(adapter.read_records(after_sequence_number=10, limit=1500))
+    assert [r.sequence_number for r in limited] == list(range(11, 1511))
+
+
+def test_bad_table_names_are_rejected() -> None:
+    for name in ("", "1abc", "drop table x;", "a" * 41):
+        with pytest.raises(InvalidInputError) as raised:
+            TableParameters(events_table_name=name)
+        assert raised.value.field == "events_table_name"
+
+
+def test_connection_parameters_round_trip_through_urls() -> None:
+    parameters = ConnectionParameters.from_url("postgresql://us%40er:p%3Ass%20w@db.local:6543/ev")
+    assert parameters == ConnectionParameters(
+        host="db.local", port=6543, dbname="ev", user="us@er", password="p:ss w"
+    )
+    conninfo = psycopg.conninfo.conninfo_to_dict(parameters.to_connection_string())
+    assert conninfo == {
+        "host": "db.local",
+        "port": "6543",
+        "dbname": "ev",
+        "user": "us@er",
+        "password": "p:ss w",
+    }
+    with pytest.raises(InvalidInputError):
+        ConnectionParameters.from_url("mysql://x@y/z")
+
+
+def hold_write_lock(
+    postgres_url: str, table: TableParameters
+) -> psycopg.Connection[tuple[object, ...]]:
+    """A session holding the table's write lock, as a stuck writer would."""
+    holder = psycopg.connect(postgres_url, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", (table.lock_key,))
+    return holder
+
+
+def lock_waiters(cluster: PostgresCluster, table: TableParameters) -> int:
+    # An advisory lock on a bigint key shows its high half in classid, its low in objid.
+    rows = cluster.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND ((classid::bigint << 32) | objid::bigint) = %s",
+        (table.lock_key,),
+    )
+    count = rows[0][0]
+    assert isinstance(count, int)
+    return count
+
+
+def wait_for_queue(adapter: PostgresStorageAdapter, length: int) -> None:
+    """Wait until ``length`` publishes wait in the adapter's group-commit queue."""
+    wait_until(lambda: len(adapter._queue) == length)
+
+
+def test_concurrent_publishes_share_one_transaction_and_only_failures_are_rejected(
+    adapter: PostgresStorageAdapter,
+    postgres_url: str,
+    postgres_cluster: PostgresCluster,
+    table: TableParameters,
+) -> None:
+    store = EventStore(adapter)
+    store.stream(category="c", stream="taken").publish(events=[NewEvent(name="n", payload={})])
+    holder = hold_write_lock(postgres_url, table)
+    outcomes: dict[str, object] = {}
+
+    def publish(label: str, stream: str, conditions: set[object]) -> None:
+        try:
+            outcomes[label] = store.stream(category="c", stream=stream).publish(
+                events=[NewEvent(name=label, payload={}) for _ in range(2)],
+                conditions=conditions,  # type: ignore[arg-type]
+            )
+        except Exception as error:
+            outcomes[label] = error
+
+    plan = [
+        ("leader", "first", set()),
+        ("ok-1", "s-1", set()),
+        ("wrong-position", "taken", {position_is(5)}),
+        ("empty-wins", "fresh", {stream_is_empty()}),
+        ("empty-loses", "fresh", {stream_is_empty()}),
+        ("right-position", "taken", {position_is(0)}),
+        ("ok-2", "s-1", set()),
+    ]
+    threads = [threading.Thread(target=publish, args=args) for args in plan]
+    try:
+        threads[0].start()
+        wait_until(lambda: lock_waiters(postgres_cluster, table) == 1)
+        # The leader waits for the lock; the others queue behind it, one at a time so the
+        # queue's order is known.
+        for index, thread in enumerate(threads[1:], start=1):
+            thread.start()
+            wait_for_queue(adapter, index)
+    finally:
+        holder.close()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert isinstance(outcomes["wrong-position"], UnmetWriteConditionError)
+    assert isinstance(outcomes["empty-loses"], UnmetWriteConditionError)
+    for label in ("leader", "ok-1", "empty-wins", "right-position", "ok-2"):
+        assert not isinstance(outcomes[label], Exception), outcomes[label]
+    assert [e.position for e in store.stream(category="c", stream="s-1").read()] == [0, 1, 2, 3]
+    assert [e.name for e in store.stream(category="c", stream="taken").read()] == [
+        "n",
+        "right-position",
+        "right-position",
+    ]
+    log = list(store.log())
+    assert [e.sequence_number for e in log] == list(range(11))
+    # One transaction for the leader, one for everything queued behind it.
+    transactions = postgres_cluster.execute(
+        psycopg.sql.SQL(
+            "SELECT count(DISTINCT xmin::text) FROM {} WHERE sequence_number > 0"
+        ).format(psycopg.sql.Identifier(table.events_table_name))
+    )
+    assert transactions == [(2,)]
+
+
+def test_a_stuck_lock_holder_makes_publishes_fail_as_unavailable_not_hang(
+    postgres_url: str, table: TableParameters
+) -> None:
+    with PostgresStorageAdapter(
+        connection_source=ConnectionParameters.from_url(postgres_url),
+        table_parameters=table,
+        lock_timeout=0.5,
+    ) as adapter:
+        store = EventStore(adapter)
+        stream = store.stream(category="c", stream="s")
+        holder = hold_write_lock(postgres_url, table)
+        try:
+            with pytest.raises(StorageUnavailableError):
+                stream.publish(events=[NewEvent(name="n", payload={})])
+        finally:
+            holder.close()
+        stored = stream.publish(events=[NewEvent(name="n", payload={})])
+        assert stored[0].sequence_number == 0
+
+
+def test_head_changes_from_another_adapter_wake_a_waiter(
+    adapter: PostgresStorageAdapter, postgres_url: str, table: TableParameters
+) -> None:
+    assert adapter.wait_for_head_change(None, timeout=0.01) is None
+    with PostgresStorageAdapter(
+        connection_source=ConnectionParameters.from_url(postgres_url), table_parameters=table
+    ) as other:
+        EventStore(other).stream(category="c", stream="s").publish(
+            events=[NewEvent(name="n", payload={}) for _ in range(3)]
+        )
+    assert adapter.wait_for_head_change(None, timeout=30) == 2
