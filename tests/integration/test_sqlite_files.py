@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from logicblocks.event.server.storage_url import DEFAULT_STORAGE_URL, open_storage
+from logicblocks.event.server.storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage
 from logicblocks.event.store import EventStore, InvalidInputError, StorageUnavailableError
 from logicblocks.event.store.adapters import SqliteStorageAdapter
 from logicblocks.event.store.adapters.sqlite import SCHEMA_VERSION
@@ -135,3 +135,10 @@ def test_text_sqlite_cannot_store_is_rejected_naming_the_field(tmp_path: Path) -
             )
         assert raised.value.field == "events[1].payload"
         assert adapter.head() is None
+
+
+def test_the_server_gets_the_reason_as_a_storage_url_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n" * 100)
+    with pytest.raises(StorageUrlError, match="not a SQLite database"):
+        open_storage(f"sqlite:///{path}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter, RecordStorageAdapter
+from logicblocks.event.store.exceptions import StorageOpenError
 
 __all__ = ["DEFAULT_STORAGE_URL", "StorageUrlError", "open_storage"]
 
@@ -27,7 +28,10 @@ def open_storage(url: str) -> RecordStorageAdapter:
     if scheme == "sqlite":
         from logicblocks.event.store.adapters.sqlite import SqliteStorageAdapter
 
-        return SqliteStorageAdapter(path=sqlite_path(url))
+        try:
+            return SqliteStorageAdapter(path=sqlite_path(url))
+        except StorageOpenError as error:
+            raise StorageUrlError(f"storage URL {url!r}: {error}") from error
     if scheme in ("postgresql", "postgres"):
         from logicblocks.event.store.adapters.postgres import (
             ConnectionParameters,
