@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from logicblocks.event.store.adapters import RecordStorageAdapter
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
+from .malformed import MalformedRequestInterceptor
 from .servicer import EventStoreServicer
 
 __all__ = [
@@ -73,7 +74,10 @@ class EventStoreServer:
         self.port: int | None = None
 
     def _build(self) -> grpc.aio.Server:
-        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        server = grpc.aio.server(
+            options=_SERVER_OPTIONS,
+            interceptors=[MalformedRequestInterceptor(f"/{SERVICE_NAME}/")],
+        )
         event_store_pb2_grpc.add_EventStoreServicer_to_server(
             EventStoreServicer(self.adapter, self._executor), server
         )
