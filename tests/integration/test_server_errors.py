@@ -69,8 +69,8 @@ def event(name: str = "placed", payload: bytes = b"{}", **fields: Any) -> events
 def publish(
     stub: event_store_pb2_grpc.EventStoreStub, *events: events_pb2.NewEvent, **fields: Any
 ) -> event_store_pb2.PublishResponse:
-    fields = {"target": STREAM, "events": events} | fields
-    request = event_store_pb2.PublishRequest(**fields)
+    arguments: dict[str, Any] = {"target": STREAM, "events": events} | fields
+    request = event_store_pb2.PublishRequest(**arguments)
     return stub.Publish(request, timeout=10)
 
 
@@ -235,7 +235,7 @@ def test_malformed_request_bytes_are_rejected_and_the_server_survives(
 ) -> None:
     for method in ("Publish", "Scan"):
         for garbage in (b"\xff\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f", b"\x12" * 64):
-            raw = channel.unary_unary(f"/logicblocks.event.v1.EventStore/{method}")
+            raw = channel.unary_unary(f"/logicblocks.event.v1.EventStore/{method}", None, None)
             with pytest.raises(grpc.RpcError) as raised:
                 raw(garbage, timeout=10)
             error = rpc_error(raised)
@@ -258,7 +258,7 @@ def test_unknown_methods_and_subscribe_are_unimplemented(
     channel: grpc.Channel, stub: event_store_pb2_grpc.EventStoreStub
 ) -> None:
     with pytest.raises(grpc.RpcError) as raised:
-        channel.unary_unary("/logicblocks.event.v1.EventStore/Nope")(b"", timeout=10)
+        channel.unary_unary("/logicblocks.event.v1.EventStore/Nope", None, None)(b"", timeout=10)
     assert rpc_error(raised).code() == grpc.StatusCode.UNIMPLEMENTED
     with pytest.raises(grpc.RpcError) as raised:
         list(stub.Subscribe(event_store_pb2.SubscribeRequest(target={"log": {}}), timeout=10))

@@ -5,9 +5,11 @@ with ``UNKNOWN`` and the decoder's exception text. This interceptor makes such r
 ordinary bad input: the error names the request and says what it must be.
 """
 
+from __future__ import annotations
+
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -17,6 +19,12 @@ from logicblocks.event.store import InvalidInputError
 from .status import status_for
 
 __all__ = ["MalformedRequestInterceptor"]
+
+# grpc-stubs makes the interceptor generic; at run time it is a plain class.
+if TYPE_CHECKING:
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ def _streaming(behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any
     return handle
 
 
-class MalformedRequestInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class MalformedRequestInterceptor(_ServerInterceptor):
     """Rejects undecodable requests to the services under ``prefix`` as bad input."""
 
     def __init__(self, prefix: str):
