@@ -78,6 +78,7 @@ _GROUP_EVENT_LIMIT = 5000
 _LISTEN_POLL_SECONDS = 0.5
 _LISTEN_RETRY_SECONDS = 1.0
 _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
+_RECONNECT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,9 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                 # A connection broken by a server restart is replaced before it is used,
                 # so the adapter recovers by itself.
                 check=psycopg_pool.ConnectionPool.check_connection,
-                reconnect_timeout=pool_timeout * 6,
+                # While the database is down the pool retries with growing delays; giving
+                # up after a few seconds lets the next call start a fresh attempt at once.
+                reconnect_timeout=_RECONNECT_TIMEOUT,
                 name="logicblocks-event-store",
                 # Reads are single statements; writes open their transactions explicitly.
                 kwargs={"autocommit": True},
