@@ -46,6 +46,8 @@ _SERVER_OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_ping_strikes", 0),
+    # Without this, a second server on the same port would start and share the traffic.
+    ("grpc.so_reuseport", 0),
 ]
 
 
