@@ -59,7 +59,7 @@ def test_a_slow_reader_of_a_large_scan_keeps_server_memory_flat(tmp_path: Path) 
             assert sum(len(m.events) for m in warm) == 2_000
             baseline = resident_set_bytes(pid)
 
-            scan = stub.Scan(event_store_pb2.ScanRequest(target={"log": {}}))
+            scan = iter(stub.Scan(event_store_pb2.ScanRequest(target={"log": {}})))
             received = len(next(scan).events)
             # The reader pauses: watch for the server running ahead and buffering.
             peak = baseline
