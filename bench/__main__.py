@@ -1,0 +1,367 @@
+"""``python -m bench``: every workload against our server and its baselines, one table.
+
+Sizes default to the issue's figures; ``--quick`` shrinks them for a run of a couple of
+minutes, and ``BENCH_SCAN_EVENTS`` / ``BENCH_W5_EVENTS`` (or the flags) set the scan sizes.
+"""
+
+import argparse
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import echo, latency, memory, ours, raw
+from .environment import BENCH_SETTINGS, PostgresCluster, ServerProcess, free_port
+from .eventsourcing_peer import EventsourcingRecorder
+from .eventsourcing_peer import available as eventsourcing_available
+from .logicblocks_peer import LogicblocksPeer
+from .profiling import profiled, summarize
+from .report import Figure, Report, Target
+
+OURS = "ours: GrpcStorageAdapter -> server -> PostgreSQL"
+RAW_W1 = "raw psycopg: executemany, 1 txn per 100 rows"
+RAW_W2_ONE = "raw psycopg: 1 connection, 1 row per txn"
+RAW_W2_THREADS = "raw psycopg: 32 threads, own connections"
+RAW_W3 = "raw psycopg: keyset pages of 1000"
+ECHO = "bare gRPC echo (grpc.aio), same threads"
+ES = "eventsourcing recorder (in-process)"
+LB = "logicblocks-event-store release (in-process)"
+BEST_PEER = "best peer (the faster of the two above)"
+OURS_P50 = "ours p50"
+OURS_P99 = "ours p99"
+LOCAL_P50 = "in-process PostgresStorageAdapter p50 (no server)"
+LOCAL_P99 = "in-process PostgresStorageAdapter p99 (no server)"
+SLOW_SCAN = "ours: server growth, slow scan"
+IDLE_SUBS = "ours: server growth, idle subscriptions"
+
+TITLES = {
+    "W1": "publish, batches of 100, 1 client",
+    "W2": "publish, 1 event each, 32 concurrent clients",
+    "W3": "scan the whole log into StoredEvent",
+    "W4": "publish-to-delivery latency, 50 subscribers, 500 events/s",
+    "W5": "server peak memory growth",
+}
+
+TARGETS = [
+    Target("W1", OURS, ES, ratio=1.0),
+    Target("W1", OURS, RAW_W1, ratio=0.8),
+    Target("W2", OURS, ECHO, ratio=0.6),
+    Target("W2", OURS, BEST_PEER, ratio=2.0),
+    Target("W3", OURS, RAW_W3, ratio=0.8),
+    Target("W3", OURS, ES, ratio=1.0),
+    Target("W3", OURS, LB, ratio=1.0),
+    Target("W4", OURS_P50, limit=3.0),
+    Target("W4", OURS_P99, limit=10.0),
+    Target("W5", SLOW_SCAN, limit=100.0),
+    Target("W5", IDLE_SUBS, limit=100.0),
+]
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Sizes:
+    """How much work each workload does per repetition."""
+
+    repeats: int = 3
+    w1_publishes: int = 200
+    batch: int = 100
+    clients: int = 32
+    w2_publishes: int = 100
+    scan_events: int = 200_000
+    subscribers: int = 50
+    subscriber_processes: int = 2
+    events_per_second: float = 500.0
+    w4_seconds: float = 10.0
+    w5_events: int = 1_000_000
+    idle_subscriptions: int = 1000
+
+
+def _sizes(arguments: argparse.Namespace) -> Sizes:
+    sizes = Sizes()
+    if arguments.quick:
+        sizes.w1_publishes = 50
+        sizes.w2_publishes = 25
+        sizes.scan_events = 50_000
+        sizes.w4_seconds = 4.0
+        sizes.w5_events = 200_000
+    if arguments.repeats:
+        sizes.repeats = arguments.repeats
+    scan = arguments.scan_events or os.environ.get("BENCH_SCAN_EVENTS")
+    if scan:
+        sizes.scan_events = int(scan)
+    w5 = arguments.w5_events or os.environ.get("BENCH_W5_EVENTS")
+    if w5:
+        sizes.w5_events = int(w5)
+    return sizes
+
+
+class Run:
+    """One benchmark run: the cluster, our server, the baselines and the report."""
+
+    def __init__(self, arguments: argparse.Namespace, cluster: PostgresCluster, url: str):
+        self.arguments = arguments
+        self.sizes = _sizes(arguments)
+        self.cluster = cluster
+        self.url = url
+        self.logs = _HERE / "logs"
+        self.logs.mkdir(exist_ok=True)
+        self.report = Report(TITLES, TARGETS)
+        self.profiles: list[str] = []
+
+    def figure(
+        self, workload: str, subject: str, samples: Sequence[float], unit: str = "events/s"
+    ) -> Figure:
+        return self.report.add(Figure(workload, subject, unit, list(samples)))
+
+    def skipped(self, workload: str, subject: str, note: str, unit: str = "events/s") -> None:
+        self.report.add(Figure(workload, subject, unit, note=note))
+
+    def repeat(self, subjects: dict[str, Callable[[int], float]]) -> dict[str, list[float]]:
+        """Each subject once per repetition, interleaved, so drifting machine load touches
+        all of them alike."""
+        samples: dict[str, list[float]] = {name: [] for name in subjects}
+        for run in range(self.sizes.repeats):
+            for name, work in subjects.items():
+                samples[name].append(work(run))
+        return samples
+
+    def profile_path(self, name: str) -> Path:
+        return _HERE / "profiles" / f"{name}.txt"
+
+    # Workloads ----------------------------------------------------------------------------
+
+    def w1(self, server: ServerProcess, raw_table: raw.RawTable, peer: LogicblocksPeer) -> None:
+        print("W1: publish, batches of 100, one client", flush=True)
+        s = self.sizes
+        subjects: dict[str, Callable[[int], float]] = {
+            OURS: lambda run: ours.publish_batches(
+                server.target, s.w1_publishes, s.batch, str(run)
+            ),
+            RAW_W1: lambda run: raw_table.publish_batches(s.w1_publishes, s.batch, str(run)),
+        }
+        skipped_es = eventsourcing_available()
+        recorder = None if skipped_es else EventsourcingRecorder(self.url, pool_size=2)
+        if recorder is not None:
+            subjects[ES] = lambda run: recorder.publish_batches(s.w1_publishes, s.batch)
+        with self._maybe_profiled(server, "w1"):
+            results = self.repeat(subjects)
+        if recorder is not None:
+            recorder.close()
+        for name, samples in results.items():
+            self.figure("W1", name, samples)
+        if skipped_es:
+            self.skipped("W1", ES, skipped_es)
+        self._peer("W1", peer, "w1", publishes=s.w1_publishes, batch=s.batch, clients=1)
+
+    def w2(self, server: ServerProcess, raw_table: raw.RawTable, peer: LogicblocksPeer) -> None:
+        print("W2: publish, one event per publish, 32 concurrent clients", flush=True)
+        s = self.sizes
+        echo_target = f"127.0.0.1:{free_port()}"
+        with echo.echo_server(echo_target):
+            subjects: dict[str, Callable[[int], float]] = {
+                OURS: lambda run: ours.publish_concurrently(
+                    server.target, s.clients, s.w2_publishes, str(run)
+                ),
+                ECHO: lambda run: echo.publish_concurrently(echo_target, s.clients, s.w2_publishes),
+                RAW_W2_ONE: lambda run: raw_table.publish_one_connection(
+                    s.clients, s.w2_publishes, str(run)
+                ),
+                RAW_W2_THREADS: lambda run: raw_table.publish_concurrently(
+                    s.clients, s.w2_publishes, str(run)
+                ),
+            }
+            skipped_es = eventsourcing_available()
+            recorder = None if skipped_es else EventsourcingRecorder(self.url, s.clients)
+            if recorder is not None:
+                subjects[ES] = lambda run: recorder.publish_concurrently(s.clients, s.w2_publishes)
+            with self._maybe_profiled(server, "w2"):
+                results = self.repeat(subjects)
+            if recorder is not None:
+                recorder.close()
+        for name, samples in results.items():
+            self.figure("W2", name, samples)
+        if skipped_es:
+            self.skipped("W2", ES, skipped_es)
+        self._peer("W2", peer, "w2", publishes=s.w2_publishes, clients=s.clients)
+        peers = [
+            f
+            for f in (self.report.find("W2", ES), self.report.find("W2", LB))
+            if f is not None and f.value is not None
+        ]
+        if peers:
+            best = max(peers, key=lambda f: f.value or 0.0)
+            self.figure("W2", BEST_PEER, best.samples).note = best.subject
+
+    def w3(self, server: ServerProcess, peer: LogicblocksPeer) -> None:
+        s = self.sizes
+        total = memory.fill_log(self.url, s.scan_events)
+        print(f"W3: scan the whole log ({total:,} events)", flush=True)
+        subjects: dict[str, Callable[[int], float]] = {
+            OURS: lambda run: ours.scan_log(server.target)[1],
+            RAW_W3: lambda run: raw.scan_log(self.url)[1],
+        }
+        skipped_es = eventsourcing_available()
+        recorder = None if skipped_es else EventsourcingRecorder(self.url, pool_size=2)
+        if recorder is not None:
+            recorder.load_from_events(self.url)
+            subjects[ES] = lambda run: recorder.scan()[1]
+        results = self.repeat(subjects)
+        if recorder is not None:
+            recorder.close()
+        for name, samples in results.items():
+            self.figure("W3", name, samples)
+        if skipped_es:
+            self.skipped("W3", ES, skipped_es)
+        if peer.unavailable is None:
+            peer.load_from_events()
+        self._peer("W3", peer, "w3", clients=1)
+
+    def w4(self, server: ServerProcess) -> None:
+        s = self.sizes
+        print(
+            f"W4: latency, {s.subscribers} subscribers, {s.events_per_second:.0f} events/s "
+            f"for {s.w4_seconds:.0f} s",
+            flush=True,
+        )
+        cases = [
+            (OURS_P50, OURS_P99, ["--grpc", server.target]),
+            (LOCAL_P50, LOCAL_P99, ["--postgres", self.url]),
+        ]
+        for p50_name, p99_name, subscribe_with in cases:
+            result = latency.measure_latency(
+                server.target,
+                subscribe_with,
+                s.subscribers,
+                s.subscriber_processes,
+                s.events_per_second,
+                s.w4_seconds,
+            )
+            if result.unavailable is not None:
+                note = f"not available yet ({result.unavailable[:120]})"
+                self.skipped("W4", p50_name, note, unit="ms")
+                self.skipped("W4", p99_name, note, unit="ms")
+                continue
+            print(
+                f"    {result.deliveries:,} of {result.expected:,} deliveries, published "
+                f"{result.published_per_second:,.0f} events/s",
+                flush=True,
+            )
+            for name, value in ((p50_name, result.p50_ms), (p99_name, result.p99_ms)):
+                self.report.add(Figure("W4", name, "ms", [value], higher_is_better=False))
+
+    def w5(self) -> None:
+        s = self.sizes
+        total = memory.fill_log(self.url, s.w5_events)
+        print(f"W5: server memory, slow scan of {total:,} events", flush=True)
+        log = self.logs / "server-w5.log"
+        with ServerProcess.running(self.url, log) as server:
+            result = memory.slow_scan(
+                server.pid, server.target, pause_every=500, pause_seconds=0.01
+            )
+        print(f"    {result.detail}; baseline {result.baseline_mb:.0f} MB", flush=True)
+        self.report.add(Figure("W5", SLOW_SCAN, "MB", [result.growth_mb], higher_is_better=False))
+        print(f"W5: server memory, {s.idle_subscriptions:,} idle subscriptions", flush=True)
+        with ServerProcess.running(self.url, log) as server:
+            result = memory.idle_subscriptions(
+                server.pid, server.target, s.idle_subscriptions, hold_seconds=5.0
+            )
+        if result.unavailable is not None:
+            self.skipped("W5", IDLE_SUBS, f"not available yet ({result.unavailable})", unit="MB")
+        else:
+            print(f"    {result.detail}; baseline {result.baseline_mb:.0f} MB", flush=True)
+            self.report.add(
+                Figure("W5", IDLE_SUBS, "MB", [result.growth_mb], higher_is_better=False)
+            )
+
+    # Helpers ------------------------------------------------------------------------------
+
+    def _peer(self, workload: str, peer: LogicblocksPeer, name: str, **sizes: int) -> None:
+        if peer.unavailable is not None:
+            self.skipped(workload, LB, peer.unavailable)
+            return
+        try:
+            samples = peer.run(name, self.sizes.repeats, **sizes)
+        except RuntimeError as error:
+            self.skipped(workload, LB, f"failed: {str(error)[-200:]}")
+            return
+        self.figure(workload, LB, samples)
+
+    def _maybe_profiled(self, server: ServerProcess, name: str) -> "_Profile":
+        return (
+            _Profile(self, server, name) if self.arguments.profile else _Profile(None, server, name)
+        )
+
+
+class _Profile:
+    """py-spy around one workload's repetitions when ``--profile`` is given."""
+
+    def __init__(self, run: Run | None, server: ServerProcess, name: str) -> None:
+        self.run = run
+        self.server = server
+        self.name = name
+        self._context = None if run is None else profiled(server.pid, run.profile_path(name))
+
+    def __enter__(self) -> None:
+        if self._context is not None and not self._context.__enter__():
+            print("    (py-spy is not installed: no profile)", flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._context is None or self.run is None:
+            return
+        self._context.__exit__(None, None, None)
+        self.run.profiles.append(summarize(self.run.profile_path(self.name)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: about 2 minutes")
+    parser.add_argument("--repeats", type=int, help="repetitions per subject (default 3)")
+    parser.add_argument(
+        "--scan-events", type=int, help="W3 log size (env BENCH_SCAN_EVENTS; default 200000)"
+    )
+    parser.add_argument(
+        "--w5-events", type=int, help="W5 slow-scan size (env BENCH_W5_EVENTS; default 1000000)"
+    )
+    parser.add_argument(
+        "--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads (default all)"
+    )
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during W1 and W2")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print the table."""
+    arguments = _parser().parse_args(argv)
+    only = {name.strip().upper() for name in arguments.only.split(",")}
+    started = time.perf_counter()
+    with PostgresCluster(settings=BENCH_SETTINGS) as cluster:
+        url = cluster.create_database("bench")
+        run = Run(arguments, cluster, url)
+        print(f"sizes: {run.sizes}", flush=True)
+        with ServerProcess.running(url, run.logs / "server.log") as server:
+            raw_table = raw.RawTable(url)
+            peer = LogicblocksPeer(url)
+            if "W1" in only:
+                run.w1(server, raw_table, peer)
+            if "W2" in only:
+                run.w2(server, raw_table, peer)
+            if "W3" in only:
+                run.w3(server, peer)
+            if "W4" in only:
+                run.w4(server)
+        if "W5" in only:
+            run.w5()
+    print()
+    print(run.report.table())
+    if peer.version:
+        print(f"\nlogicblocks-event-store release: {peer.version}")
+    for summary in run.profiles:
+        print()
+        print(summary)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""W4: publish-to-delivery latency with many subscribers while publishing at a fixed rate."""
+
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from logicblocks.event.store import EventStore
+from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.types import NewEvent
+
+from .events import CATEGORY
+
+__all__ = ["LatencyResult", "measure_latency"]
+
+_READY_TIMEOUT = 60.0
+_PUBLISHER_THREADS = 4
+
+
+@dataclass
+class LatencyResult:
+    """Percentiles over every delivery to every subscriber, or why there are none."""
+
+    unavailable: str | None = None
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    deliveries: int = 0
+    expected: int = 0
+    published_per_second: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _tick(kind: str) -> NewEvent:
+    return NewEvent(name="tick", payload={"kind": kind, "sent": time.time()})
+
+
+def measure_latency(
+    server_target: str,
+    subscribe_with: list[str],
+    subscribers: int,
+    processes: int,
+    events_per_second: float,
+    seconds: float,
+) -> LatencyResult:
+    """Run ``subscribers`` subscriptions in ``processes`` children (``subscribe_with`` are
+    their ``bench.subscribers`` arguments), publish through ``server_target`` at
+    ``events_per_second`` for ``seconds``, and gather the latencies."""
+    per_process = subscribers // processes
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.subscribers",
+                *subscribe_with,
+                "--count",
+                str(per_process),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    lines: list[list[str]] = [[] for _ in children]
+    readers = [
+        threading.Thread(
+            target=lambda c=child, out=lines[i]: out.extend(line.strip() for line in c.stdout),
+            daemon=True,
+        )
+        for i, child in enumerate(children)
+    ]
+    for reader in readers:
+        reader.start()
+    result = LatencyResult()
+    adapter = GrpcStorageAdapter(target=server_target)
+    try:
+        store = EventStore(adapter)
+        warmup = store.stream(category=CATEGORY, stream="w4-warmup")
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while True:
+            warmup.publish(events=[_tick("warmup")])
+            answered = [out[0] for out in lines if out]
+            for answer in answered:
+                if answer != "ready":
+                    result.unavailable = json.loads(answer).get("unavailable", answer)
+                    return result
+            if len(answered) == len(children):
+                break
+            if time.monotonic() > deadline:
+                result.unavailable = "subscribers did not become ready in time"
+                return result
+            time.sleep(0.1)
+
+        total = int(events_per_second * seconds)
+        per_thread = total // _PUBLISHER_THREADS
+        interval = _PUBLISHER_THREADS / events_per_second
+        started = time.perf_counter()
+
+        def publish(index: int) -> None:
+            stream = store.stream(category=CATEGORY, stream=f"w4-{index}")
+            first = started + index * interval / _PUBLISHER_THREADS
+            for number in range(per_thread):
+                # A fixed schedule: a late publish does not shift the ones after it.
+                delay = first + number * interval - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                stream.publish(events=[_tick("measure")])
+
+        threads = [
+            threading.Thread(target=publish, args=(i,), daemon=True)
+            for i in range(_PUBLISHER_THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        warmup.publish(events=[_tick("stop")])
+        for reader in readers:
+            reader.join(timeout=120)
+        latencies: list[float] = []
+        for out in lines:
+            report = json.loads(out[-1]) if len(out) > 1 else {"latencies_ms": []}
+            latencies.extend(report["latencies_ms"])
+        result.expected = per_thread * _PUBLISHER_THREADS * per_process * processes
+        result.deliveries = len(latencies)
+        result.published_per_second = per_thread * _PUBLISHER_THREADS / elapsed
+        if latencies:
+            result.p50_ms = statistics.median(latencies)
+            result.p99_ms = _percentile(latencies, 0.99)
+        return result
+    finally:
+        adapter.close()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -1,0 +1,169 @@
+"""W5: the server's peak memory growth under a slow scan and under many idle subscriptions.
+
+Each case gets a fresh server process (so its peak, ``VmHWM``, starts clean), warmed up by
+one publish and a short scan; the growth is the peak during the case minus ``VmRSS`` after
+the warm-up. A sampler also reads ``VmRSS`` every 50 ms, in case the kernel's peak is not
+available.
+"""
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+import psycopg
+
+from logicblocks.event.store import EventStore
+from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, targets_pb2
+
+from .environment import memory_kib
+from .events import CATEGORY, EVENT_NAME, new_events
+
+__all__ = ["MemoryResult", "fill_log", "idle_subscriptions", "slow_scan"]
+
+_SAMPLE_SECONDS = 0.05
+_FILL_PAYLOAD = (
+    '{"index":%s,"order":"order-%s","amount":1234.5,"currency":"GBP",'
+    '"lines":[{"sku":"sku-1","quantity":2},{"sku":"sku-2","quantity":1}]}'
+)
+
+
+@dataclass
+class MemoryResult:
+    """Growth of the server's resident memory over its post-warm-up baseline, in MB."""
+
+    growth_mb: float = 0.0
+    baseline_mb: float = 0.0
+    peak_mb: float = 0.0
+    detail: str = ""
+    unavailable: str | None = None
+
+
+def fill_log(url: str, total: int) -> int:
+    """Append rows straight into ``events`` until the log holds ``total`` events.
+
+    Bulk SQL, not publishes: W3 and W5 measure reading, and loading a million events
+    through any client would dominate the run. The rows keep every invariant (contiguous
+    sequence numbers, streams of 100 from position 0, unique ids, the same payload shape).
+    """
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute("SELECT coalesce(max(sequence_number), -1) FROM events").fetchone()
+        head = int(row[0]) if row else -1
+        missing = total - (head + 1)
+        if missing > 0:
+            connection.execute(
+                "INSERT INTO events (sequence_number, id, name, category, stream, position,"
+                " payload, observed_at, occurred_at)"
+                " SELECT %s + g, gen_random_uuid()::text, %s, %s,"
+                " 'fill-' || %s || '-' || (g / 100), g %% 100,"
+                " format(%s, g, lpad(g::text, 8, '0'))::json, now(), now()"
+                " FROM generate_series(0, %s - 1) AS g",
+                (head + 1, EVENT_NAME, CATEGORY, head + 1, _FILL_PAYLOAD, missing),
+            )
+            connection.execute("ANALYZE events")
+        return max(total, head + 1)
+
+
+class _Sampler:
+    """Reads the server's ``VmRSS`` in a thread until stopped; keeps the maximum."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, memory_kib(self.pid)["VmRSS"])
+            self._stop.wait(_SAMPLE_SECONDS)
+
+    def __enter__(self) -> "_Sampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _warm_up(target: str) -> None:
+    with GrpcStorageAdapter(target=target) as adapter:
+        store = EventStore(adapter)
+        store.stream(category=CATEGORY, stream="w5-warmup").publish(events=new_events(1))
+        for count, _ in enumerate(store.log()):
+            if count >= 2000:
+                break
+
+
+def _measure(pid: int, target: str, case: Callable[[], str]) -> MemoryResult:
+    _warm_up(target)
+    baseline = memory_kib(pid)["VmRSS"]
+    with _Sampler(pid) as sampler:
+        detail = case()
+    peak = max(sampler.peak_kib, memory_kib(pid)["VmHWM"])
+    return MemoryResult(
+        growth_mb=(peak - baseline) / 1024,
+        baseline_mb=baseline / 1024,
+        peak_mb=peak / 1024,
+        detail=detail,
+    )
+
+
+def slow_scan(pid: int, target: str, pause_every: int, pause_seconds: float) -> MemoryResult:
+    """A client that scans the whole log, pausing ``pause_seconds`` every ``pause_every``
+    events, so the server must hold back (flow control) rather than run ahead."""
+
+    def case() -> str:
+        started = time.perf_counter()
+        count = 0
+        with GrpcStorageAdapter(target=target) as adapter:
+            for _ in EventStore(adapter).log():
+                count += 1
+                if count % pause_every == 0:
+                    time.sleep(pause_seconds)
+        return f"{count:,} events in {time.perf_counter() - started:.0f} s"
+
+    return _measure(pid, target, case)
+
+
+def idle_subscriptions(pid: int, target: str, count: int, hold_seconds: float) -> MemoryResult:
+    """``count`` subscriptions from the end of the log on one channel, idle for
+    ``hold_seconds``; reports ``unavailable`` when the server does not serve Subscribe."""
+    outcome: dict[str, str] = {}
+
+    async def subscribe_all() -> str:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = event_store_pb2_grpc.EventStoreStub(channel)
+            request = event_store_pb2.SubscribeRequest(
+                target=targets_pb2.Target(log=targets_pb2.Log()),
+                end=event_store_pb2.SubscribeRequest.End(),
+            )
+            calls = [stub.Subscribe(request) for _ in range(count)]
+            # Every call is open once the server answered it (caught-up or a heartbeat).
+            firsts = [asyncio.ensure_future(call.read()) for call in calls]
+            done, _ = await asyncio.wait(firsts, timeout=30)
+            errors = [f.exception() for f in done if f.exception() is not None]
+            if errors:
+                for call in calls:
+                    call.cancel()
+                raise errors[0]  # type: ignore[misc]
+            await asyncio.sleep(hold_seconds)
+            for call in calls:
+                call.cancel()
+            return f"{len(done):,} of {count:,} answered, held {hold_seconds:.0f} s"
+
+    def case() -> str:
+        try:
+            return asyncio.run(subscribe_all())
+        except grpc.aio.AioRpcError as error:
+            outcome["unavailable"] = f"{error.code().name}: {error.details()}"
+            return ""
+
+    result = _measure(pid, target, case)
+    if "unavailable" in outcome:
+        result.unavailable = outcome["unavailable"]
+    return result
