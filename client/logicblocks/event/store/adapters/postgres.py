@@ -46,6 +46,7 @@ connections before handing them out, so after a PostgreSQL restart later calls s
 
 import hashlib
 import re
+import select
 import threading
 from collections.abc import Iterator, Sequence, Set
 from contextlib import contextmanager, nullcontext
@@ -208,6 +209,21 @@ def _record(row: Sequence[Any]) -> EventRecord:
     )
 
 
+def _check_connection(connection: psycopg.Connection[Any]) -> None:
+    """Make sure a pooled connection still works before a call uses it.
+
+    A round trip only when the server has sent something unprompted: an idle connection
+    receives nothing, but a server shutting down sends a termination message and a closed
+    socket reads as end of file. A network partition goes unseen here; the call then fails
+    as unavailable and the broken connection is discarded.
+    """
+    if connection.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    if readable:
+        psycopg_pool.ConnectionPool.check_connection(connection)
+
+
 @contextmanager
 def _storage_errors() -> Iterator[None]:
     """Report an unreachable or overloaded database as ``StorageUnavailableError``.
@@ -253,7 +269,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                 timeout=pool_timeout,
                 # A connection broken by a server restart is replaced before it is used,
                 # so the adapter recovers by itself.
-                check=psycopg_pool.ConnectionPool.check_connection,
+                check=_check_connection,
                 # While the database is down the pool retries with growing delays; giving
                 # up after a few seconds lets the next call start a fresh attempt at once.
                 reconnect_timeout=_RECONNECT_TIMEOUT,
@@ -441,7 +457,8 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             if not rows:
                 return None
             # Round trip 2: one insert for the whole group, the wake-up, the commit.
-            connection.execute(queries.insert, rows.columns())
+            # Binary arrays: text ones would be escaped element by element in Python.
+            connection.execute(queries.insert, rows.columns(), binary=True)
             new_head = rows.last_sequence_number
             connection.execute(queries.notify, (self.table_parameters.channel, str(new_head)))
         return new_head
@@ -622,6 +639,12 @@ class _Rows:
         )
 
 
+def _render(query: sql.Composable) -> str:
+    """A composed query as plain text: psycopg caches the parsing of text queries (not of
+    ``Composed`` objects) and prepares those run often, which the hot path relies on."""
+    return query.as_string(None)
+
+
 class _Queries:
     """The SQL of one table, composed once with its identifiers quoted."""
 
@@ -634,7 +657,7 @@ class _Queries:
             return sql.Identifier(f"{name}_{suffix}")
 
         self.lock = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
-        self.read_committed = sql.SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        self.read_committed = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
         self.create_version_table = sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} ("
             " version integer PRIMARY KEY,"
@@ -673,49 +696,62 @@ class _Queries:
             ),
         ]
 
-        self.begin_write = sql.SQL(
-            "SELECT set_config('lock_timeout', %s, true),"
-            " set_config('statement_timeout', %s, true),"
-            " set_config('idle_in_transaction_session_timeout', %s, true),"
-            " pg_advisory_xact_lock(%s)"
+        self.begin_write = _render(
+            sql.SQL(
+                "SELECT set_config('lock_timeout', %s, true),"
+                " set_config('statement_timeout', %s, true),"
+                " set_config('idle_in_transaction_session_timeout', %s, true),"
+                " pg_advisory_xact_lock(%s)"
+            )
         )
-        self.head = sql.SQL("SELECT max(sequence_number) FROM {}").format(table)
-        self.last_events = sql.SQL(
-            "SELECT e.id, e.name, e.stream, e.category, e.position, e.sequence_number,"
-            " CASE WHEN s.wants_payload THEN e.payload::text ELSE '{{}}' END,"
-            " e.observed_at, e.occurred_at"
-            " FROM unnest(%s::text[], %s::text[], %s::bool[]) AS s(category, stream, wants_payload)"
-            " CROSS JOIN LATERAL ("
-            "  SELECT * FROM {} AS last"
-            "  WHERE last.category = s.category AND last.stream = s.stream"
-            "  ORDER BY last.position DESC LIMIT 1) AS e"
-        ).format(table)
-        self.records_by_id = sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::text[])").format(
-            _RECORD_COLUMNS, table
+        self.head = _render(sql.SQL("SELECT max(sequence_number) FROM {}").format(table))
+        self.last_events = _render(
+            sql.SQL(
+                "SELECT e.id, e.name, e.stream, e.category, e.position, e.sequence_number,"
+                " CASE WHEN s.wants_payload THEN e.payload::text ELSE '{{}}' END,"
+                " e.observed_at, e.occurred_at"
+                " FROM unnest(%s::text[], %s::text[], %s::bool[])"
+                " AS s(category, stream, wants_payload)"
+                " CROSS JOIN LATERAL ("
+                "  SELECT * FROM {} AS last"
+                "  WHERE last.category = s.category AND last.stream = s.stream"
+                "  ORDER BY last.position DESC LIMIT 1) AS e"
+            ).format(table)
         )
-        self.insert = sql.SQL(
-            "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
-            " observed_at, occurred_at)"
-            " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::bigint[], %s::json[], %s::timestamptz[], %s::timestamptz[])"
-        ).format(table)
-        self.notify = sql.SQL("SELECT pg_notify(%s, %s)")
+        self.records_by_id = _render(
+            sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::text[])").format(_RECORD_COLUMNS, table)
+        )
+        self.insert = _render(
+            sql.SQL(
+                "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
+                " observed_at, occurred_at)"
+                " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::bigint[], %s::json[], %s::timestamptz[], %s::timestamptz[])"
+            ).format(table)
+        )
+        self.notify = "SELECT pg_notify(%s, %s)"
 
-        self._log_page = sql.SQL(
-            "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
-        ).format(_RECORD_COLUMNS, table)
-        self._category_page = sql.SQL(
-            "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
-            " ORDER BY sequence_number LIMIT %s"
-        ).format(_RECORD_COLUMNS, table)
-        self._stream_page = sql.SQL(
-            "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
-            " AND sequence_number > %s ORDER BY position LIMIT %s"
-        ).format(_RECORD_COLUMNS, table)
+        self._log_page = _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
+            ).format(_RECORD_COLUMNS, table)
+        )
+        self._category_page = _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
+                " ORDER BY sequence_number LIMIT %s"
+            ).format(_RECORD_COLUMNS, table)
+        )
+        self._stream_page = _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
+                " AND sequence_number > %s ORDER BY position LIMIT %s"
+            ).format(_RECORD_COLUMNS, table)
+        )
 
     def page(
         self, target: Scannable, after: int, last_position: int, size: int
-    ) -> tuple[sql.Composed, tuple[Any, ...]]:
+    ) -> tuple[str, tuple[Any, ...]]:
         """The query and parameters of the next keyset page of ``target``."""
         match target:
             case identifier.Log():
