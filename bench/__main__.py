@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import echo, latency, memory, ours, raw
-from .environment import BENCH_SETTINGS, PostgresCluster, ServerProcess, free_port
+from .environment import (
+    BENCH_SETTINGS,
+    FAST_SETTINGS,
+    PostgresCluster,
+    ServerProcess,
+    free_port,
+)
 from .eventsourcing_peer import EventsourcingRecorder
 from .eventsourcing_peer import available as eventsourcing_available
 from .logicblocks_peer import LogicblocksPeer
@@ -145,8 +151,8 @@ class Run:
         recorder = None if skipped_es else EventsourcingRecorder(self.url, pool_size=2)
         if recorder is not None:
             subjects[ES] = lambda run: recorder.publish_batches(s.w1_publishes, s.batch)
-        with self._maybe_profiled(server, "w1"):
-            results = self.repeat(subjects)
+        results = self.repeat(subjects)
+        self.profile(server, "w1", lambda: subjects[OURS](99))
         if recorder is not None:
             recorder.close()
         for name, samples in results.items():
@@ -176,8 +182,8 @@ class Run:
             recorder = None if skipped_es else EventsourcingRecorder(self.url, s.clients)
             if recorder is not None:
                 subjects[ES] = lambda run: recorder.publish_concurrently(s.clients, s.w2_publishes)
-            with self._maybe_profiled(server, "w2"):
-                results = self.repeat(subjects)
+            results = self.repeat(subjects)
+            self.profile(server, "w2", lambda: subjects[OURS](99))
             if recorder is not None:
                 recorder.close()
         for name, samples in results.items():
@@ -208,6 +214,7 @@ class Run:
             recorder.load_from_events(self.url)
             subjects[ES] = lambda run: recorder.scan()[1]
         results = self.repeat(subjects)
+        self.profile(server, "w3", lambda: subjects[OURS](99))
         if recorder is not None:
             recorder.close()
         for name, samples in results.items():
@@ -250,6 +257,12 @@ class Run:
             )
             for name, value in ((p50_name, result.p50_ms), (p99_name, result.p99_ms)):
                 self.report.add(Figure("W4", name, "ms", [value], higher_is_better=False))
+            # The offered rate is a schedule; say when the publishers could not keep it.
+            self.figure(
+                "W4",
+                f"{p50_name.rsplit(' ', 1)[0]}: publish rate reached",
+                [result.published_per_second],
+            )
 
     def w5(self) -> None:
         s = self.sizes
@@ -288,30 +301,22 @@ class Run:
             return
         self.figure(workload, LB, samples)
 
-    def _maybe_profiled(self, server: ServerProcess, name: str) -> "_Profile":
-        return (
-            _Profile(self, server, name) if self.arguments.profile else _Profile(None, server, name)
-        )
-
-
-class _Profile:
-    """py-spy around one workload's repetitions when ``--profile`` is given."""
-
-    def __init__(self, run: Run | None, server: ServerProcess, name: str) -> None:
-        self.run = run
-        self.server = server
-        self.name = name
-        self._context = None if run is None else profiled(server.pid, run.profile_path(name))
-
-    def __enter__(self) -> None:
-        if self._context is not None and not self._context.__enter__():
-            print("    (py-spy is not installed: no profile)", flush=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._context is None or self.run is None:
+    def profile(self, server: ServerProcess, name: str, work: Callable[[], float]) -> None:
+        """With ``--profile``: run ``work`` (ours) once more while py-spy samples the server
+        and this client process; summaries are printed after the table."""
+        if not self.arguments.profile:
             return
-        self._context.__exit__(None, None, None)
-        self.run.profiles.append(summarize(self.run.profile_path(self.name)))
+        server_path = self.profile_path(f"{name}-server")
+        client_path = self.profile_path(f"{name}-client")
+        with (
+            profiled(server.pid, server_path) as on_server,
+            profiled(os.getpid(), client_path) as on_client,
+        ):
+            if not (on_server and on_client):
+                print("    (py-spy is not installed: no profile)", flush=True)
+                return
+            work()
+        self.profiles += [summarize(server_path), summarize(client_path)]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -327,7 +332,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads (default all)"
     )
-    parser.add_argument("--profile", action="store_true", help="py-spy the server during W1 and W2")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after W1-W3, run ours once more under py-spy (server and client)",
+    )
+    parser.add_argument(
+        "--no-fsync", action="store_true", help="run PostgreSQL with fsync off (default: on)"
+    )
     return parser
 
 
@@ -336,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = _parser().parse_args(argv)
     only = {name.strip().upper() for name in arguments.only.split(",")}
     started = time.perf_counter()
-    with PostgresCluster(settings=BENCH_SETTINGS) as cluster:
+    settings = FAST_SETTINGS if arguments.no_fsync else BENCH_SETTINGS
+    with PostgresCluster(settings=settings) as cluster:
         url = cluster.create_database("bench")
         run = Run(arguments, cluster, url)
         print(f"sizes: {run.sizes}", flush=True)
