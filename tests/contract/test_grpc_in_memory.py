@@ -8,10 +8,10 @@ import pytest
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
 from tests.support.grpc_server import running_server
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestGrpcInMemoryStorageAdapter(StorageAdapterContract):
+class TestGrpcInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self) -> Iterator[AdapterFactory]:
         # A fresh server per call gives every call an empty store; starting one on

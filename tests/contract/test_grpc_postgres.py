@@ -14,10 +14,10 @@ from logicblocks.event.store.adapters import (
 )
 from tests.support.grpc_server import running_server
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestGrpcPostgresStorageAdapter(StorageAdapterContract):
+class TestGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
         # Each call: a fresh table, a server in front of it, a client. The exit stack closes

@@ -9,10 +9,10 @@ import pytest
 from logicblocks.event.store.adapters import GrpcStorageAdapter, SqliteStorageAdapter
 from tests.support.grpc_server import running_server
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestGrpcSqliteStorageAdapter(StorageAdapterContract):
+class TestGrpcSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path) -> Iterator[AdapterFactory]:
         # Each call: a new file, a server in front of it, a client. The exit stack closes

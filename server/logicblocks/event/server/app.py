@@ -19,6 +19,7 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .malformed import MalformedRequestInterceptor
 from .servicer import EventStoreServicer
+from .subscriptions import HeadWatcher
 
 __all__ = [
     "DEFAULT_GRACE_SECONDS",
@@ -72,16 +73,17 @@ class EventStoreServer:
             max_workers=storage_threads, thread_name_prefix="event-store-storage"
         )
         self._server: grpc.aio.Server | None = None
+        self._watcher: HeadWatcher | None = None
         self._health = health_aio.HealthServicer()
         self.port: int | None = None
 
-    def _build(self) -> grpc.aio.Server:
+    def _build(self, watcher: HeadWatcher) -> grpc.aio.Server:
         server = grpc.aio.server(
             options=_SERVER_OPTIONS,
             interceptors=[MalformedRequestInterceptor(f"/{SERVICE_NAME}/")],
         )
         event_store_pb2_grpc.add_EventStoreServicer_to_server(
-            EventStoreServicer(self.adapter, self._executor), server
+            EventStoreServicer(self.adapter, self._executor, watcher), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -97,7 +99,9 @@ class EventStoreServer:
     async def start(self) -> None:
         """Bind ``listen`` and start serving; ``port`` is then the bound port."""
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
-        self._server = self._build()
+        self._watcher = HeadWatcher(self.adapter)
+        await self._watcher.start()
+        self._server = self._build(self._watcher)
         try:
             self.port = self._server.add_insecure_port(self.listen)
         except RuntimeError as error:
@@ -112,8 +116,14 @@ class EventStoreServer:
         _log.info("event=stopping grace_seconds=%s", grace)
         # Health watchers (load balancers) learn first that this server is going away.
         await self._health.enter_graceful_shutdown()
+        if self._watcher is not None:
+            # Subscriptions never finish by themselves: end them now with UNAVAILABLE so
+            # their clients reconnect elsewhere, while publishes and scans get the grace.
+            self._watcher.close()
         if self._server is not None:
             await self._server.stop(grace)
+        if self._watcher is not None:
+            self._watcher.stop()
         self._executor.shutdown(wait=True, cancel_futures=True)
         _log.info("event=stopped")
 

@@ -27,11 +27,17 @@ from logicblocks.event.store.wire import (
     target_from_wire,
 )
 from logicblocks.event.types import identifier
-from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
 from .status import status_for
+from .subscriptions import CaughtUp, Events, HeadWatcher, follow
 
-__all__ = ["DEFAULT_MESSAGE_BYTES", "DEFAULT_PAGE_SIZE", "EventStoreServicer"]
+__all__ = [
+    "DEFAULT_HEARTBEAT_SECONDS",
+    "DEFAULT_MESSAGE_BYTES",
+    "DEFAULT_PAGE_SIZE",
+    "EventStoreServicer",
+]
 
 _log = logging.getLogger("logicblocks.event.server")
 
@@ -42,21 +48,27 @@ DEFAULT_PAGE_SIZE = 500
 # A scan response is closed once it holds this many payload bytes (or a page ends), to keep
 # messages well under the clients' receive limits while carrying many small events each.
 DEFAULT_MESSAGE_BYTES = 1024 * 1024
+# Heartbeats: the default idle interval and the range a subscriber may ask for.
+DEFAULT_HEARTBEAT_SECONDS = 5.0
+MIN_HEARTBEAT_SECONDS = 0.05
+MAX_HEARTBEAT_SECONDS = 3600.0
 
 
 class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
-    """Serves ``Publish`` and ``Scan`` from a ``RecordStorageAdapter``."""
+    """Serves ``Publish``, ``Scan`` and ``Subscribe`` from a ``RecordStorageAdapter``."""
 
     def __init__(
         self,
         adapter: RecordStorageAdapter,
         executor: Executor,
+        watcher: HeadWatcher,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
     ):
         self._adapter = adapter
         self._executor = executor
+        self._watcher = watcher
         self._page_size = page_size
         self._message_bytes = message_bytes
 
@@ -150,10 +162,81 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             event_store_pb2.SubscribeRequest, event_store_pb2.SubscribeResponse
         ],
     ) -> AsyncIterator[event_store_pb2.SubscribeResponse]:
-        """Not served yet: ends with ``UNIMPLEMENTED``."""
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Subscribe is not implemented yet")
-        # Unreachable (abort raises); makes this an async generator like a streaming handler.
-        yield event_store_pb2.SubscribeResponse()
+        """Stream history, a caught-up marker, then live events and heartbeats.
+
+        Each message is sent before the next page is read, so a slow subscriber holds at
+        most one page here. When the server shuts down the stream ends with
+        ``UNAVAILABLE``, which clients treat as "reconnect after your checkpoint".
+        """
+        sent = 0
+        try:
+            target, after, heartbeat_interval = self._subscribe_arguments(request)
+            _log.info("event=subscribed target=%s after=%s", target, after)
+            async for item in follow(
+                adapter=self._adapter,
+                watcher=self._watcher,
+                executor=self._executor,
+                target=target,
+                after_sequence_number=after,
+                heartbeat_interval=heartbeat_interval,
+                page_size=self._page_size,
+            ):
+                if isinstance(item, Events):
+                    for events in self._batches(item.records):
+                        yield event_store_pb2.SubscribeResponse(
+                            events=event_store_pb2.SubscribeResponse.Events(events=events)
+                        )
+                    sent += len(item.records)
+                elif isinstance(item, CaughtUp):
+                    yield event_store_pb2.SubscribeResponse(
+                        caught_up=event_store_pb2.SubscribeResponse.CaughtUp(
+                            head=item.checkpoint if item.checkpoint >= 0 else None
+                        )
+                    )
+                else:
+                    yield event_store_pb2.SubscribeResponse(
+                        heartbeat=event_store_pb2.SubscribeResponse.Heartbeat(
+                            head=item.checkpoint if item.checkpoint >= 0 else None
+                        )
+                    )
+        except asyncio.CancelledError:
+            _log.info("event=subscription_cancelled events_sent=%d", sent)
+            raise
+        except Exception as error:
+            if context.cancelled():
+                _log.info("event=subscription_cancelled events_sent=%d", sent)
+                return
+            status = status_for(error, method="Subscribe")
+            _log.info("event=subscription_failed code=%s events_sent=%d", status.code.name, sent)
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        _log.info("event=subscription_ended reason=shutdown events_sent=%d", sent)
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect")
+
+    @staticmethod
+    def _subscribe_arguments(
+        request: event_store_pb2.SubscribeRequest,
+    ) -> tuple[identifier.Log | identifier.Category | identifier.Stream, int | None, float]:
+        if not request.HasField("target"):
+            raise InvalidInputError("target", "must be set to one of log, category or stream")
+        target = target_from_wire(request.target)
+        start = request.WhichOneof("start")
+        after: int | None
+        if start == "end":
+            after = None
+        elif start == "after_sequence_number":
+            after = request.after_sequence_number
+        else:
+            after = -1
+        validate_scan(target, after)
+        heartbeat_interval = DEFAULT_HEARTBEAT_SECONDS
+        if request.HasField("heartbeat_interval"):
+            heartbeat_interval = request.heartbeat_interval.ToTimedelta().total_seconds()
+            if not MIN_HEARTBEAT_SECONDS <= heartbeat_interval <= MAX_HEARTBEAT_SECONDS:
+                raise InvalidInputError(
+                    "heartbeat_interval",
+                    f"must be between {MIN_HEARTBEAT_SECONDS} and {MAX_HEARTBEAT_SECONDS} seconds",
+                )
+        return target, after, heartbeat_interval
 
     @staticmethod
     def _scan_arguments(
@@ -182,15 +265,19 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         )
 
     def _messages(self, page: Sequence[EventRecord]) -> list[event_store_pb2.ScanResponse]:
-        messages: list[event_store_pb2.ScanResponse] = []
-        current = event_store_pb2.ScanResponse()
+        return [event_store_pb2.ScanResponse(events=events) for events in self._batches(page)]
+
+    def _batches(self, page: Sequence[EventRecord]) -> list[list[events_pb2.StoredEvent]]:
+        """The page's events in groups of about ``message_bytes`` of payload each."""
+        batches: list[list[events_pb2.StoredEvent]] = []
+        current: list[events_pb2.StoredEvent] = []
         size = 0
         for record in page:
-            current.events.append(record_to_wire(record))
+            current.append(record_to_wire(record))
             size += len(record.payload)
             if size >= self._message_bytes:
-                messages.append(current)
-                current, size = event_store_pb2.ScanResponse(), 0
-        if current.events:
-            messages.append(current)
-        return messages
+                batches.append(current)
+                current, size = [], 0
+        if current:
+            batches.append(current)
+        return batches

@@ -58,6 +58,7 @@ class HeadWatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @property
     def head(self) -> int:
@@ -74,6 +75,17 @@ class HeadWatcher:
         self._head = -1 if head is None else head
         self._thread = threading.Thread(target=self._watch, name="head-watcher", daemon=True)
         self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the server is shutting down: subscriptions should end."""
+        return self._closed
+
+    def close(self) -> None:
+        """Wake every waiting subscription so it ends; call from the event loop."""
+        self._closed = True
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def stop(self) -> None:
         """Stop the watcher thread."""
@@ -128,7 +140,7 @@ async def follow(
     """The messages of one subscription: history, one ``CaughtUp``, then live events.
 
     ``after_sequence_number`` ``None`` starts at the current head. Heartbeats come whenever
-    nothing was sent for ``heartbeat_interval`` seconds.
+    nothing was sent for ``heartbeat_interval`` seconds. Ends when the watcher is closed.
     """
     loop = asyncio.get_running_loop()
 
@@ -144,7 +156,7 @@ async def follow(
         cursor = after_sequence_number
     caught_up = False
     last_sent = time.monotonic()
-    while True:
+    while not watcher.closed:
         # Read the head before the page: the page then holds every event of the target up
         # to that head, because sequence numbers follow commit order.
         head_before_read = watcher.head

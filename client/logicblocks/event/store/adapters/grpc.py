@@ -18,6 +18,7 @@ from logicblocks.event.v1 import conditions_pb2, event_store_pb2, event_store_pb
 from ..conditions import WriteCondition
 from ..exceptions import InvalidInputError, StorageUnavailableError
 from ..records import prepare_events, validate_target
+from ..subscription import Subscription, resolve_start
 from ..wire import (
     bad_request_from_wire,
     condition_failure_from_wire,
@@ -28,6 +29,7 @@ from ..wire import (
     target_to_wire,
 )
 from .base import Saveable, Scannable, StorageAdapter, validate_scan
+from .grpc_subscription import GrpcSubscription
 
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # isort: skip
@@ -144,6 +146,29 @@ class GrpcStorageAdapter(StorageAdapter):
                 raise _documented_error(error) from None
             finally:
                 call.cancel()  # type: ignore[no-untyped-call]  # untyped in grpc-stubs
+
+    def subscribe(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+        heartbeat_interval: float | None = None,
+    ) -> Subscription:
+        """Follow ``target`` through the server; see ``StorageAdapter.subscribe``.
+
+        The subscription reconnects by itself after a dropped connection or a server
+        restart and resumes after its checkpoint. ``heartbeat_interval`` asks the server
+        for a heartbeat after that many idle seconds (the server's default otherwise).
+        """
+        validate_scan(target, None)
+        return GrpcSubscription(
+            stub=self._stub,
+            target=target,
+            after_sequence_number=resolve_start(after_sequence_number, from_end),
+            heartbeat_interval=heartbeat_interval,
+            raise_error=_documented_error,
+        )
 
     def close(self) -> None:
         """Close the channel; calls in flight end with ``CANCELLED``."""
