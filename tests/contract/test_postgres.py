@@ -12,10 +12,10 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 
-from .suite import AdapterFactory, StorageAdapterContract
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
-class TestPostgresStorageAdapter(StorageAdapterContract):
+class TestPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
     def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
         made: list[StorageAdapter] = []
