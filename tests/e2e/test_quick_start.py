@@ -24,7 +24,7 @@ def run(code: str) -> str:
 
 def read_back_code() -> str:
     section = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    blocks: list[str] = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     assert len(blocks) == 2, "the quick start shows the adapter line and a read-back"
     return blocks[1]
 
