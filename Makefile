@@ -45,9 +45,16 @@ proto-check: proto
 run: install
 	$(VENV)/bin/logicblocks-event-store serve
 
-bench: install
+# The benchmark's peer library (pyproject's `bench` group) is installed here, never by `make test`.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[bench]' --config-settings editable_mode=compat
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	sh scripts/ensure-postgresql.sh
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,8 @@ from .events import CATEGORY, EVENT_NAME, new_events
 __all__ = ["MemoryResult", "fill_log", "idle_subscriptions", "slow_scan"]
 
 _SAMPLE_SECONDS = 0.05
+# Under the server's per-connection cap on subscriptions (100 by default).
+_SUBSCRIPTIONS_PER_CONNECTION = 50
 _FILL_PAYLOAD = (
     '{"index":%s,"order":"order-%s","amount":1234.5,"currency":"GBP",'
     '"lines":[{"sku":"sku-1","quantity":2},{"sku":"sku-2","quantity":1}]}'
@@ -136,25 +138,35 @@ def idle_subscriptions(pid: int, target: str, count: int, hold_seconds: float) -
     outcome: dict[str, str] = {}
 
     async def subscribe_all() -> str:
-        async with grpc.aio.insecure_channel(target) as channel:
-            stub = event_store_pb2_grpc.EventStoreStub(channel)
-            request = event_store_pb2.SubscribeRequest(
-                target=targets_pb2.Target(log=targets_pb2.Log()),
-                end=event_store_pb2.SubscribeRequest.End(),
-            )
-            calls = [stub.Subscribe(request) for _ in range(count)]
+        # The server caps subscriptions per connection, so spread them over several
+        # connections (a local subchannel pool gives each channel its own).
+        channels = [
+            grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+            for _ in range(-(-count // _SUBSCRIPTIONS_PER_CONNECTION))
+        ]
+        request = event_store_pb2.SubscribeRequest(
+            target=targets_pb2.Target(log=targets_pb2.Log()),
+            end=event_store_pb2.SubscribeRequest.End(),
+        )
+        stubs = [event_store_pb2_grpc.EventStoreStub(channel) for channel in channels]
+        calls = [stubs[i % len(stubs)].Subscribe(request) for i in range(count)]
+        try:
             # Every call is open once the server answered it (caught-up or a heartbeat).
             firsts = [asyncio.ensure_future(call.read()) for call in calls]
             done, _ = await asyncio.wait(firsts, timeout=30)
             errors = [f.exception() for f in done if f.exception() is not None]
             if errors:
-                for call in calls:
-                    call.cancel()
                 raise errors[0]  # type: ignore[misc]
             await asyncio.sleep(hold_seconds)
+            return (
+                f"{len(done):,} of {count:,} answered on {len(channels)} connections, "
+                f"held {hold_seconds:.0f} s"
+            )
+        finally:
             for call in calls:
                 call.cancel()
-            return f"{len(done):,} of {count:,} answered, held {hold_seconds:.0f} s"
+            for channel in channels:
+                await channel.close(None)
 
     def case() -> str:
         try:
