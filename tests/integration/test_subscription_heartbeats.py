@@ -77,4 +77,4 @@ def test_an_idle_subscription_receives_heartbeats_carrying_the_head() -> None:
                 message = next(messages)
                 assert message.WhichOneof("content") == "heartbeat"
                 assert message.heartbeat.head == head
-            call.cancel()
+            call.cancel()  # type: ignore[no-untyped-call]  # untyped in grpc-stubs

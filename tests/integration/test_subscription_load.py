@@ -177,7 +177,7 @@ async def hold_idle_subscriptions(target: str, pid: int) -> dict[str, int]:
         figures["rss_after"] = resident_set_bytes(pid)
     finally:
         for channel in channels:
-            await channel.close()
+            await channel.close(None)
     return figures
 
 
