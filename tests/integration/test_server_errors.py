@@ -254,15 +254,28 @@ def test_an_oversized_publish_is_resource_exhausted_and_the_server_survives(
     assert_serving(stub)
 
 
-def test_unknown_methods_and_subscribe_are_unimplemented(
-    channel: grpc.Channel, stub: event_store_pb2_grpc.EventStoreStub
-) -> None:
+def test_unknown_methods_are_unimplemented(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         channel.unary_unary("/logicblocks.event.v1.EventStore/Nope", None, None)(b"", timeout=10)
     assert rpc_error(raised).code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({}, "target"),
+        ({"target": {"log": {}}, "after_sequence_number": -2}, "after_sequence_number"),
+        ({"target": {"category": {"category": ""}}}, "category"),
+        ({"target": {"log": {}}, "heartbeat_interval": {"nanos": 1000}}, "heartbeat_interval"),
+    ],
+)
+def test_a_bad_subscription_is_invalid_naming_the_field(
+    stub: event_store_pb2_grpc.EventStoreStub, request_fields: dict[str, object], field: str
+) -> None:
     with pytest.raises(grpc.RpcError) as raised:
-        list(stub.Subscribe(event_store_pb2.SubscribeRequest(target={"log": {}}), timeout=10))
-    assert rpc_error(raised).code() == grpc.StatusCode.UNIMPLEMENTED
+        list(stub.Subscribe(event_store_pb2.SubscribeRequest(**request_fields), timeout=10))
+    assert rpc_error(raised).code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (rpc_error(raised).details() or "").startswith(f"{field}:")
 
 
 # Storage failures ---------------------------------------------------------------------------
