@@ -270,7 +270,7 @@ def test_unknown_methods_are_unimplemented(channel: grpc.Channel) -> None:
     ],
 )
 def test_a_bad_subscription_is_invalid_naming_the_field(
-    stub: event_store_pb2_grpc.EventStoreStub, request_fields: dict[str, object], field: str
+    stub: event_store_pb2_grpc.EventStoreStub, request_fields: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(grpc.RpcError) as raised:
         list(stub.Subscribe(event_store_pb2.SubscribeRequest(**request_fields), timeout=10))
