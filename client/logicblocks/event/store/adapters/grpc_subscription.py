@@ -16,11 +16,11 @@ from ..subscription import Subscription
 from ..wire import stored_event_from_wire, target_to_wire
 from .base import Scannable
 
-__all__ = ["GrpcSubscription"]
+__all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress"]
 
 # Statuses after which the subscription reconnects rather than failing: the server or the
 # connection went away (a restart, a shutdown, a network fault), not the request.
-_RECONNECT = frozenset(
+RECONNECT_CODES = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.CANCELLED,
@@ -33,13 +33,86 @@ _FIRST_DELAY = 0.05
 _MAX_DELAY = 5.0
 
 
+class SubscriptionProgress:
+    """What a client subscription has received and delivered; transport-free.
+
+    Shared by the blocking ``GrpcSubscription`` and the asyncio one, so both resume and
+    deduplicate identically: ``request()`` asks for the events after the checkpoint (or
+    for "the end" until the first catch-up of a ``from_end`` subscription), ``receive()``
+    takes a response, ``pop()`` hands out the next event and moves the checkpoint.
+    Events at or below the checkpoint (which a correct server never sends) are dropped as
+    a second guard against duplicates.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: Scannable,
+        after_sequence_number: int | None,
+        heartbeat_interval: float | None,
+    ):
+        self.target = target
+        self.from_end = after_sequence_number is None
+        self.checkpoint = -1 if after_sequence_number is None else after_sequence_number
+        self.caught_up = False
+        self.heartbeat_interval = heartbeat_interval
+        self.buffer: deque[StoredEvent] = deque()
+        self._delay = _FIRST_DELAY
+
+    def request(self) -> event_store_pb2.SubscribeRequest:
+        """The request that (re)starts the subscription where it stands."""
+        request = event_store_pb2.SubscribeRequest(target=target_to_wire(self.target))
+        if self.from_end and not self.caught_up and self.checkpoint < 0:
+            # Never caught up yet: the start is still "the end as of now".
+            request.end.SetInParent()
+        else:
+            request.after_sequence_number = self.checkpoint
+        if self.heartbeat_interval is not None:
+            interval = Duration()
+            interval.FromNanoseconds(int(self.heartbeat_interval * 1e9))
+            request.heartbeat_interval.CopyFrom(interval)
+        return request
+
+    def pop(self) -> StoredEvent | None:
+        """The next event to deliver, if one was received; it moves the checkpoint."""
+        if not self.buffer:
+            return None
+        event = self.buffer.popleft()
+        self.checkpoint = event.sequence_number
+        return event
+
+    def receive(self, response: event_store_pb2.SubscribeResponse) -> None:
+        """Take one response of the stream."""
+        # Anything received proves the connection works: the next failure backs off afresh.
+        self._delay = _FIRST_DELAY
+        kind = response.WhichOneof("content")
+        if kind == "events":
+            last = self.buffer[-1].sequence_number if self.buffer else self.checkpoint
+            for wire_event in response.events.events:
+                if wire_event.sequence_number > last:
+                    self.buffer.append(stored_event_from_wire(wire_event))
+                    last = wire_event.sequence_number
+        elif kind in ("caught_up", "heartbeat"):
+            if kind == "caught_up":
+                self.caught_up = True
+            marker = response.caught_up if kind == "caught_up" else response.heartbeat
+            # Only when everything received was delivered: the head covers those events.
+            if marker.HasField("head") and not self.buffer:
+                self.checkpoint = max(self.checkpoint, marker.head)
+
+    def next_delay(self) -> float:
+        """How long to wait before the next reconnection: exponential, with jitter."""
+        delay = self._delay * (0.5 + random.random())
+        self._delay = min(self._delay * 2, _MAX_DELAY)
+        return delay
+
+
 class GrpcSubscription(Subscription):
     """Follows a target through the ``Subscribe`` RPC.
 
     After a dropped connection it reconnects with exponential backoff (with jitter) and
-    resumes after ``checkpoint``: events are never yielded twice, none are skipped. Events
-    arriving with a sequence number at or below the checkpoint (which a correct server
-    never sends) are dropped as a second guard against duplicates.
+    resumes after ``checkpoint``: events are never yielded twice, none are skipped.
+    ``reconnects`` counts the reconnections.
     """
 
     def __init__(
@@ -52,27 +125,25 @@ class GrpcSubscription(Subscription):
         raise_error: Callable[[grpc.RpcError], Exception],
     ):
         self._stub = stub
-        self._target = target
-        self._from_end = after_sequence_number is None
-        self._checkpoint = -1 if after_sequence_number is None else after_sequence_number
-        self._heartbeat_interval = heartbeat_interval
+        self._progress = SubscriptionProgress(
+            target=target,
+            after_sequence_number=after_sequence_number,
+            heartbeat_interval=heartbeat_interval,
+        )
         self._raise_error = raise_error
-        self._buffer: deque[StoredEvent] = deque()
-        self._caught_up = False
         self._closed = threading.Event()
         self._lock = threading.Lock()
         # A grpc.CallIterator: an iterator of responses that can also be cancelled
         # (grpc-stubs types it without __next__).
         self._call: Any = None
-        self._delay = _FIRST_DELAY
         self.reconnects = 0
-        if self._from_end:
+        if self._progress.from_end:
             # Fix "the end" now, not at the first next(): events published after
             # subscribe() returns must be delivered.
             self._await_caught_up()
 
     def _await_caught_up(self) -> None:
-        while not self._caught_up and not self._closed.is_set():
+        while not self._progress.caught_up and not self._closed.is_set():
             call = self._call if self._call is not None else self._connect()
             try:
                 response = next(call)
@@ -82,15 +153,15 @@ class GrpcSubscription(Subscription):
             except grpc.RpcError as error:
                 self._disconnect()
                 raise self._raise_error(error) from None
-            self._receive(response)
+            self._progress.receive(response)
 
     @property
     def checkpoint(self) -> int:
-        return self._checkpoint
+        return self._progress.checkpoint
 
     @property
     def caught_up(self) -> bool:
-        return self._caught_up
+        return self._progress.caught_up
 
     def close(self) -> None:
         self._closed.set()
@@ -101,9 +172,8 @@ class GrpcSubscription(Subscription):
 
     def __next__(self) -> StoredEvent:
         while not self._closed.is_set():
-            if self._buffer:
-                event = self._buffer.popleft()
-                self._checkpoint = event.sequence_number
+            event = self._progress.pop()
+            if event is not None:
                 return event
             call = self._call if self._call is not None else self._connect()
             try:
@@ -114,27 +184,16 @@ class GrpcSubscription(Subscription):
                 self._disconnect()
                 if self._closed.is_set():
                     break
-                if error.code() not in _RECONNECT:
+                if error.code() not in RECONNECT_CODES:
                     raise self._raise_error(error) from None
                 self.reconnects += 1
-                self._closed.wait(self._delay * (0.5 + random.random()))
-                self._delay = min(self._delay * 2, _MAX_DELAY)
+                self._closed.wait(self._progress.next_delay())
             else:
-                self._receive(response)
+                self._progress.receive(response)
         raise StopIteration
 
     def _connect(self) -> Any:
-        request = event_store_pb2.SubscribeRequest(target=target_to_wire(self._target))
-        if self._from_end and not self._caught_up and self._checkpoint < 0:
-            # Never caught up yet: the start is still "the end as of now".
-            request.end.SetInParent()
-        else:
-            request.after_sequence_number = self._checkpoint
-        if self._heartbeat_interval is not None:
-            interval = Duration()
-            interval.FromNanoseconds(int(self._heartbeat_interval * 1e9))
-            request.heartbeat_interval.CopyFrom(interval)
-        call: Any = self._stub.Subscribe(request)
+        call: Any = self._stub.Subscribe(self._progress.request())
         with self._lock:
             self._call = call
         if self._closed.is_set():
@@ -144,20 +203,3 @@ class GrpcSubscription(Subscription):
     def _disconnect(self) -> None:
         with self._lock:
             self._call = None
-
-    def _receive(self, response: event_store_pb2.SubscribeResponse) -> None:
-        kind = response.WhichOneof("content")
-        if kind == "events":
-            self._delay = _FIRST_DELAY
-            last = self._checkpoint
-            for wire_event in response.events.events:
-                if wire_event.sequence_number > last:
-                    self._buffer.append(stored_event_from_wire(wire_event))
-                    last = wire_event.sequence_number
-        elif kind in ("caught_up", "heartbeat"):
-            self._delay = _FIRST_DELAY
-            if kind == "caught_up":
-                self._caught_up = True
-            marker = response.caught_up if kind == "caught_up" else response.heartbeat
-            if marker.HasField("head"):
-                self._checkpoint = max(self._checkpoint, marker.head)
