@@ -3,6 +3,7 @@
 ``running_server(adapter)`` runs the production server (``EventStoreServer``) in a
 background thread with its own event loop on a free port, yields its target
 (``"127.0.0.1:PORT"``) and stops it on exit. The adapter stays the caller's to close.
+Keyword arguments (``limits``, ``tokens``, ``tls``) go to ``EventStoreServer``.
 """
 
 import asyncio
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from typing import Any
 
 from logicblocks.event.server.app import EventStoreServer
 from logicblocks.event.store.adapters import RecordStorageAdapter
@@ -21,13 +23,13 @@ _STOP_TIMEOUT = 30.0
 
 
 @contextmanager
-def running_server(adapter: RecordStorageAdapter) -> Iterator[str]:
+def running_server(adapter: RecordStorageAdapter, **server_options: Any) -> Iterator[str]:
     """Serve ``adapter`` on a free loopback port; yield ``"127.0.0.1:PORT"``."""
     loop = asyncio.new_event_loop()
     server_ready: Future[EventStoreServer] = Future()
 
     async def start() -> None:
-        server = EventStoreServer(adapter, listen="127.0.0.1:0")
+        server = EventStoreServer(adapter, listen="127.0.0.1:0", **server_options)
         await server.start()
         server_ready.set_result(server)
 

@@ -3,9 +3,10 @@
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -17,9 +18,12 @@ from grpc_reflection.v1alpha import reflection
 from logicblocks.event.store.adapters import RecordStorageAdapter
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
+from .auth import Access, TokenAuthInterceptor
+from .limits import DEFAULT_LIMITS, Limits
 from .malformed import MalformedRequestInterceptor
 from .servicer import EventStoreServicer
 from .subscriptions import HeadWatcher
+from .tls import ServerTls
 
 __all__ = [
     "DEFAULT_GRACE_SECONDS",
@@ -32,7 +36,7 @@ __all__ = [
 _log = logging.getLogger("logicblocks.event.server")
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
-# The largest request the server accepts (a publish), and the largest message it sends.
+# The largest message the server sends; the largest it accepts is Limits.max_request_bytes.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 # How long a shutdown lets in-flight publishes and scans finish before cancelling them.
 DEFAULT_GRACE_SECONDS = 10.0
@@ -40,7 +44,6 @@ DEFAULT_GRACE_SECONDS = 10.0
 SERVICE_NAME = event_store_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name
 
 _SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     # Accept the clients' keepalive pings (every 30 s by default in the Python client)
     # rather than answering them with GOAWAY "too many pings".
@@ -57,7 +60,8 @@ class EventStoreServer:
 
     Storage calls run in a thread pool of ``storage_threads`` threads. Use ``start()`` and
     ``stop()`` from a running event loop, or ``async with``. The adapter stays the caller's
-    to close.
+    to close. ``limits`` bounds requests and subscriptions; ``tokens`` (token to access)
+    requires a bearer token on every call but health checks; ``tls`` serves TLS only.
     """
 
     def __init__(
@@ -66,9 +70,15 @@ class EventStoreServer:
         *,
         listen: str = DEFAULT_LISTEN,
         storage_threads: int = 16,
+        limits: Limits = DEFAULT_LIMITS,
+        tokens: Mapping[str, Access] | None = None,
+        tls: ServerTls | None = None,
     ):
         self.adapter = adapter
         self.listen = listen
+        self.limits = limits
+        self._tokens = tokens
+        self._tls = tls
         self._executor = ThreadPoolExecutor(
             max_workers=storage_threads, thread_name_prefix="event-store-storage"
         )
@@ -78,12 +88,20 @@ class EventStoreServer:
         self.port: int | None = None
 
     def _build(self, watcher: HeadWatcher) -> grpc.aio.Server:
+        interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if self._tokens is not None:
+            # First, so no other code runs for a caller without a token.
+            interceptors.append(TokenAuthInterceptor(self._tokens))
+        interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))
         server = grpc.aio.server(
-            options=_SERVER_OPTIONS,
-            interceptors=[MalformedRequestInterceptor(f"/{SERVICE_NAME}/")],
+            options=[
+                ("grpc.max_receive_message_length", self.limits.max_request_bytes),
+                *_SERVER_OPTIONS,
+            ],
+            interceptors=interceptors,
         )
         event_store_pb2_grpc.add_EventStoreServicer_to_server(
-            EventStoreServicer(self.adapter, self._executor, watcher), server
+            EventStoreServicer(self.adapter, self._executor, watcher, limits=self.limits), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -103,13 +121,24 @@ class EventStoreServer:
         await self._watcher.start()
         self._server = self._build(self._watcher)
         try:
-            self.port = self._server.add_insecure_port(self.listen)
+            self.port = (
+                self._server.add_secure_port(self.listen, self._tls.credentials())
+                if self._tls is not None
+                else self._server.add_insecure_port(self.listen)
+            )
         except RuntimeError as error:
             raise OSError(f"cannot listen on {self.listen}: {error}") from None
         await self._server.start()
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
-        _log.info("event=listening address=%s port=%d", self.listen, self.port)
+        _log.info(
+            "event=listening address=%s port=%d tls=%s mutual_tls=%s tokens=%s",
+            self.listen,
+            self.port,
+            self._tls is not None,
+            self._tls is not None and self._tls.client_ca is not None,
+            "off" if self._tokens is None else len(self._tokens),
+        )
 
     async def stop(self, grace: float | None = DEFAULT_GRACE_SECONDS) -> None:
         """Stop accepting calls, let in-flight ones finish within ``grace`` seconds, stop."""

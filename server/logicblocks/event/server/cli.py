@@ -6,14 +6,19 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_until_signalled
+from .auth import TokensFileError, load_tokens
+from .limits import Limits
 from .logs import configure_logging
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage
+from .tls import ServerTls
 
 __all__ = ["main"]
 
@@ -52,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         help="DEBUG, INFO, WARNING or ERROR (env EVENT_STORE_LOG_LEVEL; default %(default)s)",
     )
 
+    _add_limit_options(serve)
+    _add_security_options(serve)
+
     health = commands.add_parser(
         "health", help="ask a server's gRPC health service; exit 0 when it is SERVING"
     )
@@ -63,7 +71,76 @@ def _parser() -> argparse.ArgumentParser:
         help="HOST:PORT of the server (default %(default)s)",
     )
     health.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    health.add_argument(
+        "--tls-ca",
+        type=Path,
+        default=os.environ.get("EVENT_STORE_HEALTH_TLS_CA"),
+        help="PEM CA to check a TLS server's certificate with (env EVENT_STORE_HEALTH_TLS_CA)",
+    )
+    health.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=os.environ.get("EVENT_STORE_HEALTH_TLS_CERT"),
+        help="PEM client certificate, for mutual TLS (env EVENT_STORE_HEALTH_TLS_CERT)",
+    )
+    health.add_argument(
+        "--tls-key",
+        type=Path,
+        default=os.environ.get("EVENT_STORE_HEALTH_TLS_KEY"),
+        help="PEM client key, for mutual TLS (env EVENT_STORE_HEALTH_TLS_KEY)",
+    )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_limit_options(serve: argparse.ArgumentParser) -> None:
+    """One ``--max-...`` flag (env ``EVENT_STORE_MAX_...``) per field of ``Limits``."""
+    for field in fields(Limits):
+        env = f"EVENT_STORE_{field.name.upper()}"
+        serve.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=field.name,
+            type=_positive_int,
+            default=_positive_int(os.environ.get(env, str(field.default))),
+            help=f"(env {env}; default %(default)s)",
+        )
+
+
+def _add_security_options(serve: argparse.ArgumentParser) -> None:
+    options = {
+        "--auth-tokens-file": "file of '<token> <read-only|read-write>' lines; calls need one",
+        "--tls-cert": "PEM certificate chain: serve TLS only",
+        "--tls-key": "PEM private key of --tls-cert",
+        "--tls-client-ca": "PEM CA that must have signed clients' certificates (mutual TLS)",
+    }
+    for flag, help_text in options.items():
+        env = "EVENT_STORE_" + flag.removeprefix("--").replace("-", "_").upper()
+        serve.add_argument(
+            flag, type=Path, default=os.environ.get(env) or None, help=f"{help_text} (env {env})"
+        )
+
+
+def _limits(arguments: argparse.Namespace) -> Limits:
+    return Limits(**{field.name: getattr(arguments, field.name) for field in fields(Limits)})
+
+
+def _tls(arguments: argparse.Namespace) -> ServerTls | None:
+    if arguments.tls_cert is None and arguments.tls_key is None:
+        if arguments.tls_client_ca is not None:
+            raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
+        return None
+    if arguments.tls_cert is None or arguments.tls_key is None:
+        raise ValueError("--tls-cert and --tls-key go together")
+    try:
+        return ServerTls.from_files(arguments.tls_cert, arguments.tls_key, arguments.tls_client_ca)
+    except OSError as error:
+        raise ValueError(f"cannot read {error.filename}: {error.strerror}") from None
 
 
 def redact(url: str) -> str:
@@ -78,6 +155,16 @@ def redact(url: str) -> str:
 def _serve(arguments: argparse.Namespace) -> int:
     configure_logging(arguments.log_level)
     try:
+        tls = _tls(arguments)
+        tokens = (
+            load_tokens(arguments.auth_tokens_file)
+            if arguments.auth_tokens_file is not None
+            else None
+        )
+    except (ValueError, TokensFileError) as error:
+        print(f"logicblocks-event-store: {error}", file=sys.stderr)
+        return 2
+    try:
         adapter = open_storage(arguments.storage)
     except (StorageUrlError, OSError) as error:
         _log.error(
@@ -86,7 +173,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         print(f"logicblocks-event-store: cannot open storage: {error}", file=sys.stderr)
         return 2
     try:
-        server = EventStoreServer(adapter, listen=arguments.listen)
+        server = EventStoreServer(
+            adapter, listen=arguments.listen, limits=_limits(arguments), tokens=tokens, tls=tls
+        )
         _log.info(
             "event=starting listen=%s storage=%s", arguments.listen, redact(arguments.storage)
         )
@@ -101,7 +190,16 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _health(arguments: argparse.Namespace) -> int:
-    with grpc.insecure_channel(arguments.target) as channel:
+    if arguments.tls_ca is not None or arguments.tls_cert is not None:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=arguments.tls_ca.read_bytes() if arguments.tls_ca else None,
+            private_key=arguments.tls_key.read_bytes() if arguments.tls_key else None,
+            certificate_chain=arguments.tls_cert.read_bytes() if arguments.tls_cert else None,
+        )
+        channel = grpc.secure_channel(arguments.target, credentials)
+    else:
+        channel = grpc.insecure_channel(arguments.target)
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             response = stub.Check(health_pb2.HealthCheckRequest(), timeout=arguments.timeout)

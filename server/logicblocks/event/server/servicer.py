@@ -29,6 +29,7 @@ from logicblocks.event.store.wire import (
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
+from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
 from .status import status_for
 from .subscriptions import CaughtUp, Events, HeadWatcher, follow
 
@@ -65,8 +66,11 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
+        limits: Limits = DEFAULT_LIMITS,
     ):
         self._adapter = adapter
+        self._limits = limits
+        self._subscriptions = SubscriptionSlots(limits)
         self._executor = executor
         self._watcher = watcher
         self._page_size = page_size
@@ -85,6 +89,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         """Validate the request, write it through the adapter, return the stored events."""
         started = time.monotonic()
         try:
+            self._limits.check_publish(request)
             target = validate_target(stream_from_wire(request.target))
             events = new_events_from_wire(request.events)
             conditions = frozenset(
@@ -171,34 +176,36 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         sent = 0
         try:
             target, after, heartbeat_interval = self._subscribe_arguments(request)
-            _log.info("event=subscribed target=%s after=%s", target, after)
-            async for item in follow(
-                adapter=self._adapter,
-                watcher=self._watcher,
-                executor=self._executor,
-                target=target,
-                after_sequence_number=after,
-                heartbeat_interval=heartbeat_interval,
-                page_size=self._page_size,
-            ):
-                if isinstance(item, Events):
-                    for events in self._batches(item.records):
+            # Held until the stream ends, however it ends.
+            with self._subscriptions.hold(context.peer()):
+                _log.info("event=subscribed target=%s after=%s", target, after)
+                async for item in follow(
+                    adapter=self._adapter,
+                    watcher=self._watcher,
+                    executor=self._executor,
+                    target=target,
+                    after_sequence_number=after,
+                    heartbeat_interval=heartbeat_interval,
+                    page_size=self._page_size,
+                ):
+                    if isinstance(item, Events):
+                        for events in self._batches(item.records):
+                            yield event_store_pb2.SubscribeResponse(
+                                events=event_store_pb2.SubscribeResponse.Events(events=events)
+                            )
+                        sent += len(item.records)
+                    elif isinstance(item, CaughtUp):
                         yield event_store_pb2.SubscribeResponse(
-                            events=event_store_pb2.SubscribeResponse.Events(events=events)
+                            caught_up=event_store_pb2.SubscribeResponse.CaughtUp(
+                                head=item.checkpoint if item.checkpoint >= 0 else None
+                            )
                         )
-                    sent += len(item.records)
-                elif isinstance(item, CaughtUp):
-                    yield event_store_pb2.SubscribeResponse(
-                        caught_up=event_store_pb2.SubscribeResponse.CaughtUp(
-                            head=item.checkpoint if item.checkpoint >= 0 else None
+                    else:
+                        yield event_store_pb2.SubscribeResponse(
+                            heartbeat=event_store_pb2.SubscribeResponse.Heartbeat(
+                                head=item.checkpoint if item.checkpoint >= 0 else None
+                            )
                         )
-                    )
-                else:
-                    yield event_store_pb2.SubscribeResponse(
-                        heartbeat=event_store_pb2.SubscribeResponse.Heartbeat(
-                            head=item.checkpoint if item.checkpoint >= 0 else None
-                        )
-                    )
         except asyncio.CancelledError:
             _log.info("event=subscription_cancelled events_sent=%d", sent)
             raise
@@ -212,12 +219,13 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         _log.info("event=subscription_ended reason=shutdown events_sent=%d", sent)
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect")
 
-    @staticmethod
     def _subscribe_arguments(
+        self,
         request: event_store_pb2.SubscribeRequest,
     ) -> tuple[identifier.Log | identifier.Category | identifier.Stream, int | None, float]:
         if not request.HasField("target"):
             raise InvalidInputError("target", "must be set to one of log, category or stream")
+        self._limits.check_target(request.target)
         target = target_from_wire(request.target)
         start = request.WhichOneof("start")
         after: int | None
@@ -238,12 +246,13 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
                 )
         return target, after, heartbeat_interval
 
-    @staticmethod
     def _scan_arguments(
+        self,
         request: event_store_pb2.ScanRequest,
     ) -> tuple[identifier.Log | identifier.Category | identifier.Stream, int | None, int | None]:
         if not request.HasField("target"):
             raise InvalidInputError("target", "must be set to one of log, category or stream")
+        self._limits.check_target(request.target)
         target = target_from_wire(request.target)
         after = request.after_sequence_number if request.HasField("after_sequence_number") else None
         validate_scan(target, after)

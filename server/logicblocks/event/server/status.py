@@ -16,6 +16,8 @@ from logicblocks.event.store import (
 )
 from logicblocks.event.store.wire import bad_request_to_wire, condition_failure_to_wire
 
+from .limits import SubscriptionLimitError
+
 __all__ = ["status_for"]
 
 _log = logging.getLogger("logicblocks.event.server")
@@ -54,6 +56,10 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         )
     if isinstance(error, InvalidInputError):
         return _rich_status(code_pb2.INVALID_ARGUMENT, str(error), bad_request_to_wire(error))
+    if isinstance(error, SubscriptionLimitError):
+        return rpc_status.to_status(
+            status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
+        )
     if _is_unavailable(error):
         _log.warning("event=storage_unavailable method=%s error=%s", method, type(error).__name__)
         return rpc_status.to_status(

@@ -1,0 +1,160 @@
+"""Bearer tokens: who may call the server, and who may publish.
+
+A tokens file holds one ``<token> <read-only|read-write>`` per line; ``#`` starts a comment.
+Every call but the health service's must carry ``authorization: Bearer <token>``: without a
+known token it gets ``UNAUTHENTICATED``, and a publish with a read-only token gets
+``PERMISSION_DENIED``. Tokens never reach the logs: a call is identified there by the first
+characters of the token's SHA-256 at most.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+__all__ = [
+    "Access",
+    "TokenAuthInterceptor",
+    "TokensFileError",
+    "fingerprint",
+    "load_tokens",
+    "parse_tokens",
+]
+
+_log = logging.getLogger("logicblocks.event.server")
+
+# grpc-stubs makes the interceptor generic; at run time it is a plain class.
+if TYPE_CHECKING:
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+
+# Probes (load balancers, orchestrators) hold no token.
+OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
+WRITE_METHODS = frozenset({"/logicblocks.event.v1.EventStore/Publish"})
+
+
+class Access(enum.Enum):
+    """What a token allows."""
+
+    READ_ONLY = "read-only"
+    READ_WRITE = "read-write"
+
+
+class TokensFileError(ValueError):
+    """The tokens file cannot be used; the message names the line, never the token."""
+
+
+def fingerprint(token: str) -> str:
+    """A short, non-reversible name for ``token``, fit for logs."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:8]
+
+
+def parse_tokens(text: str, source: str = "tokens file") -> dict[str, Access]:
+    """The tokens in ``text`` (the tokens file format) with their access."""
+    tokens: dict[str, Access] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise TokensFileError(f"{source} line {number}: expected '<token> <access>'")
+        token, access = parts
+        try:
+            tokens[token] = Access(access)
+        except ValueError:
+            raise TokensFileError(
+                f"{source} line {number}: access must be read-only or read-write"
+            ) from None
+    if not tokens:
+        raise TokensFileError(f"{source} holds no tokens: no one could call the server")
+    return tokens
+
+
+def load_tokens(path: Path) -> dict[str, Access]:
+    """Read the tokens file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TokensFileError(f"cannot read tokens file {path}: {error.strerror}") from None
+    return parse_tokens(text, str(path))
+
+
+def _rejecting(
+    handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, message: str
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """``handler`` with its behaviour replaced by ending the call with ``code``."""
+
+    async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await context.abort(code, message)
+
+    async def streaming(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        await context.abort(code, message)
+        yield  # pragma: no cover - makes this a generator; abort always raises
+
+    if handler.unary_unary is not None or handler.stream_unary is not None:
+        kind = "unary_unary" if handler.unary_unary is not None else "stream_unary"
+        return handler._replace(**{kind: unary})  # type: ignore[attr-defined, no-any-return]
+    kind = "unary_stream" if handler.unary_stream is not None else "stream_stream"
+    return handler._replace(**{kind: streaming})  # type: ignore[attr-defined, no-any-return]
+
+
+class TokenAuthInterceptor(_ServerInterceptor):
+    """Lets through calls with a known bearer token, and publishes with a read-write one."""
+
+    def __init__(self, tokens: Mapping[str, Access]):
+        self._tokens = [(token.encode("utf-8"), access) for token, access in tokens.items()]
+
+    def _access(self, presented: str) -> Access | None:
+        candidate = presented.encode("utf-8")
+        found: Access | None = None
+        # Every token is compared, each in constant time, so timing tells nothing about
+        # which token (or how much of one) matched.
+        for token, access in self._tokens:
+            if hmac.compare_digest(candidate, token):
+                found = access
+        return found
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        header = ""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == "authorization":
+                header = value if isinstance(value, str) else value.decode("utf-8", "replace")
+        scheme, _, presented = header.partition(" ")
+        access = self._access(presented.strip()) if scheme.lower() == "bearer" else None
+        if access is None:
+            reason = "missing" if not header else "invalid"
+            _log.warning("event=unauthenticated method=%s token=%s", method, reason)
+            return _rejecting(
+                handler,
+                grpc.StatusCode.UNAUTHENTICATED,
+                "a valid 'authorization: Bearer <token>' is required",
+            )
+        if access is Access.READ_ONLY and method in WRITE_METHODS:
+            _log.warning(
+                "event=permission_denied method=%s token_sha256=%s",
+                method,
+                fingerprint(presented.strip()),
+            )
+            return _rejecting(handler, grpc.StatusCode.PERMISSION_DENIED, "this token is read-only")
+        return handler

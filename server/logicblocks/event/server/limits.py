@@ -1,0 +1,134 @@
+"""The server's limits on requests and subscriptions, with their defaults and checks.
+
+Every limit is a field of ``Limits``; the command line offers each as ``--max-...`` and
+``EVENT_STORE_MAX_...``. Bad input (names, counts, sizes) is ``INVALID_ARGUMENT`` naming
+the field and the limit; running out of subscriptions is ``RESOURCE_EXHAUSTED``. Requests
+larger than ``max_request_bytes`` never reach a handler: gRPC itself rejects them with
+``RESOURCE_EXHAUSTED``.
+"""
+
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+
+from logicblocks.event.store import InvalidInputError
+from logicblocks.event.v1 import event_store_pb2, targets_pb2
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "SubscriptionLimitError", "SubscriptionSlots"]
+
+_MIB = 1024 * 1024
+
+
+class SubscriptionLimitError(Exception):
+    """A subscription was refused: the server or the connection holds too many."""
+
+    def __init__(self, limit: str, value: int):
+        super().__init__(f"too many concurrent subscriptions (limit {limit}={value}): retry later")
+        self.limit = limit
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server accepts; the defaults are the ones written in the README."""
+
+    max_events_per_publish: int = 10_000
+    max_payload_bytes: int = 1 * _MIB
+    max_request_bytes: int = 16 * _MIB
+    max_name_length: int = 200
+    max_subscriptions: int = 1000
+    max_subscriptions_per_connection: int = 100
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            if getattr(self, field.name) < 1:
+                raise ValueError(f"{field.name} must be at least 1")
+
+    def check_name(self, field: str, value: str) -> None:
+        """Reject a category, stream, event name or id too long or holding control characters.
+
+        Empty names are left to the storage rules (records.py), which say so in their terms.
+        """
+        if len(value) > self.max_name_length:
+            raise InvalidInputError(
+                field, f"must be at most {self.max_name_length} characters (max_name_length)"
+            )
+        for character in value:
+            # Control characters (C0, DEL, C1) break logs, terminals and URLs built from names.
+            if unicodedata.category(character) == "Cc":
+                raise InvalidInputError(
+                    field, f"must not contain control characters (found U+{ord(character):04X})"
+                )
+
+    def check_target(self, target: targets_pb2.Target) -> None:
+        """Check the names of a scan or subscribe target."""
+        kind = target.WhichOneof("target")
+        if kind == "category":
+            self.check_name("target.category", target.category.category)
+        elif kind == "stream":
+            self.check_name("target.stream.category", target.stream.category)
+            self.check_name("target.stream.stream", target.stream.stream)
+
+    def check_publish(self, request: event_store_pb2.PublishRequest) -> None:
+        """Check a publish against every limit before anything is decoded or written."""
+        self.check_name("category", request.target.category)
+        self.check_name("stream", request.target.stream)
+        if len(request.events) > self.max_events_per_publish:
+            raise InvalidInputError(
+                "events",
+                f"must hold at most {self.max_events_per_publish} events "
+                f"(max_events_per_publish; got {len(request.events)})",
+            )
+        for index, event in enumerate(request.events):
+            self.check_name(f"events[{index}].name", event.name)
+            if event.HasField("id"):
+                self.check_name(f"events[{index}].id", event.id)
+            if len(event.payload) > self.max_payload_bytes:
+                raise InvalidInputError(
+                    f"events[{index}].payload",
+                    f"must be at most {self.max_payload_bytes} bytes "
+                    f"(max_payload_bytes; got {len(event.payload)})",
+                )
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class SubscriptionSlots:
+    """Counts live subscriptions per server and per connection, refusing those over limit."""
+
+    def __init__(self, limits: Limits):
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._total = 0
+        self._per_peer: Counter[str] = Counter()
+
+    @property
+    def in_use(self) -> int:
+        """How many subscriptions hold a slot now."""
+        return self._total
+
+    @contextmanager
+    def hold(self, peer: str) -> Iterator[None]:
+        """Hold a slot for a subscription from ``peer`` (its connection) while inside."""
+        with self._lock:
+            if self._total >= self._limits.max_subscriptions:
+                raise SubscriptionLimitError("max_subscriptions", self._limits.max_subscriptions)
+            if self._per_peer[peer] >= self._limits.max_subscriptions_per_connection:
+                raise SubscriptionLimitError(
+                    "max_subscriptions_per_connection",
+                    self._limits.max_subscriptions_per_connection,
+                )
+            self._total += 1
+            self._per_peer[peer] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._total -= 1
+                self._per_peer[peer] -= 1
+                if self._per_peer[peer] <= 0:
+                    del self._per_peer[peer]
