@@ -1,0 +1,307 @@
+"""The gRPC client for asyncio programs: publish, scan and subscribe without threads.
+
+``AsyncGrpcStorageAdapter(target="host:port")`` talks to an event store server with
+``grpc.aio`` on the caller's event loop. It validates input, maps errors and resumes
+subscriptions exactly as the blocking ``GrpcStorageAdapter`` does (the same functions do
+it), so the two behave alike; only the waiting is ``await`` instead of blocking.
+"""
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Sequence, Set
+from types import TracebackType
+from typing import Any, Self
+
+import grpc
+
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+
+from ..conditions import WriteCondition
+from ..records import prepare_events, validate_target
+from ..subscription import resolve_start
+from ..wire import (
+    condition_to_wire,
+    pending_event_to_wire,
+    stored_event_from_wire,
+    stream_to_wire,
+    target_to_wire,
+)
+from .base import Saveable, Scannable, validate_scan
+from .grpc import _channel_options, _documented_error
+from .grpc_subscription import RECONNECT_CODES, SubscriptionProgress
+
+__all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
+
+_MIB = 1024 * 1024
+_FIRST_RETRY_DELAY = 0.05
+
+
+class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
+    """Follows a target through the ``Subscribe`` RPC, for ``async for``.
+
+    After a dropped connection it reconnects with exponential backoff (with jitter) and
+    resumes after ``checkpoint``: events are never yielded twice, none are skipped.
+    ``reconnects`` counts the reconnections. The stream opens at ``start()`` (called by
+    ``async with`` and by the first ``__anext__``); with ``from_end=True`` the end is the
+    head when ``start()`` returns, so start before publishing what you expect to see.
+    ``close()`` (or ``aclose()``) ends the iteration.
+    """
+
+    def __init__(
+        self,
+        *,
+        stub: event_store_pb2_grpc.EventStoreStub,
+        target: Scannable,
+        after_sequence_number: int | None,
+        heartbeat_interval: float | None,
+    ):
+        self._stub = stub
+        self._progress = SubscriptionProgress(
+            target=target,
+            after_sequence_number=after_sequence_number,
+            heartbeat_interval=heartbeat_interval,
+        )
+        self._call: Any = None  # a grpc.aio.UnaryStreamCall (untyped read() in grpc-stubs)
+        self._closed = asyncio.Event()
+        self._started = False
+        self.reconnects = 0
+
+    @property
+    def checkpoint(self) -> int:
+        """Everything of the target up to this sequence number was delivered (-1: nothing)."""
+        return self._progress.checkpoint
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the history has been delivered and the subscription is live."""
+        return self._progress.caught_up
+
+    async def start(self) -> None:
+        """Open the stream; with ``from_end``, return once the end is fixed (caught up)."""
+        if self._started:
+            return
+        self._started = True
+        if not self._progress.from_end:
+            return
+        while not self._progress.caught_up and not self._closed.is_set():
+            try:
+                response = await self._read()
+            except grpc.RpcError as error:
+                self._call = None
+                raise _documented_error(error) from None
+            if response is not None:
+                self._progress.receive(response)
+
+    def close(self) -> None:
+        """Stop the subscription: a waiting ``__anext__`` ends the iteration."""
+        self._closed.set()
+        if self._call is not None:
+            self._call.cancel()
+
+    async def aclose(self) -> None:
+        """Stop the subscription."""
+        self.close()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> StoredEvent:
+        await self.start()
+        while not self._closed.is_set():
+            event = self._progress.pop()
+            if event is not None:
+                return event
+            try:
+                response = await self._read()
+            except grpc.RpcError as error:
+                self._call = None
+                if self._closed.is_set():
+                    break
+                if error.code() not in RECONNECT_CODES:
+                    raise _documented_error(error) from None
+                self.reconnects += 1
+                await self._pause(self._progress.next_delay())
+                continue
+            if response is not None:
+                self._progress.receive(response)
+        raise StopAsyncIteration
+
+    async def _read(self) -> event_store_pb2.SubscribeResponse | None:
+        """The next response; ``None`` when the stream ended or was cancelled by close()."""
+        if self._call is None:
+            self._call = self._stub.Subscribe(self._progress.request())
+        call = self._call
+        try:
+            response = await call.read()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed.is_set() and (task is None or not task.cancelling()):
+                # close() cancelled the call, not someone cancelling this task.
+                self._call = None
+                return None
+            call.cancel()
+            raise
+        if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing in grpc-stubs
+            self._call = None
+            return None
+        result: event_store_pb2.SubscribeResponse = response
+        return result
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` before reconnecting, or less if the subscription is closed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), seconds)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncGrpcStorageAdapter:
+    """Stores events in an event store server over gRPC, for asyncio programs.
+
+    The asyncio counterpart of ``GrpcStorageAdapter``, with the same arguments and the
+    same behaviour: ``timeout`` bounds each publish; a publish or scan failing with
+    ``UNAVAILABLE`` is tried up to ``attempts`` times with backoff (publishes are safe to
+    retry: every event carries an id); ``UnmetWriteConditionError``,
+    ``InvalidInputError`` and ``StorageUnavailableError`` are raised as in process. Make it
+    inside the event loop that uses it; ``await close()`` (or ``async with``) when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: str = "127.0.0.1:50051",
+        timeout: float | None = 30.0,
+        attempts: int = 4,
+        keepalive_seconds: float = 30.0,
+        max_message_bytes: int = 32 * _MIB,
+        credentials: grpc.ChannelCredentials | None = None,
+    ):
+        self.target = target
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        options = _channel_options(keepalive_seconds, max_message_bytes)
+        self._channel = (
+            grpc.aio.secure_channel(target, credentials, options=options)
+            if credentials is not None
+            else grpc.aio.insecure_channel(target, options=options)
+        )
+        self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
+
+    async def save(
+        self,
+        *,
+        target: Saveable,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish ``events`` to the stream ``target`` if ``conditions`` hold."""
+        stream = validate_target(target)
+        pending = prepare_events(events)
+        request = event_store_pb2.PublishRequest(
+            target=stream_to_wire(stream),
+            events=[pending_event_to_wire(event) for event in pending],
+            conditions=[condition_to_wire(condition) for condition in conditions],
+        )
+        delay = _FIRST_RETRY_DELAY
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = await self._stub.Publish(request, timeout=self.timeout)
+            except grpc.RpcError as error:
+                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
+                    await asyncio.sleep(delay * (1 + random.random()))
+                    delay *= 4
+                    continue
+                raise _documented_error(error) from None
+            return [stored_event_from_wire(event) for event in response.events]
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def scan(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+    ) -> AsyncIterator[StoredEvent]:
+        """The events of ``target`` after ``after_sequence_number``, in sequence order.
+
+        Streams: memory holds one message's batch at a time. Bad input raises here, not
+        at the first ``__anext__``.
+        """
+        validate_scan(target, after_sequence_number)
+        return self._stream(target, after_sequence_number)
+
+    async def _stream(self, target: Scannable, after: int | None) -> AsyncIterator[StoredEvent]:
+        delay = _FIRST_RETRY_DELAY
+        attempt = 1
+        while True:
+            request = event_store_pb2.ScanRequest(target=target_to_wire(target))
+            if after is not None:
+                request.after_sequence_number = after
+            call = self._stub.Scan(request)
+            try:
+                async for response in call:
+                    attempt, delay = 1, _FIRST_RETRY_DELAY
+                    for wire_event in response.events:
+                        event = stored_event_from_wire(wire_event)
+                        after = event.sequence_number
+                        yield event
+                return
+            except grpc.RpcError as error:
+                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
+                    attempt += 1
+                    await asyncio.sleep(delay * (1 + random.random()))
+                    delay *= 4
+                    continue
+                raise _documented_error(error) from None
+            finally:
+                call.cancel()
+
+    def subscribe(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+        heartbeat_interval: float | None = None,
+    ) -> AsyncGrpcSubscription:
+        """Follow ``target``: its events after the start, then each new one as it commits.
+
+        From the beginning by default, after ``after_sequence_number`` when given, from
+        the current end with ``from_end=True`` (fixed when the subscription starts: use
+        ``async with`` or ``await subscription.start()``). Reconnects by itself and
+        resumes after its checkpoint; ``heartbeat_interval`` asks the server for a
+        heartbeat after that many idle seconds.
+        """
+        validate_scan(target, None)
+        return AsyncGrpcSubscription(
+            stub=self._stub,
+            target=target,
+            after_sequence_number=resolve_start(after_sequence_number, from_end),
+            heartbeat_interval=heartbeat_interval,
+        )
+
+    async def close(self) -> None:
+        """Close the channel; calls in flight end with ``CANCELLED``."""
+        await self._channel.close(None)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
