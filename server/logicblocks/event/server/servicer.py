@@ -238,7 +238,9 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         validate_scan(target, after)
         heartbeat_interval = DEFAULT_HEARTBEAT_SECONDS
         if request.HasField("heartbeat_interval"):
-            heartbeat_interval = request.heartbeat_interval.ToTimedelta().total_seconds()
+            # Not ToTimedelta(): durations beyond timedelta's range raise OverflowError there.
+            interval = request.heartbeat_interval
+            heartbeat_interval = interval.seconds + interval.nanos / 1e9
             if not MIN_HEARTBEAT_SECONDS <= heartbeat_interval <= MAX_HEARTBEAT_SECONDS:
                 raise InvalidInputError(
                     "heartbeat_interval",
