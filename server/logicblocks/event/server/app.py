@@ -22,7 +22,7 @@ from .auth import Access, TokenAuthInterceptor
 from .limits import DEFAULT_LIMITS, Limits
 from .malformed import MalformedRequestInterceptor
 from .servicer import EventStoreServicer
-from .subscriptions import HeadWatcher
+from .subscriptions import LogTail
 from .tls import ServerTls
 
 __all__ = [
@@ -83,11 +83,11 @@ class EventStoreServer:
             max_workers=storage_threads, thread_name_prefix="event-store-storage"
         )
         self._server: grpc.aio.Server | None = None
-        self._watcher: HeadWatcher | None = None
+        self._tail: LogTail | None = None
         self._health = health_aio.HealthServicer()
         self.port: int | None = None
 
-    def _build(self, watcher: HeadWatcher) -> grpc.aio.Server:
+    def _build(self, tail: LogTail) -> grpc.aio.Server:
         interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
         if self._tokens is not None:
             # First, so no other code runs for a caller without a token.
@@ -101,7 +101,7 @@ class EventStoreServer:
             interceptors=interceptors,
         )
         event_store_pb2_grpc.add_EventStoreServicer_to_server(
-            EventStoreServicer(self.adapter, self._executor, watcher, limits=self.limits), server
+            EventStoreServicer(self.adapter, self._executor, tail, limits=self.limits), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -117,9 +117,9 @@ class EventStoreServer:
     async def start(self) -> None:
         """Bind ``listen`` and start serving; ``port`` is then the bound port."""
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
-        self._watcher = HeadWatcher(self.adapter)
-        await self._watcher.start()
-        self._server = self._build(self._watcher)
+        self._tail = LogTail(self.adapter)
+        await self._tail.start()
+        self._server = self._build(self._tail)
         try:
             self.port = (
                 self._server.add_secure_port(self.listen, self._tls.credentials())
@@ -145,14 +145,14 @@ class EventStoreServer:
         _log.info("event=stopping grace_seconds=%s", grace)
         # Health watchers (load balancers) learn first that this server is going away.
         await self._health.enter_graceful_shutdown()
-        if self._watcher is not None:
+        if self._tail is not None:
             # Subscriptions never finish by themselves: end them now with UNAVAILABLE so
             # their clients reconnect elsewhere, while publishes and scans get the grace.
-            self._watcher.close()
+            self._tail.close()
         if self._server is not None:
             await self._server.stop(grace)
-        if self._watcher is not None:
-            self._watcher.stop()
+        if self._tail is not None:
+            self._tail.stop()
         self._executor.shutdown(wait=True, cancel_futures=True)
         _log.info("event=stopped")
 

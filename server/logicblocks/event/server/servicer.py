@@ -31,7 +31,7 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_p
 
 from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
 from .status import status_for
-from .subscriptions import CaughtUp, Events, HeadWatcher, follow
+from .subscriptions import CaughtUp, Events, LogTail, follow
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",
@@ -62,7 +62,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         self,
         adapter: RecordStorageAdapter,
         executor: Executor,
-        watcher: HeadWatcher,
+        tail: LogTail,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
@@ -72,7 +72,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         self._limits = limits
         self._subscriptions = SubscriptionSlots(limits)
         self._executor = executor
-        self._watcher = watcher
+        self._tail = tail
         self._page_size = page_size
         self._message_bytes = message_bytes
 
@@ -181,7 +181,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
                 _log.info("event=subscribed target=%s after=%s", target, after)
                 async for item in follow(
                     adapter=self._adapter,
-                    watcher=self._watcher,
+                    tail=self._tail,
                     executor=self._executor,
                     target=target,
                     after_sequence_number=after,
@@ -189,11 +189,11 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
                     page_size=self._page_size,
                 ):
                     if isinstance(item, Events):
-                        for events in self._batches(item.records):
+                        for events in self._batches(item.events):
                             yield event_store_pb2.SubscribeResponse(
                                 events=event_store_pb2.SubscribeResponse.Events(events=events)
                             )
-                        sent += len(item.records)
+                        sent += len(item.events)
                     elif isinstance(item, CaughtUp):
                         yield event_store_pb2.SubscribeResponse(
                             caught_up=event_store_pb2.SubscribeResponse.CaughtUp(
@@ -276,16 +276,19 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         )
 
     def _messages(self, page: Sequence[EventRecord]) -> list[event_store_pb2.ScanResponse]:
-        return [event_store_pb2.ScanResponse(events=events) for events in self._batches(page)]
+        wire = [record_to_wire(record) for record in page]
+        return [event_store_pb2.ScanResponse(events=events) for events in self._batches(wire)]
 
-    def _batches(self, page: Sequence[EventRecord]) -> list[list[events_pb2.StoredEvent]]:
-        """The page's events in groups of about ``message_bytes`` of payload each."""
+    def _batches(
+        self, events: Sequence[events_pb2.StoredEvent]
+    ) -> list[list[events_pb2.StoredEvent]]:
+        """The events in groups of about ``message_bytes`` of payload each."""
         batches: list[list[events_pb2.StoredEvent]] = []
         current: list[events_pb2.StoredEvent] = []
         size = 0
-        for record in page:
-            current.append(record_to_wire(record))
-            size += len(record.payload)
+        for event in events:
+            current.append(event)
+            size += len(event.payload)
             if size >= self._message_bytes:
                 batches.append(current)
                 current, size = [], 0

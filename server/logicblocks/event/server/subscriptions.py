@@ -1,10 +1,18 @@
-"""Live subscriptions on the server: one head watcher, many waiting subscribers.
+"""Live subscriptions on the server: one reader of the log's tail, many subscribers.
 
 A subscriber costs no thread while it waits: it awaits an ``asyncio`` wake-up. One thread
 per server blocks in the backend's ``wait_for_head_change`` (an in-process signal, or
-PostgreSQL ``LISTEN``) and wakes every subscriber when the head moves. A wake-up is only a
-hint: each subscriber then reads its target from storage after the last event it sent, at
-its own pace, so a slow subscriber makes the server wait on flow control, never buffer.
+PostgreSQL ``LISTEN``), reads the newly committed events once, converts them to wire
+messages once, and keeps the most recent ones in memory (the tail). Every subscriber that
+is caught up takes its next events from the tail, filtered by its target, so live delivery
+costs one storage read per commit however many subscribers there are.
+
+A subscriber further behind than the tail reaches reads storage itself, page by page, at
+its own pace: a slow subscriber makes the server wait on flow control, never buffer.
+
+Sequence numbers are assigned in commit order, so the tail is always a contiguous run of
+the log, and a storage page read after the tail's end was seen holds every event of the
+target up to that end: nothing is skipped, nothing sent twice.
 """
 
 import asyncio
@@ -17,21 +25,29 @@ from dataclasses import dataclass
 
 from logicblocks.event.store.adapters import RecordStorageAdapter, Scannable
 from logicblocks.event.store.records import EventRecord
+from logicblocks.event.store.wire import record_to_wire
+from logicblocks.event.types import identifier
+from logicblocks.event.v1 import events_pb2
 
-__all__ = ["CaughtUp", "Events", "HeadWatcher", "Heartbeat", "follow"]
+__all__ = ["CaughtUp", "Events", "Heartbeat", "LogTail", "follow"]
 
 _log = logging.getLogger(__name__)
 
-# How long the watcher thread blocks in one wait: bounds how late stop() is noticed and
-# how often the head is re-read when no notification arrives.
+# How long the tail thread blocks in one wait: bounds how late stop() is noticed and how
+# often the head is re-read when no notification arrives.
 _WATCH_SLICE = 1.0
+# The tail keeps at least this many recent events (and at most twice as many, or about
+# _TAIL_BYTES of payload), enough for subscribers a little behind to be served from memory.
+_TAIL_EVENTS = 4096
+_TAIL_BYTES = 8 * 1024 * 1024
+_READ_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
 class Events:
-    """The next records of the target, in sequence-number order."""
+    """The next events of the target, in sequence-number order, as wire messages."""
 
-    records: Sequence[EventRecord]
+    events: Sequence[events_pb2.StoredEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,80 +64,172 @@ class Heartbeat:
     checkpoint: int
 
 
-class HeadWatcher:
-    """Tracks the store's head for every subscription of one server process."""
+def _matches(target: Scannable, record: EventRecord) -> bool:
+    match target:
+        case identifier.Log():
+            return True
+        case identifier.Category(category=category):
+            return record.category == category
+        case identifier.Stream(category=category, stream=stream):
+            return record.category == category and record.stream == stream
+    return False
+
+
+class LogTail:
+    """The most recent events of the log, shared by every subscription of one server.
+
+    ``end`` is the greatest sequence number the tail has read (-1 for an empty store);
+    every event up to it is committed and readable. The tail holds the events from
+    ``first`` to ``end``, contiguously.
+    """
 
     def __init__(self, adapter: RecordStorageAdapter):
         self._adapter = adapter
-        self._head = -1
+        self._records: list[tuple[EventRecord, events_pb2.StoredEvent]] = []
+        self._bytes = 0
+        self._first = 0
+        self._end = -1
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.subscribers = 0
 
     @property
-    def head(self) -> int:
-        """The head as last read from storage (-1 for an empty store).
-
-        A lower bound of the committed head: every event up to it is readable.
-        """
-        return self._head
-
-    async def start(self) -> None:
-        """Read the head and start watching it; call from the server's event loop."""
-        self._loop = asyncio.get_running_loop()
-        head = await asyncio.to_thread(self._adapter.head)
-        self._head = -1 if head is None else head
-        self._thread = threading.Thread(target=self._watch, name="head-watcher", daemon=True)
-        self._thread.start()
+    def end(self) -> int:
+        """The greatest sequence number read so far: a lower bound of the committed head."""
+        return self._end
 
     @property
     def closed(self) -> bool:
         """Whether the server is shutting down: subscriptions should end."""
         return self._closed
 
+    async def start(self) -> None:
+        """Read the head and start following the log; call from the server's event loop."""
+        self._loop = asyncio.get_running_loop()
+        head = await asyncio.to_thread(self._adapter.head)
+        self._end = -1 if head is None else head
+        self._first = self._end + 1
+        self._thread = threading.Thread(target=self._follow, name="log-tail", daemon=True)
+        self._thread.start()
+
     def close(self) -> None:
         """Wake every waiting subscription so it ends; call from the event loop."""
         self._closed = True
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        self._wake()
 
     def stop(self) -> None:
-        """Stop the watcher thread."""
+        """Stop the tail's thread."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=_WATCH_SLICE * 3)
 
-    async def wait_for_change(self, known_head: int, timeout: float) -> bool:
-        """Wait until the head moves past ``known_head``; False if ``timeout`` passed first."""
-        if self._head != known_head:
-            return True
-        changed = self._changed
-        try:
-            await asyncio.wait_for(changed.wait(), timeout)
-        except TimeoutError:
-            return self._head != known_head
+    def covers(self, cursor: int) -> bool:
+        """Whether every event after ``cursor`` (up to ``end``) is in the tail."""
+        return cursor >= self._first - 1
+
+    def after(
+        self, cursor: int, target: Scannable, limit: int
+    ) -> tuple[list[events_pb2.StoredEvent], int]:
+        """Up to ``limit`` events of ``target`` after ``cursor``, and how far it looked.
+
+        The second value is the sequence number up to which the tail was examined: every
+        event of the target up to it is in the first value. Requires ``covers(cursor)``.
+        """
+        found: list[events_pb2.StoredEvent] = []
+        examined = cursor
+        for record, wire in self._records[cursor + 1 - self._first :]:
+            examined = record.sequence_number
+            if _matches(target, record):
+                found.append(wire)
+                if len(found) == limit:
+                    break
+        return found, max(examined, cursor)
+
+    async def wait_for_change(self, known_end: int, timeout: float) -> bool:
+        """Wait until ``end`` moves past ``known_end``; False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        while self._end <= known_end and not self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return False
         return True
 
-    def _watch(self) -> None:
-        known: int | None = None if self._head < 0 else self._head
+    def _follow(self) -> None:
+        known = self._end
         while not self._stopping.is_set():
             try:
-                head = self._adapter.wait_for_head_change(known, _WATCH_SLICE)
-            except Exception as error:  # storage away: keep watching, subscribers poll on
-                _log.warning("event=head_watch_failed error=%s", type(error).__name__)
+                head = self._adapter.wait_for_head_change(
+                    None if known < 0 else known, _WATCH_SLICE
+                )
+                if head is None or head <= known:
+                    continue
+                if self.subscribers == 0 or head - known > _TAIL_EVENTS:
+                    # Nobody to serve, or too far to read: skip ahead; subscribers behind
+                    # the tail read storage themselves.
+                    known = head
+                    self._publish([], head)
+                    continue
+                batch = self._read_after(known, head)
+            except Exception as error:  # storage away: keep following, subscribers poll on
+                _log.warning("event=log_tail_failed error=%s", type(error).__name__)
                 self._stopping.wait(_WATCH_SLICE)
                 continue
-            if head is not None and head != known:
-                known = head
-                if self._loop is not None and not self._loop.is_closed():
-                    self._loop.call_soon_threadsafe(self._advance, head)
+            if batch:
+                known = batch[-1][0].sequence_number
+                self._publish(batch, known)
 
-    def _advance(self, head: int) -> None:
-        if head <= self._head:
+    def _read_after(
+        self, known: int, head: int
+    ) -> list[tuple[EventRecord, events_pb2.StoredEvent]]:
+        batch: list[tuple[EventRecord, events_pb2.StoredEvent]] = []
+        while known < head:
+            page = list(
+                self._adapter.read_records(
+                    target=identifier.Log(), after_sequence_number=known, limit=_READ_PAGE
+                )
+            )
+            if not page:
+                break
+            batch.extend((record, record_to_wire(record)) for record in page)
+            known = page[-1].sequence_number
+        return batch
+
+    def _publish(self, batch: list[tuple[EventRecord, events_pb2.StoredEvent]], end: int) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._append, batch, end)
+
+    def _append(self, batch: list[tuple[EventRecord, events_pb2.StoredEvent]], end: int) -> None:
+        if end <= self._end:
             return
-        self._head = head
+        if batch and batch[0][0].sequence_number == self._end + 1:
+            self._records.extend(batch)
+            self._bytes += sum(len(record.payload) for record, _ in batch)
+        else:
+            # A skip: the tail restarts after it, empty.
+            self._records, self._bytes, self._first = [], 0, end + 1
+        self._end = end
+        self._trim()
+        self._wake()
+
+    def _trim(self) -> None:
+        if len(self._records) > 2 * _TAIL_EVENTS:
+            self._drop(len(self._records) - _TAIL_EVENTS)
+        while self._bytes > _TAIL_BYTES and len(self._records) > 1:
+            self._drop(len(self._records) // 2)
+
+    def _drop(self, count: int) -> None:
+        dropped, self._records = self._records[:count], self._records[count:]
+        self._bytes -= sum(len(record.payload) for record, _ in dropped)
+        self._first += count
+
+    def _wake(self) -> None:
         # Wake everyone waiting on the current event, and give later waiters a fresh one.
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -130,50 +238,57 @@ class HeadWatcher:
 async def follow(
     *,
     adapter: RecordStorageAdapter,
-    watcher: HeadWatcher,
+    tail: LogTail,
     executor: Executor,
     target: Scannable,
     after_sequence_number: int | None,
     heartbeat_interval: float,
-    page_size: int = 500,
+    page_size: int = _READ_PAGE,
 ) -> AsyncIterator[Events | CaughtUp | Heartbeat]:
     """The messages of one subscription: history, one ``CaughtUp``, then live events.
 
-    ``after_sequence_number`` ``None`` starts at the current head. Heartbeats come whenever
-    nothing was sent for ``heartbeat_interval`` seconds. Ends when the watcher is closed.
+    ``after_sequence_number`` ``None`` starts at the current end of the log. Heartbeats
+    come whenever nothing was sent for ``heartbeat_interval`` seconds. Ends when the tail
+    is closed (the server is shutting down).
     """
     loop = asyncio.get_running_loop()
 
-    def read_page(after: int) -> list[EventRecord]:
-        return list(
-            adapter.read_records(target=target, after_sequence_number=after, limit=page_size)
-        )
+    def read_page(after: int) -> list[events_pb2.StoredEvent]:
+        records = adapter.read_records(target=target, after_sequence_number=after, limit=page_size)
+        return [record_to_wire(record) for record in records]
 
-    if after_sequence_number is None:
-        head = await loop.run_in_executor(executor, adapter.head)
-        cursor = -1 if head is None else head
-    else:
-        cursor = after_sequence_number
+    cursor = tail.end if after_sequence_number is None else after_sequence_number
     caught_up = False
     last_sent = time.monotonic()
-    while not watcher.closed:
-        # Read the head before the page: the page then holds every event of the target up
-        # to that head, because sequence numbers follow commit order.
-        head_before_read = watcher.head
-        records = await loop.run_in_executor(executor, read_page, cursor)
-        if records:
-            cursor = records[-1].sequence_number
-            yield Events(records)
-            last_sent = time.monotonic()
-            continue
-        checkpoint = max(cursor, head_before_read)
-        if not caught_up:
-            caught_up = True
-            yield CaughtUp(checkpoint)
-            last_sent = time.monotonic()
-        idle_for = time.monotonic() - last_sent
-        if idle_for >= heartbeat_interval:
-            yield Heartbeat(checkpoint)
-            last_sent = time.monotonic()
-            continue
-        await watcher.wait_for_change(head_before_read, heartbeat_interval - idle_for)
+    tail.subscribers += 1
+    try:
+        while not tail.closed:
+            end = tail.end
+            if tail.covers(cursor):
+                events, cursor = tail.after(cursor, target, page_size)
+            else:
+                # Read storage after the tail's end was seen: the page then holds every
+                # event of the target up to that end.
+                events = await loop.run_in_executor(executor, read_page, cursor)
+                if events:
+                    cursor = events[-1].sequence_number
+                elif cursor < end:
+                    cursor = end
+            if events:
+                yield Events(events)
+                last_sent = time.monotonic()
+                continue
+            if cursor < tail.end:
+                continue
+            if not caught_up:
+                caught_up = True
+                yield CaughtUp(cursor)
+                last_sent = time.monotonic()
+            idle_for = time.monotonic() - last_sent
+            if idle_for >= heartbeat_interval:
+                yield Heartbeat(cursor)
+                last_sent = time.monotonic()
+                continue
+            await tail.wait_for_change(cursor, heartbeat_interval - idle_for)
+    finally:
+        tail.subscribers -= 1

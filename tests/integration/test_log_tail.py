@@ -1,0 +1,87 @@
+"""Live delivery through the server's shared log tail, at its edges.
+
+The tail is shrunk so that bursts overflow it: subscribers must then fall back to reading
+storage and still see every event exactly once, in order.
+"""
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from logicblocks.event.server import subscriptions
+from logicblocks.event.store import EventStore
+from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
+from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.types import NewEvent, StoredEvent
+from tests.support.grpc_server import running_server
+
+
+@pytest.fixture
+def small_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(subscriptions, "_TAIL_EVENTS", 8)
+    monkeypatch.setattr(subscriptions, "_TAIL_BYTES", 2048)
+    monkeypatch.setattr(subscriptions, "_READ_PAGE", 5)
+
+
+@pytest.fixture
+def store() -> Iterator[EventStore]:
+    with (
+        running_server(InMemoryStorageAdapter()) as target,
+        GrpcStorageAdapter(target=target) as adapter,
+    ):
+        yield EventStore(adapter)
+
+
+def take(subscription: Subscription, count: int, timeout: float = 30.0) -> list[StoredEvent]:
+    watchdog = threading.Timer(timeout, subscription.close)
+    watchdog.start()
+    try:
+        taken: list[StoredEvent] = []
+        for event in subscription:
+            taken.append(event)
+            if len(taken) == count:
+                break
+        return taken
+    finally:
+        watchdog.cancel()
+
+
+def events(count: int, size: int = 10) -> list[NewEvent]:
+    return [NewEvent(name="e", payload={"n": n, "pad": "x" * size}) for n in range(count)]
+
+
+@pytest.mark.usefixtures("small_tail")
+def test_bursts_larger_than_the_tail_reach_live_subscribers_whole(store: EventStore) -> None:
+    wanted = store.stream(category="orders", stream="o-1")
+    other = store.stream(category="users", stream="u-1")
+    with (
+        store.log().subscribe(from_end=True) as log,
+        store.category(category="orders").subscribe(from_end=True) as orders,
+    ):
+        published: list[StoredEvent] = []
+        for size in (10, 300, 10):
+            published += wanted.publish(events=events(30, size))
+            published += other.publish(events=events(7, size))
+        assert take(log, len(published)) == published
+        assert take(orders, 90) == [e for e in published if e.category == "orders"]
+
+
+@pytest.mark.usefixtures("small_tail")
+def test_a_subscriber_behind_the_tail_catches_up_from_storage(store: EventStore) -> None:
+    stream = store.stream(category="orders", stream="o-1")
+    first = list(stream.publish(events=events(3)))
+    with store.log().subscribe() as subscription:
+        assert take(subscription, 3) == first
+        # Written while this subscriber is not reading: far more than the tail holds.
+        later: list[StoredEvent] = []
+        for _ in range(10):
+            later += stream.publish(events=events(6))
+        assert take(subscription, len(later)) == later
+
+
+def test_a_start_beyond_the_head_delivers_only_later_events(store: EventStore) -> None:
+    stream = store.stream(category="orders", stream="o-1")
+    with store.log().subscribe(after_sequence_number=4) as subscription:
+        published = list(stream.publish(events=events(8)))
+        assert take(subscription, 3) == published[5:]
