@@ -35,6 +35,7 @@ BATCH = 500
 # the publishes in flight and the transport's windows fit well within.
 SLOW_ALLOWED_GROWTH = 40 * MIB
 
+# Exactly the server's default limits: 1,000 subscriptions, 100 per connection.
 IDLE_SUBSCRIPTIONS = 1_000
 CHANNELS = 10
 IDLE_ALLOWED_GROWTH = 100 * MIB
