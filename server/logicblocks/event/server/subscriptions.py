@@ -121,10 +121,12 @@ class LogTail:
         self._wake()
 
     def stop(self) -> None:
-        """Stop the tail's thread."""
+        """Stop the tail's thread.
+
+        Not joined: it may be blocked in one wait slice, and whatever it reads after the
+        adapter closes fails quietly and ends it.
+        """
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=_WATCH_SLICE * 3)
 
     def covers(self, cursor: int) -> bool:
         """Whether every event after ``cursor`` (up to ``end``) is in the tail."""
@@ -178,6 +180,8 @@ class LogTail:
                     continue
                 batch = self._read_after(known, head)
             except Exception as error:  # storage away: keep following, subscribers poll on
+                if self._stopping.is_set():
+                    return
                 _log.warning("event=log_tail_failed error=%s", type(error).__name__)
                 self._stopping.wait(_WATCH_SLICE)
                 continue
