@@ -1,5 +1,6 @@
 """TLS and mutual TLS on loopback with certificates made per run; never a plaintext downgrade."""
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +13,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from logicblocks.event.server.auth import Access
 from logicblocks.event.server.tls import ServerTls
 from logicblocks.event.store import EventStore, StorageUnavailableError
-from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
-from logicblocks.event.types import NewEvent
+from logicblocks.event.store.adapters import (
+    AsyncGrpcStorageAdapter,
+    GrpcStorageAdapter,
+    InMemoryStorageAdapter,
+)
+from logicblocks.event.types import NewEvent, identifier
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.grpc_server import running_server
 from tests.support.server_process import ServerProcess
@@ -176,3 +181,25 @@ def test_a_certificate_without_its_key_stops_the_server(certificates: Certificat
     )
     assert result.returncode == 2
     assert "--tls-cert and --tls-key go together" in result.stderr
+
+
+def test_the_asyncio_client_speaks_tls_with_a_token(certificates: Certificates) -> None:
+    tls = ServerTls.from_files(certificates.server_certificate, certificates.server_key)
+    tokens = {"t-1": Access.READ_WRITE}
+
+    async def publish_scan_and_subscribe(target: str, token: str) -> list[str]:
+        async with AsyncGrpcStorageAdapter(
+            target=target, root_certificates=certificates.ca, token=token
+        ) as client:
+            stream = identifier.Stream(category="orders", stream="o-1")
+            await client.save(target=stream, events=[NewEvent(name="placed", payload={})])
+            scanned = [event.name async for event in client.scan()]
+            async with client.subscribe() as subscription:
+                followed = await anext(subscription)
+            return [*scanned, followed.name]
+
+    with running_server(InMemoryStorageAdapter(), tls=tls, tokens=tokens) as target:
+        assert asyncio.run(publish_scan_and_subscribe(target, "t-1")) == ["placed", "placed"]
+        with pytest.raises(grpc.RpcError) as caught:
+            asyncio.run(publish_scan_and_subscribe(target, "wrong"))
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -30,6 +30,7 @@ from ..wire import (
 )
 from .base import Saveable, Scannable, validate_scan
 from .grpc import _channel_options, _documented_error
+from .grpc_credentials import PemSource, bearer_header, channel_credentials
 from .grpc_subscription import RECONNECT_CODES, SubscriptionProgress
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
@@ -56,8 +57,10 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         target: Scannable,
         after_sequence_number: int | None,
         heartbeat_interval: float | None,
+        metadata: tuple[tuple[str, str], ...] = (),
     ):
         self._stub = stub
+        self._metadata = metadata
         self._progress = SubscriptionProgress(
             target=target,
             after_sequence_number=after_sequence_number,
@@ -131,7 +134,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
     async def _read(self) -> event_store_pb2.SubscribeResponse | None:
         """The next response; ``None`` when the stream ended or was cancelled by close()."""
         if self._call is None:
-            self._call = self._stub.Subscribe(self._progress.request())
+            self._call = self._stub.Subscribe(self._progress.request(), metadata=self._metadata)
         call = self._call
         try:
             response = await call.read()
@@ -176,6 +179,8 @@ class AsyncGrpcStorageAdapter:
     retry: every event carries an id); ``UnmetWriteConditionError``,
     ``InvalidInputError`` and ``StorageUnavailableError`` are raised as in process. Make it
     inside the event loop that uses it; ``await close()`` (or ``async with``) when done.
+    TLS (``root_certificates``, ``client_certificate``/``client_key`` or ``credentials``)
+    and ``token`` work as for ``GrpcStorageAdapter``.
     """
 
     def __init__(
@@ -187,16 +192,28 @@ class AsyncGrpcStorageAdapter:
         keepalive_seconds: float = 30.0,
         max_message_bytes: int = 32 * _MIB,
         credentials: grpc.ChannelCredentials | None = None,
+        root_certificates: PemSource | None = None,
+        client_certificate: PemSource | None = None,
+        client_key: PemSource | None = None,
+        token: str | None = None,
     ):
         self.target = target
         self.timeout = timeout
         self.attempts = max(1, attempts)
         options = _channel_options(keepalive_seconds, max_message_bytes)
+        tls = channel_credentials(
+            credentials=credentials,
+            root_certificates=root_certificates,
+            client_certificate=client_certificate,
+            client_key=client_key,
+        )
         self._channel = (
-            grpc.aio.secure_channel(target, credentials, options=options)
-            if credentials is not None
+            grpc.aio.secure_channel(target, tls, options=options)
+            if tls is not None
             else grpc.aio.insecure_channel(target, options=options)
         )
+        # Per-call metadata rather than call credentials: gRPC sends those over TLS only.
+        self._metadata = (bearer_header(token),) if token is not None else ()
         self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
 
     async def save(
@@ -217,7 +234,9 @@ class AsyncGrpcStorageAdapter:
         delay = _FIRST_RETRY_DELAY
         for attempt in range(1, self.attempts + 1):
             try:
-                response = await self._stub.Publish(request, timeout=self.timeout)
+                response = await self._stub.Publish(
+                    request, timeout=self.timeout, metadata=self._metadata
+                )
             except grpc.RpcError as error:
                 if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
                     await asyncio.sleep(delay * (1 + random.random()))
@@ -248,7 +267,7 @@ class AsyncGrpcStorageAdapter:
             request = event_store_pb2.ScanRequest(target=target_to_wire(target))
             if after is not None:
                 request.after_sequence_number = after
-            call = self._stub.Scan(request)
+            call = self._stub.Scan(request, metadata=self._metadata)
             try:
                 async for response in call:
                     attempt, delay = 1, _FIRST_RETRY_DELAY
@@ -289,6 +308,7 @@ class AsyncGrpcStorageAdapter:
             target=target,
             after_sequence_number=resolve_start(after_sequence_number, from_end),
             heartbeat_interval=heartbeat_interval,
+            metadata=self._metadata,
         )
 
     async def close(self) -> None:

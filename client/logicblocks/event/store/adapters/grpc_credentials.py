@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import grpc
 
-__all__ = ["BearerTokenInterceptor", "PemSource", "channel_credentials", "secure_or_plain_channel"]
+__all__ = [
+    "BearerTokenInterceptor",
+    "PemSource",
+    "bearer_header",
+    "channel_credentials",
+    "secure_or_plain_channel",
+]
 
 # PEM bytes, or the path of a PEM file.
 PemSource = bytes | str | Path
@@ -60,6 +66,13 @@ def channel_credentials(
     )
 
 
+def bearer_header(token: str) -> tuple[str, str]:
+    """The ``authorization`` metadata entry carrying ``token``; rejects unusable tokens."""
+    if not token or any(character.isspace() for character in token):
+        raise ValueError("token must be non-empty and hold no whitespace")
+    return ("authorization", f"Bearer {token}")
+
+
 class _CallDetails(NamedTuple):
     method: str
     timeout: float | None
@@ -77,9 +90,7 @@ class BearerTokenInterceptor(_UnaryUnary, _UnaryStream):
     """
 
     def __init__(self, token: str):
-        if not token or any(character.isspace() for character in token):
-            raise ValueError("token must be non-empty and hold no whitespace")
-        self._header = ("authorization", f"Bearer {token}")
+        self._header = bearer_header(token)
 
     def __repr__(self) -> str:
         # Never show the token (in tracebacks, debuggers, logs).
