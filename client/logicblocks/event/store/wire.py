@@ -7,7 +7,7 @@ backend stores (see ``records``): the server never decodes them on the way out.
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -51,17 +51,55 @@ __all__ = [
 ]
 
 
+# Timestamps are converted by arithmetic on the epoch rather than with the Timestamp's own
+# ToDatetime/FromDatetime, which go through time tuples and cost several times more: they
+# were a sixth of the samples of a scan on either end. Both stay exact to the microsecond,
+# before 1970 too (timedelta keeps days negative and seconds, microseconds positive, which
+# is the Timestamp's canonical form). Anything outside the fast path's assumptions (values
+# out of range, naive datetimes, non-datetimes) goes to the library, which gives its answer
+# or its error as before.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS_PER_DAY = 86_400
+_NANOS_PER_MICROSECOND = 1000
+# 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range a Timestamp may hold.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+_NANOS_PER_SECOND = 1_000_000_000
+
+
+def _timestamp_fields(value: datetime) -> dict[str, int]:
+    """An aware datetime as a Timestamp's fields, for a message constructor."""
+    try:
+        delta = value - _EPOCH
+    except TypeError:
+        # Naive (taken as UTC, as FromDatetime does) or not a datetime (its error).
+        timestamp = Timestamp()
+        timestamp.FromDatetime(value)
+        return {"seconds": timestamp.seconds, "nanos": timestamp.nanos}
+    return {
+        "seconds": delta.days * _SECONDS_PER_DAY + delta.seconds,
+        "nanos": delta.microseconds * _NANOS_PER_MICROSECOND,
+    }
+
+
+def _datetime(value: Timestamp) -> datetime:
+    """A Timestamp as an aware UTC datetime; out-of-range values raise as ToDatetime does."""
+    seconds = value.seconds
+    nanos = value.nanos
+    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < _NANOS_PER_SECOND:
+        return _EPOCH + timedelta(0, seconds, nanos // _NANOS_PER_MICROSECOND)
+    return value.ToDatetime(tzinfo=UTC)
+
+
 def timestamp_to_wire(value: datetime) -> Timestamp:
     """An aware datetime as a protobuf ``Timestamp``."""
-    timestamp = Timestamp()
-    timestamp.FromDatetime(value)
-    return timestamp
+    return Timestamp(**_timestamp_fields(value))
 
 
 def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
     """A protobuf ``Timestamp`` as an aware UTC datetime (microseconds; nanoseconds dropped)."""
     try:
-        return value.ToDatetime(tzinfo=UTC)
+        return _datetime(value)
     except (ValueError, OverflowError):
         raise InvalidInputError(
             field, "must be a timestamp between 0001-01-01 and 9999-12-31"
@@ -78,8 +116,8 @@ def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
         position=record.position,
         sequence_number=record.sequence_number,
         payload=record.payload.encode("utf-8"),
-        observed_at=timestamp_to_wire(record.observed_at),
-        occurred_at=timestamp_to_wire(record.occurred_at),
+        observed_at=_timestamp_fields(record.observed_at),
+        occurred_at=_timestamp_fields(record.occurred_at),
     )
 
 
@@ -93,8 +131,8 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
         position=event.position,
         sequence_number=event.sequence_number,
         payload=decode_payload(event.payload),
-        observed_at=event.observed_at.ToDatetime(tzinfo=UTC),
-        occurred_at=event.occurred_at.ToDatetime(tzinfo=UTC),
+        observed_at=_datetime(event.observed_at),
+        occurred_at=_datetime(event.occurred_at),
     )
 
 
@@ -104,8 +142,8 @@ def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
         id=event.id,
         name=event.name,
         payload=event.payload.encode("utf-8"),
-        observed_at=timestamp_to_wire(event.observed_at),
-        occurred_at=timestamp_to_wire(event.occurred_at),
+        observed_at=_timestamp_fields(event.observed_at),
+        occurred_at=_timestamp_fields(event.occurred_at),
     )
 
 
