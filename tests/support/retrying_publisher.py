@@ -60,8 +60,9 @@ class Batch:
 class RetryingPublisher:
     """Publishes batches through its own channel until stopped; retries UNAVAILABLE.
 
-    ``categories`` are the categories it writes (stream ``own-<name>`` and the shared
-    streams in each). ``interval`` paces it (seconds between publishes; 0: flat out).
+    ``categories`` are the categories it writes (streams ``<category>-own-<name>`` and
+    ``<category>-<shared stream>`` in each). ``interval`` paces it (seconds between
+    publishes; 0: flat out).
     ``acknowledged`` holds ``(batch, stored events)`` for every acknowledged publish, in
     order; ``unavailable`` counts the failed attempts, ``retried`` the batches acknowledged
     only after at least one of them; ``error`` keeps anything else.
@@ -103,13 +104,10 @@ class RetryingPublisher:
         try:
             number = 0
             while not self._stop.is_set():
-                batch = Batch(
-                    self.name,
-                    number,
-                    self._rng.choice(self._categories),
-                    self._rng.choice(self._streams),
-                    self._rng.randint(1, 5),
-                )
+                category = self._rng.choice(self._categories)
+                # Stream names unique across categories: check_log groups by stream name.
+                stream = f"{category}-{self._rng.choice(self._streams)}"
+                batch = Batch(self.name, number, category, stream, self._rng.randint(1, 5))
                 self.acknowledged.append((batch, self.publish_until_acknowledged(batch)))
                 number += 1
                 if self._interval:

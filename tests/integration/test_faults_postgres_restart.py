@@ -1,0 +1,111 @@
+"""Fault: PostgreSQL restarted under a publish and subscribe load through a server process.
+
+Publishers (threads, each with its own channel) publish batches with ids they choose into
+two categories; subscribers of the log and of one category follow through the same server.
+The database is stopped the way a crash stops it (``pg_ctl stop -m immediate``: every
+backend exits at once) while they run. Publishers must see ``UNAVAILABLE``
+(``StorageUnavailableError``) and retry the same batch, same ids, until acknowledged; once
+the database is back, the server (never restarted) serves again by itself, and each
+subscriber ends with exactly the final log of its target: no gap, nothing twice.
+"""
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.types import identifier
+from tests.integration.test_server_cli import COMMAND
+from tests.support.postgres import PostgresCluster
+from tests.support.publish_load import check_log
+from tests.support.retrying_publisher import RetryingPublisher, stop_all
+from tests.support.server_process import ServerProcess
+from tests.support.subscribers import Collector, wait_until
+
+PUBLISHERS = 3
+PUBLISHES_PER_PHASE = 10
+CATEGORY = "faults"
+# The server's pool waits up to 10 s for a connection before UNAVAILABLE; room beyond that.
+TIMEOUT = 45.0
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of this module's own: stopping it disturbs no other test."""
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+def healthy(target: str) -> bool:
+    """Whether ``logicblocks-event-store health`` reports the server SERVING."""
+    completed = subprocess.run(
+        [COMMAND, "health", "--target", target, "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.returncode == 0 and completed.stdout.strip() == "SERVING"
+
+
+def test_a_database_restart_loses_nothing_and_subscribers_see_the_exact_log(
+    own_cluster: PostgresCluster,
+) -> None:
+    url = own_cluster.create_database("faults")
+    serve = [COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", url]
+    with ExitStack() as stack:
+        server = stack.enter_context(ServerProcess(serve))
+        reader = stack.enter_context(GrpcStorageAdapter(target=server.target))
+        targets: list[identifier.Log | identifier.Category] = [
+            identifier.Log(),
+            identifier.Category(category=CATEGORY),
+        ]
+        collectors = [
+            stack.enter_context(
+                Collector(reader.subscribe(target=target, heartbeat_interval=0.2), name=str(target))
+            )
+            for target in targets
+        ]
+        publishers = [
+            RetryingPublisher(
+                server.target, f"p{index}", categories=(CATEGORY, "other"), seed=index
+            )
+            for index in range(PUBLISHERS)
+        ]
+        for publisher in publishers:
+            stack.callback(publisher.request_stop)
+        assert wait_until(
+            lambda: all(len(p.acknowledged) >= PUBLISHES_PER_PHASE for p in publishers), TIMEOUT
+        )
+
+        own_cluster.stop_server("immediate")
+        try:
+            # Every publisher finds the database gone and keeps retrying its batch.
+            assert wait_until(lambda: all(p.unavailable > 0 for p in publishers), TIMEOUT)
+            while_down = {p.name: len(p.acknowledged) for p in publishers}
+        finally:
+            own_cluster.start_server()
+
+        assert wait_until(
+            lambda: all(
+                len(p.acknowledged) >= while_down[p.name] + PUBLISHES_PER_PHASE
+                or p.error is not None
+                for p in publishers
+            ),
+            TIMEOUT,
+        )
+        stop_all(publishers)
+        assert all(p.retried >= 1 for p in publishers)
+
+        # The same server process, never restarted, reads and reports healthy.
+        assert server.process.poll() is None
+        assert healthy(server.target)
+        log = list(reader.scan())
+        check_log(log, [outcome for p in publishers for outcome in p.outcomes])
+        for target, collector in zip(targets, collectors, strict=True):
+            expected = [
+                e for e in log if isinstance(target, identifier.Log) or e.category == CATEGORY
+            ]
+            collector.wait_for_head(log[-1].sequence_number, TIMEOUT, count=len(expected))
+            assert collector.events == expected, f"{collector.name} saw another log"
