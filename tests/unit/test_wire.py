@@ -1,5 +1,7 @@
 """The wire conversions: timestamps exact to the microsecond, events unchanged both ways."""
 
+import dataclasses
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +17,7 @@ from logicblocks.event.store.wire import (
     timestamp_from_wire,
     timestamp_to_wire,
 )
+from logicblocks.event.types import StoredEvent
 
 EDGE_DATETIMES = [
     datetime(1970, 1, 1, tzinfo=UTC),
@@ -118,3 +121,44 @@ def test_a_record_crosses_the_wire_into_the_stored_event_it_holds(value: datetim
     assert event.observed_at.tzinfo is UTC and event.occurred_at.tzinfo is UTC
     assert hash(event) == hash(record.to_stored_event())
     assert repr(event) == repr(record.to_stored_event())
+
+
+def test_stored_events_read_back_are_the_same_as_constructed_ones() -> None:
+    at = datetime(1969, 2, 28, 1, 2, 3, 4, tzinfo=UTC)
+    constructed = StoredEvent(
+        id="e-1",
+        name="order-placed",
+        stream="order-1",
+        category="orders",
+        position=3,
+        sequence_number=41,
+        payload={"a": [1, {"b": None}]},
+        observed_at=at,
+        occurred_at=at,
+    )
+    record = EventRecord(
+        id="e-1",
+        name="order-placed",
+        stream="order-1",
+        category="orders",
+        position=3,
+        sequence_number=41,
+        payload='{"a":[1,{"b":null}]}',
+        observed_at=at,
+        occurred_at=at,
+    )
+
+    for event in (record.to_stored_event(), stored_event_from_wire(record_to_wire(record))):
+        assert type(event) is StoredEvent
+        assert event == constructed and constructed == event
+        assert hash(event) == hash(constructed)
+        assert repr(event) == repr(constructed)
+        assert event.json() == constructed.json()
+        assert vars(event) == vars(constructed)
+        assert dataclasses.asdict(event) == dataclasses.asdict(constructed)
+        assert dataclasses.replace(event, position=4) == dataclasses.replace(
+            constructed, position=4
+        )
+        assert pickle.loads(pickle.dumps(event)) == constructed
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            event.position = 5  # type: ignore[misc]

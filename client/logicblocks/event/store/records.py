@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.types.event import trusted_stored_event
 
 from .exceptions import InvalidInputError
 
@@ -59,16 +60,16 @@ class EventRecord:
 
     def to_stored_event(self) -> StoredEvent:
         """Decode into the documented ``StoredEvent``."""
-        return StoredEvent(
-            id=self.id,
-            name=self.name,
-            stream=self.stream,
-            category=self.category,
-            position=self.position,
-            sequence_number=self.sequence_number,
-            payload=decode_payload(self.payload),
-            observed_at=self.observed_at,
-            occurred_at=self.occurred_at,
+        return trusted_stored_event(
+            self.id,
+            self.name,
+            self.stream,
+            self.category,
+            self.position,
+            self.sequence_number,
+            decode_payload(self.payload),
+            self.observed_at,
+            self.occurred_at,
         )
 
 

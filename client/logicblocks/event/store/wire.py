@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.types.event import trusted_stored_event
 from logicblocks.event.v1 import conditions_pb2, events_pb2, targets_pb2
 
 from .conditions import EmptyStreamCondition, PositionIsCondition, WriteCondition
@@ -123,16 +124,16 @@ def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
 
 def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
     """A wire event as the documented ``StoredEvent``."""
-    return StoredEvent(
-        id=event.id,
-        name=event.name,
-        stream=event.stream,
-        category=event.category,
-        position=event.position,
-        sequence_number=event.sequence_number,
-        payload=decode_payload(event.payload),
-        observed_at=_datetime(event.observed_at),
-        occurred_at=_datetime(event.occurred_at),
+    return trusted_stored_event(
+        event.id,
+        event.name,
+        event.stream,
+        event.category,
+        event.position,
+        event.sequence_number,
+        decode_payload(event.payload),
+        _datetime(event.observed_at),
+        _datetime(event.occurred_at),
     )
 
 

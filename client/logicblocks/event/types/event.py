@@ -143,3 +143,39 @@ class StoredEvent:
 
     def __hash__(self) -> int:
         return hash(self.json())
+
+
+_new_object = object.__new__
+
+
+def trusted_stored_event(
+    id: str,
+    name: str,
+    stream: str,
+    category: str,
+    position: int,
+    sequence_number: int,
+    payload: Mapping[str, Any],
+    observed_at: datetime,
+    occurred_at: datetime,
+) -> StoredEvent:
+    """A ``StoredEvent`` from values the store itself produced, made without ``__init__``.
+
+    For the read paths, which make one per event: filling the instance dictionary directly
+    costs a fifth of ``StoredEvent(...)`` with its nine ``object.__setattr__`` calls. The
+    result is the same object in every respect (fields, equality, hash, repr, pickling).
+    Not part of the documented API: applications construct ``StoredEvent`` as usual.
+    """
+    event: StoredEvent = _new_object(StoredEvent)
+    event.__dict__.update(
+        id=id,
+        name=name,
+        stream=stream,
+        category=category,
+        position=position,
+        sequence_number=sequence_number,
+        payload=payload,
+        observed_at=observed_at,
+        occurred_at=occurred_at,
+    )
+    return event
