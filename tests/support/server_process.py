@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-__all__ = ["ServerProcess", "resident_set_bytes"]
+__all__ = ["ServerProcess", "descriptor_count", "resident_set_bytes"]
 
 _LISTENING = re.compile(r"event=listening address=\S+ port=(\d+)")
 
@@ -113,3 +113,8 @@ def resident_set_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for process {pid}")
+
+
+def descriptor_count(pid: int) -> int:
+    """How many file descriptors process ``pid`` has open (Linux ``/proc``)."""
+    return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
