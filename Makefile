@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint proto proto-check run bench clean
+.PHONY: install test lint proto proto-check run bench soak clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: install $(BENCH_STAMP)
 	sh scripts/ensure-postgresql.sh
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Minutes of steady load on a server over PostgreSQL (SOAK_SECONDS, default 120); not in `make test`.
+soak: install
+	sh scripts/ensure-postgresql.sh
+	$(PY) -m pytest -m soak -s tests/soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
