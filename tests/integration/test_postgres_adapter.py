@@ -4,7 +4,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import psycopg_pool
@@ -123,6 +123,54 @@ def test_payload_text_is_stored_and_read_exactly(adapter: PostgresStorageAdapter
     )
     (record,) = adapter.read_records(target=identifier.Stream(category="c", stream="s"))
     assert record.payload == text
+
+
+def test_every_column_is_stored_exactly_whatever_the_session_time_zone(
+    postgres_url: str, table: TableParameters
+) -> None:
+    # The insert sends a group's rows as one JSON document: names must come back unescaped,
+    # payload text (escapes included) untouched, instants exact to the microsecond at the
+    # ends of the range, before 1970 and in a session whose time zone is not UTC.
+    names = ['quote " back \\ slash', "Zoë 😀 \u2028 tab\t", "{}", "[1]", "null"]
+    payload = '{ "nul": "\\u0000", "esc": "\\"\\\\\\u00e9", "big": 1e300, "n": -0.0 }'
+    instants = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        # (Not the last hour of 9999: read in this time zone it would be year 10000.)
+        datetime(9999, 12, 31, 12, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1900, 2, 28, 12, 0, 0, 1, tzinfo=UTC),
+        datetime(2024, 2, 29, 23, 59, 59, 123_456, tzinfo=timezone(timedelta(hours=-9))),
+    ]
+    events = [
+        PendingEvent(
+            id=f"{name}-{index}",
+            name=name,
+            payload=payload,
+            observed_at=instant,
+            occurred_at=instants[-1 - index],
+            id_chosen_by_client=True,
+        )
+        for index, (name, instant) in enumerate(zip(names, instants, strict=True))
+    ]
+    target = identifier.Stream(category='cat "é" \\', stream=names[1])
+    with (
+        psycopg_pool.ConnectionPool(
+            postgres_url,
+            min_size=1,
+            max_size=2,
+            kwargs={"autocommit": True, "options": "-c TimeZone=Asia/Kathmandu"},
+        ) as pool,
+        PostgresStorageAdapter(connection_source=pool, table_parameters=table) as adapter,
+    ):
+        written = adapter.write_records(target=target, events=events)
+        read = list(adapter.read_records(target=target))
+
+    assert read == list(written)
+    for record, event in zip(read, events, strict=True):
+        assert (record.id, record.name, record.payload) == (event.id, event.name, payload)
+        assert (record.category, record.stream) == (target.category, target.stream)
+        assert record.observed_at == event.observed_at
+        assert record.occurred_at == event.occurred_at
 
 
 def test_long_scans_page_through_everything_in_order(adapter: PostgresStorageAdapter) -> None:
