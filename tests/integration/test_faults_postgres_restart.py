@@ -82,7 +82,9 @@ def test_a_database_restart_loses_nothing_and_subscribers_see_the_exact_log(
         own_cluster.stop_server("immediate")
         try:
             # Every publisher finds the database gone and keeps retrying its batch.
-            assert wait_until(lambda: all(p.unavailable > 0 for p in publishers), TIMEOUT)
+            assert wait_until(lambda: all(p.unavailable > 0 for p in publishers), TIMEOUT), [
+                p.error for p in publishers
+            ]
             while_down = {p.name: len(p.acknowledged) for p in publishers}
         finally:
             own_cluster.start_server()
