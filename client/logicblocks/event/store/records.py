@@ -112,11 +112,51 @@ def _find_non_json(value: Any, path: str, depth: int) -> str | None:
     return f"{path} is a {type(value).__name__}, which is not a JSON value"
 
 
+def _plainly_json(value: dict[Any, Any] | list[Any], depth: int) -> bool:
+    """Whether a dict or list is made only of the types JSON maps one to one.
+
+    The fast check in front of ``_find_non_json``: exact types only (dicts with str keys,
+    lists, str, int, bool, None, finite floats), no paths built. True means
+    ``_find_non_json`` would find nothing; False means "ask it", which gives the answer and
+    the message (it also accepts other mappings and subclasses this check does not).
+    """
+    if depth >= _MAX_DEPTH:
+        # Its items would be too deep (or only just not): left to the full walk.
+        return False
+    if type(value) is dict:
+        for key in value:
+            if type(key) is not str:
+                return False
+        items: Iterable[Any] = value.values()
+    else:
+        items = value
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _plainly_json(item, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
+def _json_problem(value: Any) -> str | None:
+    """Where a payload stops being exactly representable as JSON (None: nowhere)."""
+    if type(value) is dict and _plainly_json(value, 1):
+        return None
+    return _find_non_json(value, "payload", 1)
+
+
 def encode_payload(field: str, payload: object) -> str:
     """Encode a payload as compact JSON text, rejecting anything that would not round-trip."""
     if not isinstance(payload, Mapping):
         raise InvalidInputError(field, "must be a JSON object (a mapping with string keys)")
-    problem = _find_non_json(payload, "payload", 1)
+    problem = _json_problem(payload)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -139,6 +179,16 @@ def validate_payload_text(field: str, text: str | bytes) -> str:
         decoded_text = text.decode("utf-8") if isinstance(text, bytes) else text
     except UnicodeDecodeError:
         raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
+    # The fast path: the C decoder without hooks, then the exact-types check. Any doubt
+    # (a syntax error, a non-finite number, NaN, too deep) takes the strict path below,
+    # which gives the verdict and the message.
+    try:
+        value = json.loads(decoded_text)
+    except (ValueError, RecursionError):
+        pass
+    else:
+        if type(value) is dict and _plainly_json(value, 1):
+            return decoded_text
     try:
         value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:

@@ -6,7 +6,6 @@ backend stores (see ``records``): the server never decodes them on the way out.
 """
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -179,8 +178,16 @@ def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingE
         )
         for index, event in enumerate(events)
     ]
+    # Built anew rather than with dataclasses.replace, which costs several times more.
     return [
-        replace(pending, payload=payload)
+        PendingEvent(
+            id=pending.id,
+            name=pending.name,
+            payload=payload,
+            observed_at=pending.observed_at,
+            occurred_at=pending.occurred_at,
+            id_chosen_by_client=pending.id_chosen_by_client,
+        )
         for pending, payload in zip(prepare_events(documented), payloads, strict=True)
     ]
 

@@ -1,0 +1,193 @@
+"""Payload checks: the fast paths give the same verdicts and messages as the full walks."""
+
+import enum
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logicblocks.event.store import InvalidInputError
+from logicblocks.event.store.records import (
+    _find_non_json,
+    _finite_float,
+    _reject_constant,
+    encode_payload,
+    validate_payload_text,
+)
+
+
+def reference_validate(field: str, text: str | bytes) -> str:
+    """``validate_payload_text`` as it was before its fast path: the strict decoder only."""
+    try:
+        decoded_text = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
+    try:
+        value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInputError(field, f"must be valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(field, "must be a JSON object")
+    problem = _find_non_json(value, "payload", 1)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    return decoded_text
+
+
+def reference_encode(field: str, payload: object) -> str:
+    """``encode_payload`` as it was before its fast path: the full walk always."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInputError(field, "must be a JSON object (a mapping with string keys)")
+    problem = _find_non_json(payload, "payload", 1)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def outcome(check: Any, *arguments: object) -> tuple[str, str]:
+    try:
+        return ("ok", check(*arguments))
+    except InvalidInputError as error:
+        return (error.field, error.rule)
+    except TypeError as error:
+        # json.dumps refuses mappings that are not dicts, with either check in front.
+        return ("TypeError", str(error))
+
+
+def nested(depth: int, leaf: object, kind: str = "dict") -> object:
+    value = leaf
+    for _ in range(depth):
+        value = {"a": value} if kind == "dict" else [value]
+    return value
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class Name(str):
+    pass
+
+
+class ReadOnly(Mapping[str, Any]):
+    def __init__(self, **items: Any) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+ODD_PAYLOADS: list[object] = [
+    {},
+    {"a": (1, 2)},
+    {1: "int key"},
+    {"a": {None: 1}},
+    {"a": {True: 1}},
+    {"a": math.nan},
+    {"a": [1.0, math.inf]},
+    {"a": -math.inf},
+    {"a": b"bytes"},
+    {"a": {1, 2}},
+    {"a": object()},
+    {"a": Colour.RED},
+    {Name("k"): Name("v")},
+    {"a": OrderedDict(b=1)},
+    OrderedDict(a=[1, {"b": None}]),
+    {"a": ReadOnly(b=1)},
+    {"a": [[], {}, "", 0, -0.0, 1e300, 10**40, False, None]},
+    [1],
+    "text",
+    None,
+]
+for depth in (97, 98, 99, 100, 101, 150):
+    for kind in ("dict", "list"):
+        leaves: tuple[object, ...] = (1, {}, [], "x")
+        for leaf in leaves:
+            ODD_PAYLOADS.append({"root": nested(depth, leaf, kind)})
+
+
+@pytest.mark.parametrize("payload", ODD_PAYLOADS, ids=lambda value: repr(value)[:40])
+def test_encoding_rejects_and_accepts_as_the_full_walk_does(payload: object) -> None:
+    assert outcome(encode_payload, "events[0].payload", payload) == outcome(
+        reference_encode, "events[0].payload", payload
+    )
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=5),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(st.text(max_size=5), children, max_size=3),
+        st.dictionaries(st.integers(), children, max_size=2),
+    ),
+    max_leaves=15,
+)
+
+
+@given(st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=4))
+def test_any_payload_gets_the_full_walks_verdict(payload: dict[str, Any]) -> None:
+    assert outcome(encode_payload, "p", payload) == outcome(reference_encode, "p", payload)
+
+
+def deep_text(depth: int, leaf: str = "1") -> str:
+    return '{"a":' * depth + leaf + "}" * depth
+
+
+WIRE_TEXTS: list[str | bytes] = [
+    b"",
+    b"{}",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"[1]",
+    b'{"a":NaN}',
+    b'{"a":Infinity}',
+    b'{"a":-Infinity}',
+    b'{"a":1e999}',
+    b'{"a":-1e999}',
+    b'{"a":NaN,',
+    b'{"a":1e999,',
+    b'{"a":' + b"9" * 5000 + b"}",
+    b'{"a":"\xff\xfe"}',
+    b'{"a":"\xed\xa0\x80"}',
+    b'{"a":1,"a":2}',
+    b'{"a":1',
+    b"[" * 5000,
+    b'{"\\ud800":1}',
+    b'{ "z": 1e300, "a": [1.50, -0.0], "s": "\\u00e9\\u0000" }',
+    '{ "a": [1, 2.5, "é"] }',
+]
+for depth in (98, 99, 100, 101, 102, 2000):
+    for leaf in ("1", "{}", "[]", "[1]", "1e999"):
+        WIRE_TEXTS.append(deep_text(depth, leaf).encode())
+
+
+@pytest.mark.parametrize("text", WIRE_TEXTS, ids=lambda value: repr(value)[:40])
+def test_wire_payloads_get_the_strict_decoders_verdict_and_message(text: str | bytes) -> None:
+    assert outcome(validate_payload_text, "events[0].payload", text) == outcome(
+        reference_validate, "events[0].payload", text
+    )
+
+
+@given(st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=4))
+def test_any_wire_payload_gets_the_strict_decoders_verdict(payload: dict[str, Any]) -> None:
+    text = json.dumps(payload, allow_nan=True, separators=(",", ":"), default=str)
+    assert outcome(validate_payload_text, "p", text) == outcome(reference_validate, "p", text)
