@@ -81,6 +81,9 @@ _LISTEN_POLL_SECONDS = 0.5
 _LISTEN_RETRY_SECONDS = 1.0
 _PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
 _RECONNECT_TIMEOUT = 5.0
+# Parameters that are lists go as JSON text made by the C encoder, unpacked by PostgreSQL's
+# JSON functions: psycopg dumps list parameters element by element in Python.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -438,13 +441,18 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             last_cursor = connection.execute(
                 queries.last_events,
                 (
-                    [key[0] for key in wants_last_payload],
-                    [key[1] for key in wants_last_payload],
-                    list(wants_last_payload.values()),
+                    _json_text(
+                        [
+                            {"category": key[0], "stream": key[1], "wants_payload": wants}
+                            for key, wants in wants_last_payload.items()
+                        ]
+                    ),
                 ),
             )
             ids_cursor = (
-                connection.execute(queries.records_by_id, (client_ids,)) if client_ids else None
+                connection.execute(queries.records_by_id, (_json_text(client_ids),))
+                if client_ids
+                else None
             )
             head_row = head_cursor.fetchone()
             head: int | None = None if head_row is None else head_row[0]
@@ -608,9 +616,6 @@ def _connect_arguments(
     return conninfo, {**(kwargs or {}), "autocommit": True}
 
 
-_json_string = json.JSONEncoder(ensure_ascii=False).encode
-
-
 class _Rows:
     """Rows of one group's insert, sent as one JSON array for ``json_to_recordset``.
 
@@ -636,7 +641,7 @@ class _Rows:
         return self.records[-1].sequence_number
 
     def json(self) -> str:
-        string = _json_string
+        string = _json_text
         # isoformat() of an aware datetime carries its offset, so the instant is exact
         # whatever the session's time zone; microseconds are kept.
         return (
@@ -727,8 +732,8 @@ class _Queries:
                 "SELECT e.id, e.name, e.stream, e.category, e.position, e.sequence_number,"
                 " CASE WHEN s.wants_payload THEN e.payload::text ELSE '{{}}' END,"
                 " e.observed_at, e.occurred_at"
-                " FROM unnest(%s::text[], %s::text[], %s::bool[])"
-                " AS s(category, stream, wants_payload)"
+                " FROM json_to_recordset(%s::json)"
+                " AS s(category text, stream text, wants_payload bool)"
                 " CROSS JOIN LATERAL ("
                 "  SELECT * FROM {} AS last"
                 "  WHERE last.category = s.category AND last.stream = s.stream"
@@ -736,7 +741,9 @@ class _Queries:
             ).format(table)
         )
         self.records_by_id = _render(
-            sql.SQL("SELECT {} FROM {} WHERE id = ANY(%s::text[])").format(_RECORD_COLUMNS, table)
+            sql.SQL(
+                "SELECT {} FROM {} WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+            ).format(_RECORD_COLUMNS, table)
         )
         self.insert = _render(
             sql.SQL(
