@@ -167,15 +167,16 @@ def trusted_stored_event(
     Not part of the documented API: applications construct ``StoredEvent`` as usual.
     """
     event: StoredEvent = _new_object(StoredEvent)
-    event.__dict__.update(
-        id=id,
-        name=name,
-        stream=stream,
-        category=category,
-        position=position,
-        sequence_number=sequence_number,
-        payload=payload,
-        observed_at=observed_at,
-        occurred_at=occurred_at,
-    )
+    # Item by item, in field order: the dictionary then shares its keys with every other
+    # StoredEvent's, as one filled by __init__ does (update() would make a larger one).
+    fields = event.__dict__
+    fields["id"] = id
+    fields["name"] = name
+    fields["stream"] = stream
+    fields["category"] = category
+    fields["position"] = position
+    fields["sequence_number"] = sequence_number
+    fields["payload"] = payload
+    fields["observed_at"] = observed_at
+    fields["occurred_at"] = occurred_at
     return event
