@@ -228,6 +228,16 @@ def _check_connection(connection: psycopg.Connection[Any]) -> None:
         psycopg_pool.ConnectionPool.check_connection(connection)
 
 
+def _configure_connection(connection: psycopg.Connection[Any]) -> None:
+    """Set up a connection of the adapter's own pool: sessions in UTC.
+
+    Timestamps are returned in UTC whatever the session's time zone, but in a "UTC" session
+    psycopg hands them over in ``datetime.UTC`` (nothing left to convert) rather than in a
+    ``ZoneInfo`` such as ``Etc/UTC``, which halves the cost of loading a row.
+    """
+    connection.execute("SET TIME ZONE 'UTC'")
+
+
 @contextmanager
 def _storage_errors() -> Iterator[None]:
     """Report an unreachable or overloaded database as ``StorageUnavailableError``.
@@ -274,6 +284,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                 # A connection broken by a server restart is replaced before it is used,
                 # so the adapter recovers by itself.
                 check=_check_connection,
+                configure=_configure_connection,
                 # While the database is down the pool retries with growing delays; giving
                 # up after a few seconds lets the next call start a fresh attempt at once.
                 reconnect_timeout=_RECONNECT_TIMEOUT,
@@ -557,7 +568,8 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
             query, parameters = self._queries.page(target, after, last_position, size)
             with self._connection() as connection:
-                rows = connection.execute(query, parameters).fetchall()
+                # Binary results: ints and timestamps load without parsing text.
+                rows = connection.execute(query, parameters, binary=True).fetchall()
             for row in rows:
                 yield _record(row)
             if len(rows) < size:
