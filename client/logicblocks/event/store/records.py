@@ -24,6 +24,7 @@ __all__ = [
     "decode_payload",
     "encode_payload",
     "prepare_events",
+    "prepare_events_with_payload_texts",
     "resolve_retry",
     "validate_payload_text",
     "validate_target",
@@ -220,6 +221,22 @@ def prepare_events(events: Iterable[NewEvent]) -> list[PendingEvent]:
 
     Raises ``InvalidInputError`` naming the first offending field; nothing is written then.
     """
+    return _prepare(events, None)
+
+
+def prepare_events_with_payload_texts(
+    events: Iterable[NewEvent], payload_texts: Sequence[str]
+) -> list[PendingEvent]:
+    """``prepare_events`` for events whose payloads are checked JSON text already.
+
+    For the server, whose payloads arrive as text checked by ``validate_payload_text`` and
+    are stored as sent: ``payload_texts[i]`` stands for ``events[i].payload``, which is not
+    looked at. Every other field is checked as ``prepare_events`` checks it.
+    """
+    return _prepare(events, payload_texts)
+
+
+def _prepare(events: Iterable[NewEvent], payload_texts: Sequence[str] | None) -> list[PendingEvent]:
     if isinstance(events, (str, bytes, Mapping)):
         raise InvalidInputError("events", "must be a sequence of NewEvent")
     prepared: list[PendingEvent] = []
@@ -238,7 +255,11 @@ def prepare_events(events: Iterable[NewEvent]) -> list[PendingEvent]:
             PendingEvent(
                 id=event.id if event.id is not None else str(uuid.uuid4()),
                 name=event.name,
-                payload=encode_payload(f"{field}.payload", event.payload),
+                payload=(
+                    encode_payload(f"{field}.payload", event.payload)
+                    if payload_texts is None
+                    else payload_texts[index]
+                ),
                 observed_at=_utc(f"{field}.observed_at", event.observed_at),
                 occurred_at=_utc(f"{field}.occurred_at", event.occurred_at),
                 id_chosen_by_client=event.id is not None,

@@ -23,13 +23,15 @@ from .records import (
     EventRecord,
     PendingEvent,
     decode_payload,
-    prepare_events,
+    prepare_events_with_payload_texts,
     validate_payload_text,
 )
 
 # The targets a scan accepts (as ``adapters.base.Scannable``, which this module cannot import
 # without a cycle: the gRPC adapter imports this module).
 _Scannable = identifier.Log | identifier.Category | identifier.Stream
+# Stands in for the payloads of wire events, which travel as checked text beside them.
+_NO_PAYLOAD: dict[str, object] = {}
 
 __all__ = [
     "bad_request_from_wire",
@@ -150,10 +152,10 @@ def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
 def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingEvent]:
     """Validate wire events as ``prepare_events`` validates documented ones.
 
-    Names, ids and timestamps go through ``prepare_events`` itself (with an empty payload
-    standing in), and payload bytes through ``validate_payload_text``, so the rules and the
-    field names in errors are the in-process ones, while the payload text is kept as sent
-    rather than decoded and re-encoded.
+    Payload bytes go through ``validate_payload_text`` (kept as sent rather than decoded
+    and re-encoded), then names, ids and timestamps through
+    ``prepare_events_with_payload_texts``, so the rules and the field names in errors are
+    the in-process ones.
     """
     events = list(events)
     payloads = [
@@ -164,7 +166,7 @@ def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingE
         NewEvent(
             id=event.id if event.HasField("id") else None,
             name=event.name,
-            payload={},
+            payload=_NO_PAYLOAD,
             observed_at=(
                 timestamp_from_wire(f"events[{index}].observed_at", event.observed_at)
                 if event.HasField("observed_at")
@@ -178,18 +180,7 @@ def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingE
         )
         for index, event in enumerate(events)
     ]
-    # Built anew rather than with dataclasses.replace, which costs several times more.
-    return [
-        PendingEvent(
-            id=pending.id,
-            name=pending.name,
-            payload=payload,
-            observed_at=pending.observed_at,
-            occurred_at=pending.occurred_at,
-            id_chosen_by_client=pending.id_chosen_by_client,
-        )
-        for pending, payload in zip(prepare_events(documented), payloads, strict=True)
-    ]
+    return prepare_events_with_payload_texts(documented, payloads)
 
 
 def stream_to_wire(target: identifier.Stream) -> targets_pb2.Stream:
