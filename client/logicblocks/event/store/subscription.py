@@ -185,5 +185,5 @@ class LocalSubscription(Subscription):
         while not self._closed.is_set():
             known = None if self._known_head < 0 else self._known_head
             head = self._adapter.wait_for_head_change(known, _WAIT_SLICE)
-            if head is not None and head != known:
+            if head is not None and head > self._known_head:
                 return

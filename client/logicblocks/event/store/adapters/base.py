@@ -200,23 +200,29 @@ class RecordStorageAdapter(StorageAdapter):
         raise NotImplementedError()
 
     def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
-        """Block until the head differs from ``known_head`` or ``timeout`` seconds pass.
+        """Block until the head is past ``known_head`` or ``timeout`` seconds pass.
 
-        Returns the head as it is then. A wake-up is only a hint that new events may exist:
-        callers always read the events themselves, after the last one they saw. This
-        default polls ``head()``; backends that learn of commits sooner (in process, or
-        by ``LISTEN``) override it.
+        Returns the head as it is then (which may still be ``known_head``, or even behind
+        it when the caller learnt of a newer head elsewhere). A wake-up is only a hint
+        that new events may exist: callers always read the events themselves, after the
+        last one they saw. This default polls ``head()``; backends that learn of commits
+        sooner (in process, or by ``LISTEN``) override it.
         """
         deadline = time.monotonic() + timeout
         while True:
             current = self.head()
             remaining = deadline - time.monotonic()
-            if current != known_head or remaining <= 0:
+            if _after(current, known_head) or remaining <= 0:
                 return current
             time.sleep(min(_HEAD_POLL_INTERVAL, remaining))
 
 
 _HEAD_POLL_INTERVAL = 0.5
+
+
+def _after(head: int | None, known_head: int | None) -> bool:
+    """Whether ``head`` is past ``known_head`` (``None``, an empty store, is before 0)."""
+    return (-1 if head is None else head) > (-1 if known_head is None else known_head)
 
 
 class HeadSignal:
@@ -248,15 +254,19 @@ class HeadSignal:
     def wait(
         self, known_head: int | None, timeout: float, read_head: Callable[[], int | None]
     ) -> int | None:
-        """Wait until the head is not ``known_head``; on timeout re-read it with ``read_head``."""
+        """Wait until the head is past ``known_head``; on timeout re-read it with ``read_head``.
+
+        Waits by order, not by difference: a caller that knows a newer head than this
+        signal (written by another process) waits for the timeout instead of returning at
+        once, again and again.
+        """
+        if not self._known:
+            # Outside the condition: storage is never read while waiters are blocked on it.
+            self.advance(read_head())
         with self._condition:
-            if not self._known:
-                self._head, self._known = read_head(), True
-            if self._head == known_head:
-                self._condition.wait_for(lambda: self._head != known_head, timeout)
-            if self._head != known_head:
+            self._condition.wait_for(lambda: _after(self._head, known_head), timeout)
+            if _after(self._head, known_head):
                 return self._head
         current = read_head()
-        if current != known_head:
-            self.advance(current)
+        self.advance(current)
         return current
