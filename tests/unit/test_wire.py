@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logicblocks.event.store import InvalidInputError
-from logicblocks.event.store.records import EventRecord
+from logicblocks.event.store.records import EventRecord, trusted_event_record
 from logicblocks.event.store.wire import (
     record_to_wire,
     stored_event_from_wire,
@@ -162,3 +162,20 @@ def test_stored_events_read_back_are_the_same_as_constructed_ones() -> None:
         assert pickle.loads(pickle.dumps(event)) == constructed
         with pytest.raises(dataclasses.FrozenInstanceError):
             event.position = 5  # type: ignore[misc]
+
+
+def test_event_records_read_back_are_the_same_as_constructed_ones() -> None:
+    at = datetime(1969, 2, 28, 1, 2, 3, 4, tzinfo=UTC)
+    values = ("e-1", "order-placed", "order-1", "orders", 3, 41, '{"a":1}', at, at)
+    constructed = EventRecord(*values)
+
+    record = trusted_event_record(*values)
+
+    assert type(record) is EventRecord
+    assert record == constructed and hash(record) == hash(constructed)
+    assert repr(record) == repr(constructed)
+    assert dataclasses.astuple(record) == values
+    assert dataclasses.replace(record, position=4) == dataclasses.replace(constructed, position=4)
+    assert pickle.loads(pickle.dumps(record)) == constructed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.position = 5  # type: ignore[misc]

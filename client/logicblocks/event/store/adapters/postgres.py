@@ -65,7 +65,7 @@ from logicblocks.event.types import StoredEvent, identifier
 
 from ..conditions import WriteCondition, ensure_conditions
 from ..exceptions import InvalidInputError, StorageUnavailableError
-from ..records import EventRecord, PendingEvent, resolve_retry
+from ..records import EventRecord, PendingEvent, resolve_retry, trusted_event_record
 from .base import HeadSignal, RecordStorageAdapter, Scannable
 
 __all__ = ["ConnectionParameters", "ConnectionSource", "PostgresStorageAdapter", "TableParameters"]
@@ -200,16 +200,15 @@ _RECORD_COLUMNS = sql.SQL(
 
 
 def _record(row: Sequence[Any]) -> EventRecord:
-    return EventRecord(
-        id=row[0],
-        name=row[1],
-        stream=row[2],
-        category=row[3],
-        position=row[4],
-        sequence_number=row[5],
-        payload=row[6],
-        observed_at=row[7].astimezone(UTC),
-        occurred_at=row[8].astimezone(UTC),
+    observed_at = row[7]
+    occurred_at = row[8]
+    # Already in UTC from the adapter's own sessions (see _configure_connection).
+    if observed_at.tzinfo is not UTC:
+        observed_at = observed_at.astimezone(UTC)
+    if occurred_at.tzinfo is not UTC:
+        occurred_at = occurred_at.astimezone(UTC)
+    return trusted_event_record(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], observed_at, occurred_at
     )
 
 
