@@ -31,7 +31,7 @@ from ..wire import (
 from .base import Saveable, Scannable, validate_scan
 from .grpc import _channel_options, _documented_error
 from .grpc_credentials import PemSource, bearer_header, channel_credentials
-from .grpc_subscription import RECONNECT_CODES, SubscriptionProgress
+from .grpc_subscription import SubscriptionProgress
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
 
@@ -122,13 +122,17 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 self._call = None
                 if self._closed.is_set():
                     break
-                if error.code() not in RECONNECT_CODES:
+                if not self._progress.should_reconnect(error.code()):
                     raise _documented_error(error) from None
                 self.reconnects += 1
                 await self._pause(self._progress.next_delay())
                 continue
             if response is not None:
                 self._progress.receive(response)
+            elif not self._closed.is_set():
+                # The server (or a proxy) ended the stream: reconnect, backing off.
+                self.reconnects += 1
+                await self._pause(self._progress.next_delay())
         raise StopAsyncIteration
 
     async def _read(self) -> event_store_pb2.SubscribeResponse | None:

@@ -31,6 +31,10 @@ RECONNECT_CODES = frozenset(
 )
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 5.0
+# UNKNOWN is also what a connection cut mid-stream can look like, so it is retried, but
+# only this many times in a row without a response: a server that fails the same way on
+# every attempt is reported, not retried for ever.
+_UNKNOWN_LIMIT = 5
 
 
 class SubscriptionProgress:
@@ -58,6 +62,7 @@ class SubscriptionProgress:
         self.heartbeat_interval = heartbeat_interval
         self.buffer: deque[StoredEvent] = deque()
         self._delay = _FIRST_DELAY
+        self._unknown_failures = 0
 
     def request(self) -> event_store_pb2.SubscribeRequest:
         """The request that (re)starts the subscription where it stands."""
@@ -85,6 +90,7 @@ class SubscriptionProgress:
         """Take one response of the stream."""
         # Anything received proves the connection works: the next failure backs off afresh.
         self._delay = _FIRST_DELAY
+        self._unknown_failures = 0
         kind = response.WhichOneof("content")
         if kind == "events":
             last = self.buffer[-1].sequence_number if self.buffer else self.checkpoint
@@ -99,6 +105,13 @@ class SubscriptionProgress:
             # Only when everything received was delivered: the head covers those events.
             if marker.HasField("head") and not self.buffer:
                 self.checkpoint = max(self.checkpoint, marker.head)
+
+    def should_reconnect(self, code: grpc.StatusCode) -> bool:
+        """Whether a call that failed with ``code`` is retried rather than reported."""
+        if code == grpc.StatusCode.UNKNOWN:
+            self._unknown_failures += 1
+            return self._unknown_failures <= _UNKNOWN_LIMIT
+        return code in RECONNECT_CODES
 
     def next_delay(self) -> float:
         """How long to wait before the next reconnection: exponential, with jitter."""
@@ -145,6 +158,8 @@ class GrpcSubscription(Subscription):
     def _await_caught_up(self) -> None:
         while not self._progress.caught_up and not self._closed.is_set():
             call = self._call if self._call is not None else self._connect()
+            if call is None:
+                return
             try:
                 response = next(call)
             except StopIteration:
@@ -176,15 +191,21 @@ class GrpcSubscription(Subscription):
             if event is not None:
                 return event
             call = self._call if self._call is not None else self._connect()
+            if call is None:
+                break
             try:
                 response = next(call)
             except StopIteration:
+                # The server (or a proxy) ended the stream: reconnect, backing off so a
+                # peer that keeps doing so is not hammered.
                 self._disconnect()
+                self.reconnects += 1
+                self._closed.wait(self._progress.next_delay())
             except grpc.RpcError as error:
                 self._disconnect()
                 if self._closed.is_set():
                     break
-                if error.code() not in RECONNECT_CODES:
+                if not self._progress.should_reconnect(error.code()):
                     raise self._raise_error(error) from None
                 self.reconnects += 1
                 self._closed.wait(self._progress.next_delay())
@@ -193,7 +214,12 @@ class GrpcSubscription(Subscription):
         raise StopIteration
 
     def _connect(self) -> Any:
-        call: Any = self._stub.Subscribe(self._progress.request())
+        """A new call, or ``None`` when the adapter's channel is closed (nothing can come)."""
+        try:
+            call: Any = self._stub.Subscribe(self._progress.request())
+        except ValueError:
+            self._closed.set()
+            return None
         with self._lock:
             self._call = call
         if self._closed.is_set():
