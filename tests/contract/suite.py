@@ -167,6 +167,14 @@ class StorageAdapterContract:
         del iterator
         assert len(stream.read()) == 250
 
+    def test_a_scan_ends_at_the_head_as_it_was_when_it_began(self, store: EventStore) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        before = list(stream.publish(events=new_events(3)))
+        scan = iter(store.log())
+        first = next(scan)
+        stream.publish(events=new_events(4))
+        assert [first, *scan] == before
+
     def test_a_scan_sees_whole_batches_while_others_publish(self, adapter: StorageAdapter) -> None:
         store = EventStore(adapter)
         stop = threading.Event()

@@ -131,12 +131,18 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         sent = 0
         try:
             target, after, limit = self._scan_arguments(request)
+            # The scan ends at the head as it was when it began, as in process: under a
+            # steady stream of writes it would otherwise never end.
+            head = await self._in_executor(self._adapter.head)
+            bound = -1 if head is None else head
             remaining = limit
             while remaining is None or remaining > 0:
                 page_size = (
                     self._page_size if remaining is None else min(self._page_size, remaining)
                 )
                 page = await self._read_page(target, after, page_size)
+                if page and page[-1].sequence_number > bound:
+                    page = [record for record in page if record.sequence_number <= bound]
                 for message in self._messages(page):
                     # grpc.aio sends each yielded message before asking for the next, and
                     # the send waits for the reader's flow-control window: back-pressure.

@@ -4,6 +4,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence, Set
+from itertools import takewhile
 from types import TracebackType
 from typing import Self, TypeAlias
 
@@ -143,11 +144,15 @@ class RecordStorageAdapter(StorageAdapter):
         after_sequence_number: int | None = None,
     ) -> Iterator[StoredEvent]:
         validate_scan(target, after_sequence_number)
+        # A scan ends at the head as it was when the scan began, whichever backend pages
+        # it: under a steady stream of writes it would otherwise never end.
+        bound = self.head()
+        if bound is None:
+            return iter(())
+        records = self.read_records(target=target, after_sequence_number=after_sequence_number)
         return (
             record.to_stored_event()
-            for record in self.read_records(
-                target=target, after_sequence_number=after_sequence_number
-            )
+            for record in takewhile(lambda record: record.sequence_number <= bound, records)
         )
 
     def subscribe(
