@@ -13,14 +13,18 @@ install: $(STAMP)
 # compat editable mode puts client/ on the path; the extra .pth adds server/, so the
 # `logicblocks.event` namespace spans both folders in the editable install as in the wheel.
 $(STAMP): pyproject.toml
+	sh scripts/ensure-packages.sh python-venv=python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	echo "$(CURDIR)/server" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/logicblocks_event_store_server_src.pth"
 	touch $(STAMP)
 
+# PostgreSQL for the throwaway clusters, openssl for the TLS tests' certificates, Node.js
+# for the client built from proto/ alone.
 test: install
 	sh scripts/ensure-postgresql.sh
+	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm
 	$(PY) -m pytest
 
 lint: install

@@ -6,6 +6,7 @@ packages are installed here (``npm ci``) when they are missing, so a fresh clone
 """
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,7 +38,10 @@ def ensure_node_modules() -> None:
 def node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        # `make test` installs Node.js; only a bare pytest run elsewhere may lack it.
+        if os.environ.get("CI"):
+            pytest.fail("node is not installed: `make test` should have installed it")
+        pytest.skip("node is not installed (make test installs it)")
     ensure_node_modules()
     return node
 
