@@ -8,7 +8,12 @@ from .conditions import (
     position_is,
     stream_is_empty,
 )
-from .exceptions import InvalidInputError, StorageUnavailableError, UnmetWriteConditionError
+from .exceptions import (
+    InvalidInputError,
+    StorageOpenError,
+    StorageUnavailableError,
+    UnmetWriteConditionError,
+)
 from .store import EventCategory, EventLog, EventStore, EventStream
 
 __all__ = [
@@ -19,6 +24,7 @@ __all__ = [
     "EventStream",
     "InvalidInputError",
     "PositionIsCondition",
+    "StorageOpenError",
     "StorageUnavailableError",
     "UnmetWriteConditionError",
     "WriteCondition",

@@ -114,7 +114,10 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
     def _indexed(self, index: list[int], after: int, snapshot: int) -> Iterator[EventRecord]:
         # Index entries are sequence numbers in ascending order; entries past the snapshot
         # belong to publishes that finished after the scan began.
-        for sequence_number in islice(index, bisect_right(index, after), None):
+        # By position in the index, not islice (which walks from the start): resuming deep
+        # into a large category costs a bisection, not a walk.
+        for offset in range(bisect_right(index, after), len(index)):
+            sequence_number = index[offset]
             if sequence_number >= snapshot:
                 return
             yield self._log[sequence_number]
