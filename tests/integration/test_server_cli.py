@@ -1,10 +1,13 @@
 """The command line, run as users run it: a subprocess, stopped with signals."""
 
+import os
 import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
@@ -78,6 +81,41 @@ def test_an_unknown_storage_url_is_refused_with_a_clear_message() -> None:
     )
     assert finished.returncode == 2
     assert "scheme must be memory://, sqlite:///path.db or postgresql://" in finished.stderr
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ("postgresql://app:s3cret@127.0.0.1:1/events", "PostgreSQL is unavailable"),
+        ("postgresql://app:s3cret@127.0.0.1:notaport/events", "port must be a number"),
+    ],
+)
+def test_a_postgresql_url_that_cannot_be_used_is_refused_with_a_clear_message(
+    storage: str, message: str
+) -> None:
+    finished = subprocess.run(
+        [COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", storage],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 2
+    assert message in finished.stderr
+    assert "Traceback" not in finished.stderr + finished.stdout
+    assert "s3cret" not in finished.stderr + finished.stdout
+
+
+def test_a_bad_limit_in_the_environment_is_a_usage_error() -> None:
+    finished = subprocess.run(
+        [COMMAND, "serve", "--storage", "memory://"],
+        env={**os.environ, "EVENT_STORE_MAX_EVENTS_PER_PUBLISH": "many"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "--max-events-per-publish" in finished.stderr
+    assert "Traceback" not in finished.stderr
 
 
 def test_a_port_in_use_is_refused_with_a_clear_message() -> None:

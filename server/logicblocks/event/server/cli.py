@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -17,7 +16,7 @@ from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_
 from .auth import TokensFileError, load_tokens
 from .limits import Limits
 from .logs import configure_logging
-from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage
+from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
 
 __all__ = ["main"]
@@ -107,7 +106,9 @@ def _add_limit_options(serve: argparse.ArgumentParser) -> None:
             "--" + field.name.replace("_", "-"),
             dest=field.name,
             type=_positive_int,
-            default=_positive_int(os.environ.get(env, str(field.default))),
+            # A string default goes through `type` like a flag, so a bad environment value
+            # is reported as a usage error, not a traceback.
+            default=os.environ.get(env, str(field.default)),
             help=f"(env {env}; default %(default)s)",
         )
 
@@ -141,15 +142,6 @@ def _tls(arguments: argparse.Namespace) -> ServerTls | None:
         return ServerTls.from_files(arguments.tls_cert, arguments.tls_key, arguments.tls_client_ca)
     except OSError as error:
         raise ValueError(f"cannot read {error.filename}: {error.strerror}") from None
-
-
-def redact(url: str) -> str:
-    """A storage URL fit for logs: any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _serve(arguments: argparse.Namespace) -> int:

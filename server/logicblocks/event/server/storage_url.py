@@ -5,10 +5,14 @@
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter, RecordStorageAdapter
-from logicblocks.event.store.exceptions import StorageOpenError
+from logicblocks.event.store.exceptions import (
+    InvalidInputError,
+    StorageOpenError,
+    StorageUnavailableError,
+)
 
 __all__ = ["DEFAULT_STORAGE_URL", "StorageUrlError", "open_storage"]
 
@@ -31,17 +35,29 @@ def open_storage(url: str) -> RecordStorageAdapter:
         try:
             return SqliteStorageAdapter(path=sqlite_path(url))
         except StorageOpenError as error:
-            raise StorageUrlError(f"storage URL {url!r}: {error}") from error
+            raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from error
     if scheme in ("postgresql", "postgres"):
         from logicblocks.event.store.adapters.postgres import (
             ConnectionParameters,
             PostgresStorageAdapter,
         )
 
-        return PostgresStorageAdapter(connection_source=ConnectionParameters.from_url(url))
+        try:
+            return PostgresStorageAdapter(connection_source=ConnectionParameters.from_url(url))
+        except (InvalidInputError, StorageOpenError, StorageUnavailableError) as error:
+            raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from error
     raise StorageUrlError(
-        f"storage URL {url!r}: scheme must be memory://, sqlite:///path.db or postgresql://"
+        f"storage URL {redact(url)!r}: scheme must be memory://, sqlite:///path.db or postgresql://"
     )
+
+
+def redact(url: str) -> str:
+    """A storage URL fit for logs and messages: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def sqlite_path(url: str) -> Path:
