@@ -33,7 +33,9 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/buf lint
 
+# Generated files are removed first, so a deleted .proto leaves none behind.
 proto: install
+	rm -f client/logicblocks/event/v1/*_pb2*.py client/logicblocks/event/v1/*_pb2*.pyi
 	$(PY) -m grpc_tools.protoc -I proto \
 		--python_out=client --pyi_out=client --grpc_python_out=client \
 		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc --mypy_grpc_out=quiet:client \

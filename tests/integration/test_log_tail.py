@@ -73,10 +73,12 @@ def test_a_subscriber_behind_the_tail_catches_up_from_storage(store: EventStore)
     first = list(stream.publish(events=events(3)))
     with store.log().subscribe() as subscription:
         assert take(subscription, 3) == first
-        # Written while this subscriber is not reading: far more than the tail holds.
+        # Written while this subscriber is not reading: far more than the tail holds, and
+        # large enough to fill the connection's flow-control window, so the server stops
+        # sending, falls behind the tail and must read storage.
         later: list[StoredEvent] = []
         for _ in range(10):
-            later += stream.publish(events=events(6))
+            later += stream.publish(events=events(6, size=20_000))
         assert take(subscription, len(later)) == later
 
 
