@@ -25,9 +25,9 @@ from logicblocks.event.store import (
     stream_is_empty,
 )
 from logicblocks.event.store.adapters import StorageAdapter
-from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.testing import NewEventBuilder
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from tests.support.subscribers import take, wait_until
 
 AdapterFactory = Callable[[], StorageAdapter]
 
@@ -504,35 +504,6 @@ class StorageAdapterContract:
             assert [e.name for e in store.category(category=category).read()] == expected
 
 
-def take(subscription: Subscription, count: int, timeout: float = 20.0) -> list[StoredEvent]:
-    """The next ``count`` events of a subscription; fewer if ``timeout`` passes first."""
-    watchdog = threading.Timer(timeout, subscription.close)
-    watchdog.start()
-    try:
-        taken: list[StoredEvent] = []
-        for event in subscription:
-            taken.append(event)
-            if len(taken) == count:
-                break
-        return taken
-    finally:
-        watchdog.cancel()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes; for conditions with no signal."""
-    deadline = threading.Event()
-    timer = threading.Timer(timeout, deadline.set)
-    timer.start()
-    try:
-        while not predicate():
-            if deadline.wait(0.01):
-                return predicate()
-        return True
-    finally:
-        timer.cancel()
-
-
 class SubscriptionContract:
     """Subscriptions, for adapters that support them. Mixed into an adapter's contract class."""
 
@@ -608,7 +579,7 @@ class SubscriptionContract:
             consumer = threading.Thread(target=lambda: take(subscription, 1, timeout=20))
             consumer.start()
             try:
-                assert wait_until(reached_head)
+                assert wait_until(reached_head, timeout=20)
             finally:
                 subscription.close()
                 consumer.join(timeout=20)

@@ -4,7 +4,6 @@ The tail is shrunk so that bursts overflow it: subscribers must then fall back t
 storage and still see every event exactly once, in order.
 """
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -12,9 +11,9 @@ import pytest
 from logicblocks.event.server import subscriptions
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
-from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent
 from tests.support.grpc_server import running_server
+from tests.support.subscribers import take
 
 
 @pytest.fixture
@@ -31,20 +30,6 @@ def store() -> Iterator[EventStore]:
         GrpcStorageAdapter(target=target) as adapter,
     ):
         yield EventStore(adapter)
-
-
-def take(subscription: Subscription, count: int, timeout: float = 30.0) -> list[StoredEvent]:
-    watchdog = threading.Timer(timeout, subscription.close)
-    watchdog.start()
-    try:
-        taken: list[StoredEvent] = []
-        for event in subscription:
-            taken.append(event)
-            if len(taken) == count:
-                break
-        return taken
-    finally:
-        watchdog.cancel()
 
 
 def events(count: int, size: int = 10) -> list[NewEvent]:

@@ -1,9 +1,8 @@
 """The PostgreSQL adapter's own promises beyond the contract suite."""
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
@@ -26,6 +25,7 @@ from logicblocks.event.store.adapters import (
 from logicblocks.event.store.records import PendingEvent
 from logicblocks.event.types import NewEvent, identifier
 from tests.support.postgres import PostgresCluster
+from tests.support.subscribers import wait_until
 
 
 @pytest.fixture
@@ -39,14 +39,6 @@ def adapter(postgres_url: str, table: TableParameters) -> Iterator[PostgresStora
         connection_source=ConnectionParameters.from_url(postgres_url), table_parameters=table
     ) as made:
         yield made
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def test_a_caller_owned_pool_is_used_and_left_open(
@@ -235,7 +227,7 @@ def lock_waiters(cluster: PostgresCluster, table: TableParameters) -> int:
 
 def wait_for_queue(adapter: PostgresStorageAdapter, length: int) -> None:
     """Wait until ``length`` publishes wait in the adapter's group-commit queue."""
-    wait_until(lambda: len(adapter._queue) == length)
+    assert wait_until(lambda: len(adapter._queue) == length, timeout=30)
 
 
 def test_concurrent_publishes_share_one_transaction_and_only_failures_are_rejected(
@@ -270,7 +262,7 @@ def test_concurrent_publishes_share_one_transaction_and_only_failures_are_reject
     threads = [threading.Thread(target=publish, args=args) for args in plan]
     try:
         threads[0].start()
-        wait_until(lambda: lock_waiters(postgres_cluster, table) == 1)
+        assert wait_until(lambda: lock_waiters(postgres_cluster, table) == 1, timeout=30)
         # The leader waits for the lock; the others queue behind it, one at a time so the
         # queue's order is known.
         for index, thread in enumerate(threads[1:], start=1):

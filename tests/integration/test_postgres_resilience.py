@@ -21,8 +21,9 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 from logicblocks.event.types import NewEvent
-from tests.integration.test_postgres_adapter import hold_write_lock, lock_waiters, wait_until
+from tests.integration.test_postgres_adapter import hold_write_lock, lock_waiters
 from tests.support.postgres import PostgresCluster
+from tests.support.subscribers import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -156,7 +157,7 @@ def test_after_a_database_restart_calls_in_flight_fail_and_later_calls_succeed(
         thread = threading.Thread(target=publish)
         thread.start()
         try:
-            wait_until(lambda: lock_waiters(own_cluster, table) == 1)
+            assert wait_until(lambda: lock_waiters(own_cluster, table) == 1, timeout=30)
             # Immediate: every backend exits at once, as in a crash. (A fast shutdown ends
             # the lock holder first, and the waiting publish may get the lock and commit.)
             own_cluster.restart("immediate")

@@ -14,7 +14,7 @@ from typing import Self
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import StoredEvent
 
-__all__ = ["Collector", "wait_until"]
+__all__ = ["Collector", "take", "wait_until"]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
@@ -26,6 +26,25 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
         if time.monotonic() >= deadline:
             return condition()
         time.sleep(interval)
+
+
+def take(subscription: Subscription, count: int, timeout: float = 30.0) -> list[StoredEvent]:
+    """The next ``count`` events of a subscription; fewer if ``timeout`` passes first.
+
+    A timer closes the subscription at the timeout, so a missing event fails the test's
+    assertion instead of hanging it.
+    """
+    watchdog = threading.Timer(timeout, subscription.close)
+    watchdog.start()
+    try:
+        taken: list[StoredEvent] = []
+        for event in subscription:
+            taken.append(event)
+            if len(taken) == count:
+                break
+        return taken
+    finally:
+        watchdog.cancel()
 
 
 class Collector:
