@@ -298,25 +298,39 @@ class StorageAdapterContract:
         writers, publishes, batch = 8, 10, 3
         shared = store.stream(category="race", stream="shared")
 
+        returned: dict[tuple[int, int], list[StoredEvent]] = {}
+
         def write(index: int) -> None:
             for number in range(publishes):
-                shared.publish(
-                    events=[
-                        NewEvent(name="written", payload={"writer": index, "publish": number})
-                        for _ in range(batch)
-                    ]
+                returned[(index, number)] = list(
+                    shared.publish(
+                        events=[
+                            NewEvent(name="written", payload={"writer": index, "publish": number})
+                            for _ in range(batch)
+                        ]
+                    )
                 )
 
         run_threads(writers, write)
         events = shared.read()
+        # What each publish returned is exactly what was stored for it.
+        assert sorted(
+            (e for published in returned.values() for e in published),
+            key=lambda e: e.sequence_number,
+        ) == list(events)
+        for (index, number), published in returned.items():
+            assert len(published) == batch
+            assert {(e.payload["writer"], e.payload["publish"]) for e in published} == {
+                (index, number)
+            }
         assert len(events) == writers * publishes * batch
         assert [e.position for e in events] == list(range(len(events)))
         assert [e.sequence_number for e in store.log()] == list(range(len(events)))
         for start in range(0, len(events), batch):
             chunk = events[start : start + batch]
             assert len({(e.payload["writer"], e.payload["publish"]) for e in chunk}) == 1
-        published = {(e.payload["writer"], e.payload["publish"]) for e in events}
-        assert len(published) == writers * publishes
+        stored_publishes = {(e.payload["writer"], e.payload["publish"]) for e in events}
+        assert len(stored_publishes) == writers * publishes
 
     # Round trips ----------------------------------------------------------------------
 
@@ -386,6 +400,17 @@ class StorageAdapterContract:
         assert raised.value.field == "events[0].id"
         assert len(list(store.log())) == 1
 
+    def test_an_id_used_by_a_different_event_in_the_stream_is_rejected(
+        self, store: EventStore
+    ) -> None:
+        stream = store.stream(category="orders", stream="o-1")
+        event_id = unique("event")
+        stream.publish(events=[NewEvent(name="placed", payload={"total": 5}, id=event_id)])
+        with pytest.raises(InvalidInputError) as raised:
+            stream.publish(events=[NewEvent(name="placed", payload={"total": 6}, id=event_id)])
+        assert raised.value.field == "events[0].id"
+        assert [e.payload for e in stream.read()] == [{"total": 5}]
+
     # Bad input ------------------------------------------------------------------------
 
     @pytest.mark.parametrize(
@@ -398,6 +423,11 @@ class StorageAdapterContract:
             ({"payload": {"tuple": (1, 2)}}, "events[1].payload"),
             ({"payload": ["not", "an", "object"]}, "events[1].payload"),
             ({"name": ""}, "events[1].name"),
+            ({"name": "nul\x00"}, "events[1].name"),
+            ({"name": "lone \ud800"}, "events[1].name"),
+            ({"id": "nul\x00"}, "events[1].id"),
+            ({"payload": {"text": "lone \udfff"}}, "events[1].payload"),
+            ({"payload": {"key \ud800": 1}}, "events[1].payload"),
             ({"observed_at": datetime(2024, 1, 1)}, "events[1].observed_at"),
             (
                 {"observed_at": datetime.now(UTC), "occurred_at": datetime(2024, 1, 1)},
@@ -418,9 +448,15 @@ class StorageAdapterContract:
         assert list(store.log()) == []
 
     @pytest.mark.parametrize(
-        ("category", "stream", "field"), [("", "s", "category"), ("c", "", "stream")]
+        ("category", "stream", "field"),
+        [
+            ("", "s", "category"),
+            ("c", "", "stream"),
+            ("c\x00", "s", "category"),
+            ("c", "s\ud800", "stream"),
+        ],
     )
-    def test_empty_names_are_rejected(
+    def test_empty_and_unstorable_names_are_rejected(
         self, store: EventStore, category: str, stream: str, field: str
     ) -> None:
         with pytest.raises(InvalidInputError) as raised:

@@ -2,7 +2,7 @@
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
@@ -12,6 +12,7 @@ import pytest
 from logicblocks.event.store import (
     EventStore,
     InvalidInputError,
+    StorageOpenError,
     StorageUnavailableError,
     UnmetWriteConditionError,
     position_is,
@@ -94,6 +95,20 @@ def test_the_schema_is_created_once_and_its_version_recorded(
         )
     )
     assert versions == [(1,)]
+
+
+def test_a_schema_newer_than_the_code_is_refused(
+    postgres_url: str, postgres_cluster: PostgresCluster, table: TableParameters
+) -> None:
+    connection = ConnectionParameters.from_url(postgres_url)
+    PostgresStorageAdapter(connection_source=connection, table_parameters=table).close()
+    postgres_cluster.execute(
+        psycopg.sql.SQL("INSERT INTO {} (version, description) VALUES (99, 'future')").format(
+            psycopg.sql.Identifier(table.schema_version_table_name)
+        )
+    )
+    with pytest.raises(StorageOpenError, match="newer"):
+        PostgresStorageAdapter(connection_source=connection, table_parameters=table)
 
 
 def test_payload_text_is_stored_and_read_exactly(adapter: PostgresStorageAdapter) -> None:
@@ -202,6 +217,17 @@ def test_connection_parameters_round_trip_through_urls() -> None:
     }
     with pytest.raises(InvalidInputError):
         ConnectionParameters.from_url("mysql://x@y/z")
+
+
+def test_url_query_parameters_are_kept_for_libpq() -> None:
+    parameters = ConnectionParameters.from_url(
+        "postgresql://app@db/ev?sslmode=verify-full&connect_timeout=3"
+    )
+    conninfo = psycopg.conninfo.conninfo_to_dict(parameters.to_connection_string())
+    assert conninfo["sslmode"] == "verify-full"
+    assert conninfo["connect_timeout"] == "3"
+    socket = ConnectionParameters.from_url("postgresql://app@/ev?host=/var/run/postgresql")
+    assert (socket.host, socket.dbname, socket.options) == ("/var/run/postgresql", "ev", ())
 
 
 def hold_write_lock(
@@ -325,3 +351,104 @@ def test_head_changes_from_another_adapter_wake_a_waiter(
             events=[NewEvent(name="n", payload={}) for _ in range(3)]
         )
     assert adapter.wait_for_head_change(None, timeout=30) == 2
+
+
+def queue_behind_a_held_lock(
+    adapter: PostgresStorageAdapter,
+    postgres_url: str,
+    postgres_cluster: PostgresCluster,
+    table: TableParameters,
+    publishes: list[Callable[[], object]],
+) -> list[object]:
+    """Run ``publishes`` in threads, queued in order behind a leader stuck on the lock;
+    release the lock and return each one's result (or exception)."""
+    outcomes: list[object] = [None] * (len(publishes) + 1)
+
+    def run(index: int, publish: Callable[[], object]) -> None:
+        try:
+            outcomes[index] = publish()
+        except Exception as error:
+            outcomes[index] = error
+
+    leader = EventStore(adapter).stream(category="c", stream="leader")
+    calls = [lambda: leader.publish(events=[NewEvent(name="n", payload={})]), *publishes]
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    holder = hold_write_lock(postgres_url, table)
+    try:
+        threads[0].start()
+        assert wait_until(lambda: lock_waiters(postgres_cluster, table) == 1, timeout=30)
+        for index, thread in enumerate(threads[1:], start=1):
+            thread.start()
+            wait_for_queue(adapter, index)
+    finally:
+        holder.close()
+    for thread in threads:
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+    return outcomes[1:]
+
+
+def test_every_publish_gets_its_own_events_back_when_queued_ones_exceed_a_group(
+    adapter: PostgresStorageAdapter,
+    postgres_url: str,
+    postgres_cluster: PostgresCluster,
+    table: TableParameters,
+) -> None:
+    # Groups are capped in events: these cannot all go in the group after the leader's,
+    # and whichever thread leads next must still see its own publish written.
+    store = EventStore(adapter)
+    sizes = [3000, 3000, 1, 3000, 1]
+
+    def publish(index: int, size: int) -> Callable[[], object]:
+        stream = store.stream(category="big", stream=f"s-{index}")
+        return lambda: stream.publish(events=[NewEvent(name="e", payload={}) for _ in range(size)])
+
+    outcomes = queue_behind_a_held_lock(
+        adapter,
+        postgres_url,
+        postgres_cluster,
+        table,
+        [publish(index, size) for index, size in enumerate(sizes)],
+    )
+    for index, (size, outcome) in enumerate(zip(sizes, outcomes, strict=True)):
+        assert isinstance(outcome, list), outcome
+        assert len(outcome) == size
+        assert outcome == store.stream(category="big", stream=f"s-{index}").read()
+
+
+def test_a_publish_the_database_refuses_fails_alone_not_its_group(
+    adapter: PostgresStorageAdapter,
+    postgres_url: str,
+    postgres_cluster: PostgresCluster,
+    table: TableParameters,
+) -> None:
+    # Validation keeps such text out (records.py); the adapter must still not let one
+    # caller's bad row fail the publishes grouped with it.
+    store = EventStore(adapter)
+    now = datetime.now(UTC)
+    unstorable = PendingEvent(
+        id=str(uuid.uuid4()),
+        name="nul\x00",
+        payload="{}",
+        observed_at=now,
+        occurred_at=now,
+        id_chosen_by_client=False,
+    )
+
+    def good(name: str) -> Callable[[], object]:
+        stream = store.stream(category="c", stream=name)
+        return lambda: stream.publish(events=[NewEvent(name=name, payload={})])
+
+    def bad() -> object:
+        return adapter.write_records(
+            target=identifier.Stream(category="c", stream="bad"), events=[unstorable]
+        )
+
+    outcomes = queue_behind_a_held_lock(
+        adapter, postgres_url, postgres_cluster, table, [good("good-1"), bad, good("good-2")]
+    )
+    assert isinstance(outcomes[1], psycopg.DataError)
+    assert [e.name for e in store.stream(category="c", stream="good-1").read()] == ["good-1"]
+    assert [e.name for e in store.stream(category="c", stream="good-2").read()] == ["good-2"]
+    assert store.stream(category="c", stream="bad").read() == []
+    assert [e.sequence_number for e in store.log()] == [0, 1, 2]

@@ -135,6 +135,18 @@ def trusted_event_record(
 def _require_name(field: str, value: object) -> None:
     if not isinstance(value, str) or value == "":
         raise InvalidInputError(field, "must be a non-empty string")
+    _require_storable(field, value)
+
+
+def _require_storable(field: str, text: str) -> None:
+    """Reject text no backend can store alike: NUL (PostgreSQL text cannot hold it) and
+    lone surrogates (not UTF-8 at all)."""
+    if "\x00" in text:
+        raise InvalidInputError(field, "must not contain NUL (U+0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
 
 
 def validate_target(target: object) -> identifier.Stream:
@@ -218,7 +230,13 @@ def encode_payload(field: str, payload: object) -> str:
     problem = _json_problem(payload)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        # NUL is escaped by JSON (\u0000); a lone surrogate is not, and is no UTF-8.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+    return text
 
 
 def _finite_float(text: str) -> float:
@@ -327,22 +345,47 @@ def _prepare(events: Iterable[NewEvent], payload_texts: Sequence[str] | None) ->
 
 
 def resolve_retry(
-    events: Sequence[PendingEvent], stored: Mapping[str, EventRecord]
+    target: identifier.Stream,
+    events: Sequence[PendingEvent],
+    found: Mapping[str, EventRecord],
 ) -> Sequence[EventRecord] | None:
     """Decide whether a publish repeats one that was already stored.
 
-    ``stored`` maps the ids of ``events`` that already exist in the target stream to their
-    records. When every event is stored, the publish is a retry and its records are
-    returned (conditions are not checked again: they held when it was first written). When
-    none is, ``None``: write as usual. Anything in between cannot come from a retry, since
-    publishes are atomic, and is rejected.
+    ``found`` maps those ids of ``events`` that already exist anywhere in the store to
+    their records (a backend looks them up inside its write transaction). When every event
+    is stored in the target stream, as the same event, the publish is a retry and its
+    records are returned (conditions are not checked again: they held when it was first
+    written). When none is stored, ``None``: write as usual. Anything else cannot come
+    from a retry and raises ``InvalidInputError`` naming the event: an id used in another
+    stream or by a different event, or a publish only partly stored (publishes are
+    atomic, so a retry is all or nothing).
     """
-    if not stored:
+    if not found:
         return None
-    if len(stored) == len(events):
-        return [stored[event.id] for event in events]
+    key = (target.category, target.stream)
+    matched: list[EventRecord] = []
     for index, event in enumerate(events):
-        if event.id in stored:
+        record = found.get(event.id)
+        if record is None:
+            continue
+        if (record.category, record.stream) != key:
+            raise InvalidInputError(
+                f"events[{index}].id", "is already used by an event in another stream"
+            )
+        if (record.name, record.payload, record.observed_at, record.occurred_at) != (
+            event.name,
+            event.payload,
+            event.observed_at,
+            event.occurred_at,
+        ):
+            raise InvalidInputError(
+                f"events[{index}].id", "is already used by a different event in this stream"
+            )
+        matched.append(record)
+    if len(matched) == len(events):
+        return matched
+    for index, event in enumerate(events):
+        if event.id in found:
             raise InvalidInputError(
                 f"events[{index}].id",
                 "is already stored in this stream while other events of the publish are not",

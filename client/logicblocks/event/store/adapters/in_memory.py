@@ -8,7 +8,6 @@ from itertools import islice
 from logicblocks.event.types import identifier
 
 from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import InvalidInputError
 from ..records import EventRecord, PendingEvent, resolve_retry
 from .base import HeadSignal, RecordStorageAdapter, Scannable
 
@@ -42,18 +41,12 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         key = (target.category, target.stream)
         with self._lock:
             stream_index = self._stream_index.get(key, [])
-            stored: dict[str, EventRecord] = {}
-            for index, event in enumerate(events):
-                sequence_number = self._ids.get(event.id)
-                if sequence_number is None:
-                    continue
-                record = self._log[sequence_number]
-                if (record.category, record.stream) != key:
-                    raise InvalidInputError(
-                        f"events[{index}].id", "is already used by an event in another stream"
-                    )
-                stored[event.id] = record
-            retried = resolve_retry(events, stored)
+            found = {
+                event.id: self._log[self._ids[event.id]]
+                for event in events
+                if event.id in self._ids
+            }
+            retried = resolve_retry(target, events, found)
             if retried is not None:
                 return retried
 

@@ -54,7 +54,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, TypeAlias
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 import psycopg_pool
@@ -64,7 +64,7 @@ from psycopg.conninfo import make_conninfo
 from logicblocks.event.types import StoredEvent, identifier
 
 from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import InvalidInputError, StorageUnavailableError
+from ..exceptions import InvalidInputError, StorageOpenError, StorageUnavailableError
 from ..records import EventRecord, PendingEvent, resolve_retry, trusted_event_record
 from .base import HeadSignal, RecordStorageAdapter, Scannable
 
@@ -95,6 +95,8 @@ class ConnectionParameters:
     dbname: str
     user: str
     password: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    """Further libpq parameters, such as ``("sslmode", "verify-full")``."""
 
     def to_connection_string(self) -> str:
         """A libpq connection string (values quoted as libpq needs)."""
@@ -106,11 +108,17 @@ class ConnectionParameters:
         }
         if self.password is not None:
             values["password"] = self.password
+        values.update(self.options)
         return make_conninfo("", **values)
 
     @classmethod
     def from_url(cls, url: str) -> "ConnectionParameters":
-        """Parse ``postgresql://user:password@host:port/dbname`` (port 5432 by default)."""
+        """Parse ``postgresql://user:password@host:port/dbname?param=value&...``.
+
+        The port defaults to 5432. Query parameters are kept as libpq parameters
+        (``sslmode``, ``connect_timeout``, ...); ``?host=/path`` names a Unix socket
+        directory when the URL has no host.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres"):
             raise InvalidInputError("url", "must start with postgresql://")
@@ -118,16 +126,20 @@ class ConnectionParameters:
             port = parts.port or 5432
         except ValueError:
             raise InvalidInputError("url", "port must be a number from 1 to 65535") from None
-        if not parts.hostname:
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        host = parts.hostname or options.pop("host", "")
+        options.pop("host", None)
+        if not host:
             raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
         user = unquote(parts.username) if parts.username else "postgres"
         dbname = unquote(parts.path.lstrip("/")) or user
         return cls(
-            host=parts.hostname,
+            host=host,
             port=port,
             dbname=dbname,
             user=user,
             password=None if parts.password is None else unquote(parts.password),
+            options=tuple(options.items()),
         )
 
 
@@ -345,7 +357,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             row = connection.execute(queries.schema_version).fetchone()
             current = 0 if row is None or row[0] is None else int(row[0])
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
+                raise StorageOpenError(
                     f"table {self.table_parameters.events_table_name} has schema version "
                     f"{current}, newer than this adapter's {SCHEMA_VERSION}: upgrade the library"
                 )
@@ -358,8 +370,10 @@ class PostgresStorageAdapter(RecordStorageAdapter):
 
     def close(self) -> None:
         """Stop the listener and close the pool if the adapter opened it."""
-        self._closed.set()
-        listener = self._listener
+        with self._listener_lock:
+            # Under the lock: _ensure_listener sets the thread before starting it.
+            self._closed.set()
+            listener = self._listener
         if listener is not None:
             listener.join(timeout=5)
         if self.connection_pool_owner:
@@ -377,15 +391,17 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         publish = _Publish(target=target, events=events, conditions=conditions)
         with self._queue_condition:
             self._queue.append(publish)
-            while self._leader_active and not publish.done:
-                self._queue_condition.wait()
-            if not publish.done:
+        # A group is capped in events, so the group this thread leads may not reach its own
+        # publish (queued behind larger ones): it leads or waits until its publish is done.
+        while True:
+            with self._queue_condition:
+                while self._leader_active and not publish.done:
+                    self._queue_condition.wait()
+                if publish.done:
+                    break
                 # No transaction is running: this thread leads the next group.
                 self._leader_active = True
                 group = self._take_group()
-            else:
-                group = []
-        if group:
             try:
                 self._commit_group(group)
             finally:
@@ -412,17 +428,31 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         """Write a group of publishes in one transaction; record each one's outcome."""
         try:
             head = self._write_group(group)
-        except BaseException as error:
-            # Nothing of the group was written. Every publish gets the failure, even one
-            # that failed its conditions: those were judged against writes that never
-            # happened.
+        except (psycopg.DataError, psycopg.IntegrityError, ValueError) as error:
+            if len(group) == 1:
+                self._fail(group, error)
+                return
+            # One publish's data broke the whole transaction (nothing was written): write
+            # each alone, so only the offender fails, not the publishes grouped with it.
             for publish in group:
-                publish.error = error
-                publish.records = ()
-        else:
-            if head is not None:
-                self._head_signal.advance(head)
+                self._commit_group([publish])
+            return
+        except BaseException as error:
+            # Nothing of the group was written (the storage failed). Every publish gets the
+            # failure, even one that failed its conditions: those were judged against
+            # writes that never happened.
+            self._fail(group, error)
+            return
+        if head is not None:
+            self._head_signal.advance(head)
         for publish in group:
+            publish.done = True
+
+    @staticmethod
+    def _fail(group: list[_Publish], error: BaseException) -> None:
+        for publish in group:
+            publish.error = error
+            publish.records = ()
             publish.done = True
 
     def _write_group(self, group: list[_Publish]) -> int | None:
@@ -492,22 +522,18 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         rows = _Rows()
         next_sequence_number = 0 if head is None else head + 1
         for publish in group:
+            # A publish may be judged again (alone, after its group failed): afresh.
+            publish.error, publish.records = None, ()
             target = publish.target
             key = (target.category, target.stream)
             state = streams.setdefault(key, _StreamState(position=None))
             try:
-                stored: dict[str, EventRecord] = {}
-                for index, event in enumerate(publish.events):
-                    record = known_ids.get(event.id)
-                    if record is None:
-                        continue
-                    if (record.category, record.stream) != key:
-                        raise InvalidInputError(
-                            f"events[{index}].id",
-                            "is already used by an event in another stream",
-                        )
-                    stored[event.id] = record
-                retried = resolve_retry(publish.events, stored)
+                found = {
+                    event.id: known_ids[event.id]
+                    for event in publish.events
+                    if event.id in known_ids
+                }
+                retried = resolve_retry(target, publish.events, found)
                 if retried is not None:
                     publish.records = retried
                     continue

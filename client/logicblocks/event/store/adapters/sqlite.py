@@ -24,7 +24,7 @@ from typing import Any
 from logicblocks.event.types import identifier
 
 from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import InvalidInputError, StorageOpenError, StorageUnavailableError
+from ..exceptions import StorageOpenError, StorageUnavailableError
 from ..records import EventRecord, PendingEvent, resolve_retry
 from .base import HeadSignal, RecordStorageAdapter, Scannable
 
@@ -265,7 +265,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         conditions: Set[WriteCondition],
     ) -> Sequence[EventRecord]:
         """Inside the write transaction: resolve retries, check conditions, insert."""
-        retried = resolve_retry(events, self._stored_ids(connection, target, events))
+        retried = resolve_retry(target, events, self._stored_ids(connection, events))
         if retried is not None:
             return retried
 
@@ -296,57 +296,43 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             )
             for offset, event in enumerate(events)
         ]
-        try:
-            connection.executemany(
-                f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        record.sequence_number,
-                        record.id,
-                        record.name,
-                        record.category,
-                        record.stream,
-                        record.position,
-                        record.payload,
-                        _to_microseconds(record.observed_at),
-                        _to_microseconds(record.occurred_at),
-                    )
-                    for record in records
-                ],
-            )
-        except UnicodeEncodeError:
-            raise _unencodable(target, events) from None
+        # Text SQLite cannot store (lone surrogates) never gets here: records.py rejects it.
+        connection.executemany(
+            f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    record.sequence_number,
+                    record.id,
+                    record.name,
+                    record.category,
+                    record.stream,
+                    record.position,
+                    record.payload,
+                    _to_microseconds(record.observed_at),
+                    _to_microseconds(record.occurred_at),
+                )
+                for record in records
+            ],
+        )
         return records
 
     def _stored_ids(
-        self,
-        connection: sqlite3.Connection,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
+        self, connection: sqlite3.Connection, events: Sequence[PendingEvent]
     ) -> dict[str, EventRecord]:
-        """The events of this publish already stored in ``target``, by id.
+        """The stored events, in any stream, whose ids this publish uses.
 
-        Only client-chosen ids can repeat; an id stored in another stream is rejected.
+        Only client-chosen ids can repeat: generated ones are fresh UUIDs.
         """
-        indexes = {event.id: index for index, event in enumerate(events)}
         chosen = [event.id for event in events if event.id_chosen_by_client]
         stored: dict[str, EventRecord] = {}
         for start in range(0, len(chosen), ID_LOOKUP_CHUNK):
             chunk = chosen[start : start + ID_LOOKUP_CHUNK]
-            try:
-                rows = connection.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE id IN ({', '.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-            except UnicodeEncodeError:
-                raise _unencodable(target, events) from None
+            rows = connection.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
             for row in rows:
                 record = _record(row)
-                if (record.category, record.stream) != (target.category, target.stream):
-                    raise InvalidInputError(
-                        f"events[{indexes[record.id]}].id",
-                        "is already used by an event in another stream",
-                    )
                 stored[record.id] = record
         return stored
 
@@ -420,25 +406,3 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             self._writer.close()
         for connection in idle:
             connection.close()
-
-
-def _unencodable(target: identifier.Stream, events: Sequence[PendingEvent]) -> InvalidInputError:
-    """Name the field holding text SQLite cannot store (a lone surrogate, say)."""
-
-    def encodable(text: str) -> bool:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-
-    for field, value in (("category", target.category), ("stream", target.stream)):
-        if not encodable(value):
-            return InvalidInputError(field, "must be valid unicode (no lone surrogates)")
-    for index, event in enumerate(events):
-        for name in ("id", "name", "payload"):
-            if not encodable(getattr(event, name)):
-                return InvalidInputError(
-                    f"events[{index}].{name}", "must be valid unicode (no lone surrogates)"
-                )
-    return InvalidInputError("events", "must be valid unicode (no lone surrogates)")
