@@ -257,7 +257,12 @@ class Run:
                 f"{result.published_per_second:,.0f} events/s",
                 flush=True,
             )
-            for name, value in ((p50_name, result.p50_ms), (p99_name, result.p99_ms)):
+            for name, value in (
+                (p50_name, result.p50_ms),
+                (p99_name, result.p99_ms),
+                (f"{p50_name}: the same publish acknowledged", result.ack_p50_ms),
+                (f"{p99_name}: the same publish acknowledged", result.ack_p99_ms),
+            ):
                 self.report.add(Figure("W4", name, "ms", [value], higher_is_better=False))
             # The offered rate is a schedule; say when the publishers could not keep it.
             self.figure("W4", rate_name, [result.published_per_second])

@@ -28,6 +28,9 @@ class LatencyResult:
     unavailable: str | None = None
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    # The baseline in the same run: how long the same publishes took to be acknowledged.
+    ack_p50_ms: float = 0.0
+    ack_p99_ms: float = 0.0
     deliveries: int = 0
     expected: int = 0
     published_per_second: float = 0.0
@@ -104,6 +107,7 @@ def measure_latency(
         per_thread = total // _PUBLISHER_THREADS
         interval = _PUBLISHER_THREADS / events_per_second
         started = time.perf_counter()
+        acknowledged_ms: list[float] = []
 
         def publish(index: int) -> None:
             stream = store.stream(category=CATEGORY, stream=f"w4-{index}")
@@ -113,7 +117,9 @@ def measure_latency(
                 delay = first + number * interval - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
+                sent = time.perf_counter()
                 stream.publish(events=[_tick("measure")])
+                acknowledged_ms.append((time.perf_counter() - sent) * 1000)
 
         threads = [
             threading.Thread(target=publish, args=(i,), daemon=True)
@@ -137,6 +143,9 @@ def measure_latency(
         if latencies:
             result.p50_ms = statistics.median(latencies)
             result.p99_ms = _percentile(latencies, 0.99)
+        if acknowledged_ms:
+            result.ack_p50_ms = statistics.median(acknowledged_ms)
+            result.ack_p99_ms = _percentile(acknowledged_ms, 0.99)
         return result
     finally:
         adapter.close()
