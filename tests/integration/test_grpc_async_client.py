@@ -58,7 +58,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
     async def poll() -> None:
         while not condition():
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # waits-on-purpose: polls a condition, deadline above
 
     await asyncio.wait_for(poll(), TIMEOUT)
 

@@ -66,7 +66,7 @@ def test_a_slow_reader_of_a_large_scan_keeps_server_memory_flat(tmp_path: Path) 
             deadline = time.monotonic() + PAUSE_SECONDS
             while time.monotonic() < deadline and peak - baseline < ALLOWED_GROWTH:
                 peak = max(peak, resident_set_bytes(pid))
-                time.sleep(0.05)
+                time.sleep(0.05)  # waits-on-purpose: the reader pausing is what is tested
             paused_peak = peak
             # Then reads on, a message at a time, sampling the server as it goes.
             for message in scan:

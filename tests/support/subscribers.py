@@ -25,7 +25,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
             return True
         if time.monotonic() >= deadline:
             return condition()
-        time.sleep(interval)
+        time.sleep(interval)  # waits-on-purpose: poll interval of a condition with a deadline
 
 
 def take(subscription: Subscription, count: int, timeout: float = 30.0) -> list[StoredEvent]:
