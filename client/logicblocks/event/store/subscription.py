@@ -89,7 +89,13 @@ class Subscription(Iterator[StoredEvent], ABC):
 
 
 class AsyncSubscription(AsyncIterator[StoredEvent]):
-    """A subscription for asyncio programs: waits in a worker thread, never in the loop."""
+    """A subscription for asyncio programs: waits in a worker thread, never in the loop.
+
+    Each pending ``__anext__`` holds a thread of the loop's default executor while it
+    waits, so this suits a few subscriptions of an in-process store. For many concurrent
+    subscriptions to a server use ``AsyncGrpcStorageAdapter``, which waits on the loop
+    itself and holds no thread.
+    """
 
     def __init__(self, subscription: Subscription):
         self.subscription = subscription
