@@ -426,6 +426,8 @@ class StorageAdapterContract:
             ({"name": "nul\x00"}, "events[1].name"),
             ({"name": "lone \ud800"}, "events[1].name"),
             ({"id": "nul\x00"}, "events[1].id"),
+            ({"id": "i" * 1025}, "events[1].id"),
+            ({"name": "n" * 1025}, "events[1].name"),
             ({"payload": {"text": "lone \udfff"}}, "events[1].payload"),
             ({"payload": {"key \ud800": 1}}, "events[1].payload"),
             ({"observed_at": datetime(2024, 1, 1)}, "events[1].observed_at"),
@@ -454,6 +456,8 @@ class StorageAdapterContract:
             ("c", "", "stream"),
             ("c\x00", "s", "category"),
             ("c", "s\ud800", "stream"),
+            ("c" * 1025, "s", "category"),
+            ("c", "é" * 513, "stream"),
         ],
     )
     def test_empty_and_unstorable_names_are_rejected(

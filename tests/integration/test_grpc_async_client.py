@@ -167,3 +167,21 @@ def test_a_subscription_resumes_after_a_server_restart_exactly_once(
 
     with ServerProcess(serve(database)) as first:
         asyncio.run(scenario(first))
+
+
+def test_closing_the_adapter_ends_its_subscriptions_quietly(server: ServerProcess) -> None:
+    async def scenario() -> list[StoredEvent]:
+        client = AsyncGrpcStorageAdapter(target=server.target)
+        await client.save(target=ORDERS, events=events(1))
+        subscription = client.subscribe()
+        first = await take(subscription, 1)
+
+        async def drain() -> list[StoredEvent]:
+            return [event async for event in subscription]
+
+        draining = asyncio.create_task(drain())
+        await client.close()
+        rest = await asyncio.wait_for(draining, TIMEOUT)
+        return first + rest
+
+    assert [e.sequence_number for e in asyncio.run(scenario())] == [0]

@@ -228,6 +228,24 @@ def test_url_query_parameters_are_kept_for_libpq() -> None:
     assert conninfo["connect_timeout"] == "3"
     socket = ConnectionParameters.from_url("postgresql://app@/ev?host=/var/run/postgresql")
     assert (socket.host, socket.dbname, socket.options) == ("/var/run/postgresql", "ev", ())
+    for bad in ("postgresql://app@db/ev?bogus=1", "postgresql://app@db/ev?host=/tmp"):
+        with pytest.raises(InvalidInputError) as raised:
+            ConnectionParameters.from_url(bad)
+        assert raised.value.field == "url"
+
+
+def test_names_too_long_for_an_index_entry_are_refused_before_the_database(
+    adapter: PostgresStorageAdapter,
+) -> None:
+    store = EventStore(adapter)
+    good = store.stream(category="c", stream="fine")
+    with pytest.raises(InvalidInputError) as raised:
+        store.stream(category="c", stream="s" * 6000).publish(
+            events=[NewEvent(name="n", payload={})]
+        )
+    assert raised.value.field == "stream"
+    good.publish(events=[NewEvent(name="n", payload={})])
+    assert [e.stream for e in store.log()] == ["fine"]
 
 
 def hold_write_lock(

@@ -88,6 +88,7 @@ def test_an_unknown_storage_url_is_refused_with_a_clear_message() -> None:
     [
         ("postgresql://app:s3cret@127.0.0.1:1/events", "PostgreSQL is unavailable"),
         ("postgresql://app:s3cret@127.0.0.1:notaport/events", "port must be a number"),
+        ("postgresql://app@127.0.0.1/events?bogus=1&password=s3cret", "libpq does not know"),
     ],
 )
 def test_a_postgresql_url_that_cannot_be_used_is_refused_with_a_clear_message(

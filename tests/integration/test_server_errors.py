@@ -145,6 +145,7 @@ def test_the_python_client_raises_the_documented_error_with_the_condition(target
         ({"events": [event(payload=b"[1, 2]")]}, "events[0].payload"),
         ({"events": [event(payload=b'{"n": NaN}')]}, "events[0].payload"),
         ({"events": [event(payload=b'{"n": 1e999}')]}, "events[0].payload"),
+        ({"events": [event(payload=b'{"lone": "\\ud800"}')]}, "events[0].payload"),
         ({"events": [event(payload=b"[" * 200_000)]}, "events[0].payload"),
         ({"events": [event(), event(name="")]}, "events[1].name"),
         ({"events": [event(id=""), event()]}, "events[0].id"),

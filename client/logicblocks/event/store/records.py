@@ -19,6 +19,7 @@ from logicblocks.event.types.event import trusted_stored_event
 from .exceptions import InvalidInputError
 
 __all__ = [
+    "MAX_NAME_BYTES",
     "EventRecord",
     "PendingEvent",
     "decode_payload",
@@ -138,15 +139,22 @@ def _require_name(field: str, value: object) -> None:
     _require_storable(field, value)
 
 
+# The longest name (category, stream, event name, id) any backend stores alike: two of
+# them plus a position must fit one PostgreSQL index entry (at most 2,704 bytes).
+MAX_NAME_BYTES = 1024
+
+
 def _require_storable(field: str, text: str) -> None:
-    """Reject text no backend can store alike: NUL (PostgreSQL text cannot hold it) and
-    lone surrogates (not UTF-8 at all)."""
+    """Reject names no backend can store alike: NUL (PostgreSQL text cannot hold it), lone
+    surrogates (not UTF-8 at all) and names longer than ``MAX_NAME_BYTES``."""
     if "\x00" in text:
         raise InvalidInputError(field, "must not contain NUL (U+0000)")
     try:
-        text.encode("utf-8")
+        size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+    if size > MAX_NAME_BYTES:
+        raise InvalidInputError(field, f"must be at most {MAX_NAME_BYTES} bytes in UTF-8")
 
 
 def validate_target(target: object) -> identifier.Stream:
@@ -259,6 +267,15 @@ def validate_payload_text(field: str, text: str | bytes) -> str:
     # The fast path: the C decoder without hooks, then the exact-types check. Any doubt
     # (a syntax error, a non-finite number, NaN, too deep) takes the strict path below,
     # which gives the verdict and the message.
+    if "\\ud" in decoded_text or "\\uD" in decoded_text:
+        # A surrogate escape: valid UTF-8 text, but a lone one decodes to a string that is
+        # not Unicode, which the in-process path refuses; refuse it here alike.
+        try:
+            json.dumps(json.loads(decoded_text), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+        except (ValueError, RecursionError):
+            pass  # not JSON at all: the checks below say so
     try:
         value = json.loads(decoded_text)
     except (ValueError, RecursionError):

@@ -5,7 +5,7 @@
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter, RecordStorageAdapter
 from logicblocks.event.store.exceptions import (
@@ -54,10 +54,16 @@ def open_storage(url: str) -> RecordStorageAdapter:
 def redact(url: str) -> str:
     """A storage URL fit for logs and messages: any password replaced by ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is None and not any(name == "password" for name, _ in pairs):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = urlencode(
+        [(name, "***" if name == "password" else value) for name, value in pairs], safe="*/"
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def sqlite_path(url: str) -> Path:

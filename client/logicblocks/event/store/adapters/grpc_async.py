@@ -138,14 +138,22 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
     async def _read(self) -> event_store_pb2.SubscribeResponse | None:
         """The next response; ``None`` when the stream ended or was cancelled by close()."""
         if self._call is None:
-            self._call = self._stub.Subscribe(self._progress.request(), metadata=self._metadata)
+            try:
+                self._call = self._stub.Subscribe(self._progress.request(), metadata=self._metadata)
+            except (grpc.aio.UsageError, ValueError):
+                # The adapter's channel was closed under the subscription: nothing more
+                # can come, so the iteration ends as if closed.
+                self._closed.set()
+                return None
         call = self._call
         try:
             response = await call.read()
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if self._closed.is_set() and (task is None or not task.cancelling()):
-                # close() cancelled the call, not someone cancelling this task.
+            if task is None or not task.cancelling():
+                # The call was cancelled, not this task: by close(), or by the adapter
+                # closing its channel. Either way nothing more can come.
+                self._closed.set()
                 self._call = None
                 return None
             call.cancel()

@@ -127,10 +127,17 @@ class ConnectionParameters:
         except ValueError:
             raise InvalidInputError("url", "port must be a number from 1 to 65535") from None
         options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if parts.hostname and "host" in options:
+            raise InvalidInputError("url", "names a host twice (in the URL and in ?host=)")
         host = parts.hostname or options.pop("host", "")
-        options.pop("host", None)
         if not host:
             raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
+        try:
+            make_conninfo("", **options)
+        except psycopg.ProgrammingError as error:
+            raise InvalidInputError(
+                "url", f"has a parameter libpq does not know ({str(error).strip()})"
+            ) from None
         user = unquote(parts.username) if parts.username else "postgres"
         dbname = unquote(parts.path.lstrip("/")) or user
         return cls(
@@ -258,6 +265,9 @@ def _storage_errors() -> Iterator[None]:
     """
     try:
         yield
+    except psycopg.errors.ProgramLimitExceeded:
+        # A request too large for the database (an index entry, say): not an outage.
+        raise
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
 
@@ -428,7 +438,12 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         """Write a group of publishes in one transaction; record each one's outcome."""
         try:
             head = self._write_group(group)
-        except (psycopg.DataError, psycopg.IntegrityError, ValueError) as error:
+        except (
+            psycopg.DataError,
+            psycopg.IntegrityError,
+            psycopg.errors.ProgramLimitExceeded,
+            ValueError,
+        ) as error:
             if len(group) == 1:
                 self._fail(group, error)
                 return
