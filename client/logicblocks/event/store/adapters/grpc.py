@@ -97,15 +97,7 @@ class GrpcStorageAdapter(StorageAdapter):
         events: Sequence[NewEvent],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
-        # Validated here as in-process, so bad input fails identically and never travels;
-        # the server checks again for clients in other languages.
-        stream = validate_target(target)
-        pending = prepare_events(events)
-        request = event_store_pb2.PublishRequest(
-            target=stream_to_wire(stream),
-            events=[pending_event_to_wire(event) for event in pending],
-            conditions=[condition_to_wire(condition) for condition in conditions],
-        )
+        request = publish_request(target, events, conditions)
         delay = 0.05
         for attempt in range(1, self.attempts + 1):
             try:
@@ -194,6 +186,23 @@ def _channel_options(keepalive_seconds: float, max_message_bytes: int) -> list[t
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_pings_without_data", 0),
     ]
+
+
+def publish_request(
+    target: Saveable, events: Sequence[NewEvent], conditions: Set[WriteCondition]
+) -> event_store_pb2.PublishRequest:
+    """The ``Publish`` request for a publish, validated here exactly as in process.
+
+    So bad input fails identically and never travels (the server checks again, for
+    clients in other languages). Every event gets an id, which makes retries safe.
+    """
+    stream = validate_target(target)  # first, as in process: the same error comes first
+    pending = prepare_events(events)
+    return event_store_pb2.PublishRequest(
+        target=stream_to_wire(stream),
+        events=[pending_event_to_wire(event) for event in pending],
+        conditions=[condition_to_wire(condition) for condition in conditions],
+    )
 
 
 def _code(error: grpc.RpcError) -> grpc.StatusCode | None:

@@ -19,17 +19,13 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from ..conditions import WriteCondition
-from ..records import prepare_events, validate_target
 from ..subscription import resolve_start
 from ..wire import (
-    condition_to_wire,
-    pending_event_to_wire,
     stored_event_from_wire,
-    stream_to_wire,
     target_to_wire,
 )
 from .base import Saveable, Scannable, validate_scan
-from .grpc import _channel_options, _documented_error
+from .grpc import _channel_options, _documented_error, publish_request
 from .grpc_credentials import PemSource, bearer_header, channel_credentials
 from .grpc_subscription import SubscriptionProgress
 
@@ -236,13 +232,7 @@ class AsyncGrpcStorageAdapter:
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
         """Publish ``events`` to the stream ``target`` if ``conditions`` hold."""
-        stream = validate_target(target)
-        pending = prepare_events(events)
-        request = event_store_pb2.PublishRequest(
-            target=stream_to_wire(stream),
-            events=[pending_event_to_wire(event) for event in pending],
-            conditions=[condition_to_wire(condition) for condition in conditions],
-        )
+        request = publish_request(target, events, conditions)
         delay = _FIRST_RETRY_DELAY
         for attempt in range(1, self.attempts + 1):
             try:
