@@ -1,10 +1,7 @@
 """Many writer processes on one PostgreSQL database, with a reader following the log."""
 
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 from logicblocks.event.store.adapters import (
     ConnectionParameters,
@@ -12,9 +9,12 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 from logicblocks.event.store.records import EventRecord
-from tests.support.publish_load import check_log, parse_outcomes
+from tests.support.publish_load import (
+    check_log,
+    finish_writer_processes,
+    start_writer_processes,
+)
 
-PROJECT = Path(__file__).resolve().parents[2]
 PROCESSES = 5
 WRITERS_PER_PROCESS = 2
 PUBLISHES = 60
@@ -49,38 +49,16 @@ def test_writer_processes_keep_every_invariant_and_a_follower_misses_nothing(
         reader = threading.Thread(target=follow, args=(adapter, stop, seen))
         reader.start()
         try:
-            processes = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tests.support.publish_load",
-                        "--postgres",
-                        postgres_url,
-                        "--table",
-                        table,
-                        "--name",
-                        f"p{index}",
-                        "--writers",
-                        str(WRITERS_PER_PROCESS),
-                        "--publishes",
-                        str(PUBLISHES),
-                    ],
-                    cwd=PROJECT,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                for index in range(PROCESSES)
-            ]
-            outputs = [process.communicate(timeout=240) for process in processes]
+            processes = start_writer_processes(
+                [["--postgres", postgres_url, "--table", table]] * PROCESSES,
+                writers=WRITERS_PER_PROCESS,
+                publishes=PUBLISHES,
+            )
+            outcomes = finish_writer_processes(processes, timeout=240)
         finally:
             stop.set()
             reader.join(timeout=120)
         assert not reader.is_alive()
-        for process, (_, stderr) in zip(processes, outputs, strict=True):
-            assert process.returncode == 0, stderr
-        outcomes = parse_outcomes(line for stdout, _ in outputs for line in stdout.splitlines())
         assert len({outcome.writer for outcome in outcomes}) >= 8
 
         log = list(adapter.scan())

@@ -9,12 +9,9 @@ At the end each must have seen exactly the final log of its target: the same ids
 same order, nothing twice, nothing missing.
 """
 
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import (
@@ -24,11 +21,16 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.integration.test_server_cli import COMMAND
-from tests.support.publish_load import CATEGORY, Outcome, check_log, parse_outcomes
+from tests.support.publish_load import (
+    CATEGORY,
+    Outcome,
+    check_log,
+    finish_writer_processes,
+    start_writer_processes,
+)
 from tests.support.server_process import ServerProcess
 from tests.support.subscribers import Collector, wait_until
 
-PROJECT = Path(__file__).resolve().parents[2]
 WRITER_PROCESSES = 4
 WRITERS_PER_PROCESS = 2
 PUBLISHES = 60
@@ -103,28 +105,11 @@ def test_every_subscriber_on_both_replicas_sees_the_exact_final_log(
         for _, collector in early:
             stack.callback(collector.close)
 
-        writers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.support.publish_load",
-                    "--grpc",
-                    servers[index % 2].target,
-                    "--name",
-                    f"p{index}",
-                    "--writers",
-                    str(WRITERS_PER_PROCESS),
-                    "--publishes",
-                    str(PUBLISHES),
-                ],
-                cwd=PROJECT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for index in range(WRITER_PROCESSES)
-        ]
+        writers = start_writer_processes(
+            [["--grpc", servers[index % 2].target] for index in range(WRITER_PROCESSES)],
+            writers=WRITERS_PER_PROCESS,
+            publishes=PUBLISHES,
+        )
         noise_outcomes: list[Outcome] = []
         noise = threading.Thread(target=publish_noise, args=(adapters[1], noise_outcomes))
         noise.start()
@@ -137,12 +122,9 @@ def test_every_subscriber_on_both_replicas_sees_the_exact_final_log(
         for _, collector in late:
             stack.callback(collector.close)
 
-        outputs = [writer.communicate(timeout=TIMEOUT) for writer in writers]
+        outcomes = finish_writer_processes(writers, timeout=TIMEOUT)
         noise.join(timeout=TIMEOUT)
         assert not noise.is_alive()
-        for writer, (_, stderr) in zip(writers, outputs, strict=True):
-            assert writer.returncode == 0, stderr
-        outcomes = parse_outcomes(line for stdout, _ in outputs for line in stdout.splitlines())
         assert len({outcome.writer for outcome in outcomes}) == (
             WRITER_PROCESSES * WRITERS_PER_PROCESS
         )

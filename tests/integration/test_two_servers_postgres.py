@@ -18,7 +18,11 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.types import StoredEvent
 from tests.support.postgres import free_port
-from tests.support.publish_load import check_log, parse_outcomes
+from tests.support.publish_load import (
+    check_log,
+    finish_writer_processes,
+    start_writer_processes,
+)
 
 PROJECT = Path(__file__).resolve().parents[2]
 SERVE = str(Path(sys.executable).parent / "logicblocks-event-store")
@@ -69,36 +73,16 @@ def test_two_servers_on_one_database_keep_every_invariant(postgres_database: str
         follower = threading.Thread(target=follow, args=(reader, stop, seen))
         follower.start()
         try:
-            writers = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tests.support.publish_load",
-                        "--grpc",
-                        targets[index % 2],
-                        "--name",
-                        f"p{index}",
-                        "--writers",
-                        str(WRITERS_PER_PROCESS),
-                        "--publishes",
-                        str(PUBLISHES),
-                    ],
-                    cwd=PROJECT,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                for index in range(PROCESSES)
-            ]
-            outputs = [writer.communicate(timeout=240) for writer in writers]
+            writers = start_writer_processes(
+                [["--grpc", targets[index % 2]] for index in range(PROCESSES)],
+                writers=WRITERS_PER_PROCESS,
+                publishes=PUBLISHES,
+            )
+            outcomes = finish_writer_processes(writers, timeout=240)
         finally:
             stop.set()
             follower.join(timeout=120)
         assert not follower.is_alive()
-        for writer, (_, stderr) in zip(writers, outputs, strict=True):
-            assert writer.returncode == 0, stderr
-        outcomes = parse_outcomes(line for stdout, _ in outputs for line in stdout.splitlines())
         assert len({outcome.writer for outcome in outcomes}) >= 8
 
         with PostgresStorageAdapter(

@@ -11,10 +11,12 @@ the final log against all the outcomes of all the processes.
 import argparse
 import json
 import random
+import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from logicblocks.event.store import EventStore, UnmetWriteConditionError, position_is
 from logicblocks.event.store.adapters import (
@@ -26,7 +28,15 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.types import NewEvent, StoredEvent
 
-__all__ = ["CATEGORY", "Outcome", "check_log", "parse_outcomes", "write"]
+__all__ = [
+    "CATEGORY",
+    "Outcome",
+    "check_log",
+    "finish_writer_processes",
+    "parse_outcomes",
+    "start_writer_processes",
+    "write",
+]
 
 CATEGORY = "load"
 _SHARED_STREAMS = ("shared-0", "shared-1")
@@ -87,6 +97,47 @@ def write(adapter: StorageAdapter, writer: str, publishes: int, seed: int) -> li
             )
         )
     return outcomes
+
+
+_PROJECT = Path(__file__).resolve().parents[2]
+
+
+def start_writer_processes(
+    connections: Sequence[Sequence[str]], *, writers: int, publishes: int
+) -> list["subprocess.Popen[str]"]:
+    """One writer process per entry of ``connections`` (its ``--postgres URL --table T``
+    or ``--grpc HOST:PORT`` arguments), each with ``writers`` threads."""
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.publish_load",
+                *connection,
+                "--name",
+                f"p{index}",
+                "--writers",
+                str(writers),
+                "--publishes",
+                str(publishes),
+            ],
+            cwd=_PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index, connection in enumerate(connections)
+    ]
+
+
+def finish_writer_processes(
+    processes: Sequence["subprocess.Popen[str]"], timeout: float
+) -> list[Outcome]:
+    """Wait for writer processes; assert each succeeded; return all their outcomes."""
+    outputs = [process.communicate(timeout=timeout) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+    return parse_outcomes(line for stdout, _ in outputs for line in stdout.splitlines())
 
 
 def parse_outcomes(lines: Iterable[str]) -> list[Outcome]:

@@ -31,6 +31,11 @@ def reference_validate(field: str, text: str | bytes) -> str:
         value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
         raise InvalidInputError(field, f"must be valid JSON ({error})") from None
+    # A later rule: JSON escapes of lone surrogates are refused, as in process.
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
     if not isinstance(value, dict):
         raise InvalidInputError(field, "must be a JSON object")
     problem = _find_non_json(value, "payload", 1)
@@ -46,7 +51,13 @@ def reference_encode(field: str, payload: object) -> str:
     problem = _find_non_json(payload, "payload", 1)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # A later rule: lone surrogates are refused (no backend stores them alike).
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+    return text
 
 
 def outcome(check: Any, *arguments: object) -> tuple[str, str]:
@@ -172,6 +183,9 @@ WIRE_TEXTS: list[str | bytes] = [
     b'{"a":1',
     b"[" * 5000,
     b'{"\\ud800":1}',
+    b'["\\udfff"]',
+    b'{"a":NaN,"b":"\\ud800"}',
+    b'{"ok":"\\ud83d\\ude00"}',
     b'{ "z": 1e300, "a": [1.50, -0.0], "s": "\\u00e9\\u0000" }',
     '{ "a": [1, 2.5, "é"] }',
 ]

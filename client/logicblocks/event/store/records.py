@@ -267,32 +267,40 @@ def validate_payload_text(field: str, text: str | bytes) -> str:
     # The fast path: the C decoder without hooks, then the exact-types check. Any doubt
     # (a syntax error, a non-finite number, NaN, too deep) takes the strict path below,
     # which gives the verdict and the message.
-    if "\\ud" in decoded_text or "\\uD" in decoded_text:
-        # A surrogate escape: valid UTF-8 text, but a lone one decodes to a string that is
-        # not Unicode, which the in-process path refuses; refuse it here alike.
-        try:
-            json.dumps(json.loads(decoded_text), ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
-        except (ValueError, RecursionError):
-            pass  # not JSON at all: the checks below say so
     try:
         value = json.loads(decoded_text)
     except (ValueError, RecursionError):
         pass
     else:
         if type(value) is dict and _plainly_json(value, 1):
+            _require_no_lone_surrogates(field, decoded_text, value)
             return decoded_text
     try:
         value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
         raise InvalidInputError(field, f"must be valid JSON ({error})") from None
+    _require_no_lone_surrogates(field, decoded_text, value)
     if not isinstance(value, dict):
         raise InvalidInputError(field, "must be a JSON object")
     problem = _find_non_json(value, "payload", 1)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
     return decoded_text
+
+
+def _require_no_lone_surrogates(field: str, text: str, value: object) -> None:
+    """Refuse JSON whose escapes decode to a lone surrogate (such as ``"\\ud800"``).
+
+    The text is valid UTF-8, but the string it decodes to is not Unicode, and the
+    in-process path refuses such payloads; refuse them here alike. Only text with a
+    surrogate escape can hold one, so other text costs a substring search.
+    """
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
 
 
 def decode_payload(text: str | bytes) -> dict[str, Any]:
