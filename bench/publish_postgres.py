@@ -15,10 +15,8 @@ order), so it is the limit the adapter approaches. It prints each pair and their
 
 import argparse
 import json
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +32,8 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.types import NewEvent
 from tests.support.postgres import PostgresCluster
+
+from .timing import run_threads
 
 __all__ = ["main"]
 
@@ -51,31 +51,6 @@ class Scenario:
     @property
     def events(self) -> int:
         return self.batch * self.writers * self.publishes
-
-
-def _run_writers(writers: int, work: Callable[[int], None]) -> float:
-    """Run ``work(i)`` in ``writers`` threads started together; the elapsed seconds."""
-    barrier = threading.Barrier(writers + 1)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        barrier.wait()
-        try:
-            work(index)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-    return elapsed
 
 
 def measure_adapter(url: str, scenario: Scenario) -> float:
@@ -97,7 +72,7 @@ def measure_adapter(url: str, scenario: Scenario) -> float:
                     ]
                 )
 
-        elapsed = _run_writers(scenario.writers, work)
+        elapsed = run_threads(scenario.writers, work)
         assert sum(1 for _ in adapter.scan()) == scenario.events
     return scenario.events / elapsed
 
@@ -159,7 +134,7 @@ def measure_raw(url: str, scenario: Scenario) -> float:
                         cursor.executemany(insert, rows)
                 position += scenario.batch
 
-        return scenario.events / _run_writers(scenario.writers, work)
+        return scenario.events / run_threads(scenario.writers, work)
     finally:
         for connection in connections:
             connection.close()
