@@ -9,14 +9,17 @@ the database is back, the server (never restarted) serves again by itself, and e
 subscriber ends with exactly the final log of its target: no gap, nothing twice.
 """
 
+import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
 
+from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
-from logicblocks.event.types import identifier
+from logicblocks.event.types import NewEvent, identifier
 from tests.integration.test_server_cli import COMMAND
 from tests.support.postgres import PostgresCluster
 from tests.support.publish_load import check_log
@@ -111,3 +114,37 @@ def test_a_database_restart_loses_nothing_and_subscribers_see_the_exact_log(
             ]
             collector.wait_for_head(log[-1].sequence_number, TIMEOUT, count=len(expected))
             assert collector.events == expected, f"{collector.name} saw another log"
+
+
+def test_the_client_retries_a_publish_through_unavailable_until_the_database_is_back(
+    own_cluster: PostgresCluster,
+) -> None:
+    # The client's own retry, not the test's: one publish call, begun while the database
+    # is down, must come back with its events once it is up, written once.
+    url = own_cluster.create_database("retries")
+    serve = [COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", url]
+    with (
+        ServerProcess(serve) as server,
+        GrpcStorageAdapter(target=server.target, attempts=8, timeout=TIMEOUT) as client,
+    ):
+        store = EventStore(client)
+        stream = store.stream(category=CATEGORY, stream="retried")
+        outcome: list[object] = []
+        own_cluster.stop_server("immediate")
+        try:
+            publishing = threading.Thread(
+                target=lambda: outcome.append(
+                    stream.publish(events=[NewEvent(name="placed", payload={"n": 1})])
+                ),
+                daemon=True,
+            )
+            publishing.start()
+            # The server answered at least one attempt with UNAVAILABLE.
+            server.wait_for_line(re.compile(r"event=publish_rejected code=UNAVAILABLE"), TIMEOUT)
+        finally:
+            own_cluster.start_server()
+        publishing.join(timeout=120)
+        assert not publishing.is_alive(), "the publish never came back"
+        (published,) = outcome
+        assert [e.name for e in published] == ["placed"]  # type: ignore[attr-defined]
+        assert stream.read() == list(published)  # type: ignore[call-overload]
