@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -157,13 +157,8 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             _log.info("event=scan_cancelled events_sent=%d", sent)
             raise
         except Exception as error:
-            if context.cancelled():
-                # The reader went away mid-write: nothing to tell it.
-                _log.info("event=scan_cancelled events_sent=%d", sent)
-                return
-            status = status_for(error, method="Scan")
-            _log.info("event=scan_failed code=%s events_sent=%d", status.code.name, sent)
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await self._end_stream(context, error, method="Scan", kind="scan", sent=sent)
+            return
         _log.debug("event=scanned events=%d", sent)
 
     async def Subscribe(
@@ -216,12 +211,10 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             _log.info("event=subscription_cancelled events_sent=%d", sent)
             raise
         except Exception as error:
-            if context.cancelled():
-                _log.info("event=subscription_cancelled events_sent=%d", sent)
-                return
-            status = status_for(error, method="Subscribe")
-            _log.info("event=subscription_failed code=%s events_sent=%d", status.code.name, sent)
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await self._end_stream(
+                context, error, method="Subscribe", kind="subscription", sent=sent
+            )
+            return
         _log.info("event=subscription_ended reason=shutdown events_sent=%d", sent)
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect")
 
@@ -268,6 +261,24 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         if limit is not None and limit < 0:
             raise InvalidInputError("limit", "must be an integer >= 0")
         return target, after, limit
+
+    @staticmethod
+    async def _end_stream(
+        context: grpc.aio.ServicerContext[Any, Any],
+        error: Exception,
+        *,
+        method: str,
+        kind: str,
+        sent: int,
+    ) -> None:
+        """End a server stream that failed: with its status, unless the reader is gone."""
+        if context.cancelled():
+            # The reader went away mid-write: nothing to tell it.
+            _log.info("event=%s_cancelled events_sent=%d", kind, sent)
+            return
+        status = status_for(error, method=method)
+        _log.info("event=%s_failed code=%s events_sent=%d", kind, status.code.name, sent)
+        await context.abort(status.code, status.details, status.trailing_metadata)
 
     async def _read_page(
         self,
