@@ -15,6 +15,7 @@ from logicblocks.event.store import (
     StorageOpenError,
     StorageUnavailableError,
     UnmetWriteConditionError,
+    WriteCondition,
     position_is,
     stream_is_empty,
 )
@@ -282,20 +283,13 @@ def test_concurrent_publishes_share_one_transaction_and_only_failures_are_reject
 ) -> None:
     store = EventStore(adapter)
     store.stream(category="c", stream="taken").publish(events=[NewEvent(name="n", payload={})])
-    holder = hold_write_lock(postgres_url, table)
-    outcomes: dict[str, object] = {}
 
-    def publish(label: str, stream: str, conditions: set[object]) -> None:
-        try:
-            outcomes[label] = store.stream(category="c", stream=stream).publish(
-                events=[NewEvent(name=label, payload={}) for _ in range(2)],
-                conditions=conditions,  # type: ignore[arg-type]
-            )
-        except Exception as error:
-            outcomes[label] = error
+    def publish(label: str, stream: str, conditions: set[WriteCondition]) -> Callable[[], object]:
+        return lambda: store.stream(category="c", stream=stream).publish(
+            events=[NewEvent(name=label, payload={}) for _ in range(2)], conditions=conditions
+        )
 
-    plan = [
-        ("leader", "first", set()),
+    plan: list[tuple[str, str, set[WriteCondition]]] = [
         ("ok-1", "s-1", set()),
         ("wrong-position", "taken", {position_is(5)}),
         ("empty-wins", "fresh", {stream_is_empty()}),
@@ -303,19 +297,10 @@ def test_concurrent_publishes_share_one_transaction_and_only_failures_are_reject
         ("right-position", "taken", {position_is(0)}),
         ("ok-2", "s-1", set()),
     ]
-    threads = [threading.Thread(target=publish, args=args) for args in plan]
-    try:
-        threads[0].start()
-        assert wait_until(lambda: lock_waiters(postgres_cluster, table) == 1, timeout=30)
-        # The leader waits for the lock; the others queue behind it, one at a time so the
-        # queue's order is known.
-        for index, thread in enumerate(threads[1:], start=1):
-            thread.start()
-            wait_for_queue(adapter, index)
-    finally:
-        holder.close()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = queue_behind_a_held_lock(
+        adapter, postgres_url, postgres_cluster, table, [publish(*entry) for entry in plan]
+    )
+    outcomes = dict(zip(["leader", *(label for label, _, _ in plan)], results, strict=True))
 
     assert isinstance(outcomes["wrong-position"], UnmetWriteConditionError)
     assert isinstance(outcomes["empty-loses"], UnmetWriteConditionError)
@@ -328,7 +313,7 @@ def test_concurrent_publishes_share_one_transaction_and_only_failures_are_reject
         "right-position",
     ]
     log = list(store.log())
-    assert [e.sequence_number for e in log] == list(range(11))
+    assert [e.sequence_number for e in log] == list(range(10))
     # One transaction for the leader, one for everything queued behind it.
     transactions = postgres_cluster.execute(
         psycopg.sql.SQL(
@@ -379,7 +364,7 @@ def queue_behind_a_held_lock(
     publishes: list[Callable[[], object]],
 ) -> list[object]:
     """Run ``publishes`` in threads, queued in order behind a leader stuck on the lock;
-    release the lock and return each one's result (or exception)."""
+    release the lock and return each one's result (or exception), the leader's first."""
     outcomes: list[object] = [None] * (len(publishes) + 1)
 
     def run(index: int, publish: Callable[[], object]) -> None:
@@ -403,7 +388,7 @@ def queue_behind_a_held_lock(
     for thread in threads:
         thread.join(timeout=120)
         assert not thread.is_alive()
-    return outcomes[1:]
+    return outcomes
 
 
 def test_every_publish_gets_its_own_events_back_when_queued_ones_exceed_a_group(
@@ -427,7 +412,7 @@ def test_every_publish_gets_its_own_events_back_when_queued_ones_exceed_a_group(
         postgres_cluster,
         table,
         [publish(index, size) for index, size in enumerate(sizes)],
-    )
+    )[1:]
     for index, (size, outcome) in enumerate(zip(sizes, outcomes, strict=True)):
         assert isinstance(outcome, list), outcome
         assert len(outcome) == size
@@ -464,7 +449,7 @@ def test_a_publish_the_database_refuses_fails_alone_not_its_group(
 
     outcomes = queue_behind_a_held_lock(
         adapter, postgres_url, postgres_cluster, table, [good("good-1"), bad, good("good-2")]
-    )
+    )[1:]
     assert isinstance(outcomes[1], psycopg.DataError)
     assert [e.name for e in store.stream(category="c", stream="good-1").read()] == ["good-1"]
     assert [e.name for e in store.stream(category="c", stream="good-2").read()] == ["good-2"]
