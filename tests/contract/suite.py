@@ -158,6 +158,30 @@ class StorageAdapterContract:
         )
         assert list(in_stream) == published[4:6]
 
+    def test_read_returns_a_list_on_every_scope_and_scan_resumes(self, store: EventStore) -> None:
+        published: list[StoredEvent] = []
+        for name in ("a", "b", "a"):
+            published.extend(
+                store.stream(category="orders", stream=name).publish(events=new_events(2))
+            )
+        stream = store.stream(category="orders", stream="a")
+        category = store.category(category="orders")
+        log = store.log()
+        for scope, expected in (
+            (stream, [e for e in published if e.stream == "a"]),
+            (category, published),
+            (log, published),
+        ):
+            read = scope.read()
+            # The documented return type is a Sequence: indexable, sized, reusable.
+            assert isinstance(read, list)
+            assert read == expected
+            assert (
+                list(scope.scan(after_sequence_number=expected[0].sequence_number))
+                == (expected[1:])
+            )
+            assert scope.read(after_sequence_number=expected[-1].sequence_number) == []
+
     def test_iteration_is_lazy_and_can_be_abandoned(self, store: EventStore) -> None:
         stream = store.stream(category="orders", stream="o-1")
         stream.publish(events=new_events(250))

@@ -4,14 +4,60 @@ from collections.abc import Iterator, Sequence, Set
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
-from .adapters.base import StorageAdapter
+from .adapters.base import Scannable, StorageAdapter
 from .conditions import WriteCondition
 from .subscription import Subscription
 
 __all__ = ["EventCategory", "EventLog", "EventStore", "EventStream"]
 
 
-class EventStream:
+class _ReadableScope:
+    """What a stream, a category and the log share: reading and following their events.
+
+    ``read`` always returns a list (the documented ``Sequence``); ``scan`` and iteration
+    stream, so they hold a bounded number of events however many there are.
+    """
+
+    adapter: StorageAdapter
+
+    @property
+    def identifier(self) -> Scannable:
+        """The identifier of this scope."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        """Iterate over the scope's events in sequence-number order."""
+        return self.scan()
+
+    def scan(self, *, after_sequence_number: int | None = None) -> Iterator[StoredEvent]:
+        """Iterate the scope's events, after ``after_sequence_number`` when given (exclusive).
+
+        A reader that remembers the last sequence number it processed resumes here
+        without skipping or repeating an event.
+        """
+        return self.adapter.scan(
+            target=self.identifier, after_sequence_number=after_sequence_number
+        )
+
+    def read(self, *, after_sequence_number: int | None = None) -> Sequence[StoredEvent]:
+        """Read the scope's events into memory (after ``after_sequence_number`` when
+        given); prefer ``scan`` or iteration, which page the events as they are read."""
+        return list(self.scan(after_sequence_number=after_sequence_number))
+
+    def subscribe(
+        self, *, after_sequence_number: int | None = None, from_end: bool = False
+    ) -> Subscription:
+        """Follow the scope: its events after ``after_sequence_number`` (from the
+        beginning by default, from now on with ``from_end=True``), then each new one as it
+        commits, in order, each once. Iterate it; ``close()`` it when done."""
+        return self.adapter.subscribe(
+            target=self.identifier,
+            after_sequence_number=after_sequence_number,
+            from_end=from_end,
+        )
+
+
+class EventStream(_ReadableScope):
     """A class for interacting with a specific stream of events.
 
     Events can be published into the stream using the `publish` method, and the entire
@@ -23,7 +69,6 @@ class EventStream:
         stream: The name of the stream.
     """
 
-    adapter: StorageAdapter
     category: str
     stream: str
 
@@ -36,10 +81,6 @@ class EventStream:
     def identifier(self) -> identifier.Stream:
         """The identifier of this stream."""
         return identifier.Stream(category=self.category, stream=self.stream)
-
-    def __iter__(self) -> Iterator[StoredEvent]:
-        """Iterate over the events in the stream from position 0 to the end."""
-        return self.adapter.scan(target=self.identifier)
 
     def publish(
         self,
@@ -54,28 +95,8 @@ class EventStream:
         """
         return self.adapter.save(target=self.identifier, events=events, conditions=conditions)
 
-    def subscribe(
-        self, *, after_sequence_number: int | None = None, from_end: bool = False
-    ) -> Subscription:
-        """Follow the stream: its events after ``after_sequence_number`` (from the
-        beginning by default, from now on with ``from_end=True``), then each new one as it
-        commits, in order, each once. Iterate it; ``close()`` it when done."""
-        return self.adapter.subscribe(
-            target=self.identifier,
-            after_sequence_number=after_sequence_number,
-            from_end=from_end,
-        )
 
-    def read(self) -> Sequence[StoredEvent]:
-        """Read all events from the stream.
-
-        All events will be read into memory so stream iteration should be preferred in
-        order to give storage adapters the opportunity to page events as they are read.
-        """
-        return list(iter(self))
-
-
-class EventCategory:
+class EventCategory(_ReadableScope):
     """A class for interacting with a specific category of events.
 
     Since a category consists of zero or more streams, the category can be narrowed to a
@@ -87,7 +108,6 @@ class EventCategory:
         category: the name of the category.
     """
 
-    adapter: StorageAdapter
     category: str
 
     def __init__(self, adapter: StorageAdapter, category: str):
@@ -99,39 +119,17 @@ class EventCategory:
         """The identifier of this category."""
         return identifier.Category(category=self.category)
 
-    def __iter__(self) -> Iterator[StoredEvent]:
-        """Iterate over the events in the category."""
-        return self.adapter.scan(target=self.identifier)
-
     def stream(self, *, stream: str) -> EventStream:
         """Get a stream of events in the category."""
         return EventStream(adapter=self.adapter, category=self.category, stream=stream)
 
-    def subscribe(
-        self, *, after_sequence_number: int | None = None, from_end: bool = False
-    ) -> Subscription:
-        """Follow the category: its events after ``after_sequence_number`` (from the
-        beginning by default, from now on with ``from_end=True``), then each new one as it
-        commits, in order, each once. Iterate it; ``close()`` it when done."""
-        return self.adapter.subscribe(
-            target=self.identifier,
-            after_sequence_number=after_sequence_number,
-            from_end=from_end,
-        )
 
-    def read(self) -> Sequence[StoredEvent]:
-        """Read all events from the category into memory; prefer iteration."""
-        return list(iter(self))
-
-
-class EventLog:
+class EventLog(_ReadableScope):
     """The whole log of the store, every event in sequence-number order.
 
     Attributes:
         adapter: The storage adapter to use for reading the log.
     """
-
-    adapter: StorageAdapter
 
     def __init__(self, adapter: StorageAdapter):
         self.adapter = adapter
@@ -140,32 +138,6 @@ class EventLog:
     def identifier(self) -> identifier.Log:
         """The identifier of the log."""
         return identifier.Log()
-
-    def __iter__(self) -> Iterator[StoredEvent]:
-        """Iterate over every event in the store."""
-        return self.adapter.scan(target=self.identifier)
-
-    def subscribe(
-        self, *, after_sequence_number: int | None = None, from_end: bool = False
-    ) -> Subscription:
-        """Follow the log: its events after ``after_sequence_number`` (from the
-        beginning by default, from now on with ``from_end=True``), then each new one as it
-        commits, in order, each once. Iterate it; ``close()`` it when done."""
-        return self.adapter.subscribe(
-            target=self.identifier,
-            after_sequence_number=after_sequence_number,
-            from_end=from_end,
-        )
-
-    def read(self, *, after_sequence_number: int | None = None) -> Iterator[StoredEvent]:
-        """Iterate the log, after ``after_sequence_number`` when given (exclusive).
-
-        A reader that remembers the last sequence number it processed resumes here
-        without skipping or repeating an event.
-        """
-        return self.adapter.scan(
-            target=self.identifier, after_sequence_number=after_sequence_number
-        )
 
 
 class EventStore:
