@@ -2,7 +2,7 @@
 
 Subclass ``StorageAdapterContract`` in a ``test_*.py`` module and provide the
 ``adapter_factory`` fixture: a callable that returns a new, empty adapter each time it is
-called (the fixture closes what it made). Every invariant of DESIGN.md section 3 is checked
+called (the fixture closes what it made). Every promise of docs/invariants.md is checked
 here, once, against whatever the factory makes.
 """
 

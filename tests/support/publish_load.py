@@ -146,7 +146,7 @@ def parse_outcomes(lines: Iterable[str]) -> list[Outcome]:
 
 
 def check_log(log: Sequence[StoredEvent], outcomes: Sequence[Outcome]) -> None:
-    """Assert every invariant of DESIGN.md section 3 that a final log and outcomes show."""
+    """Assert every promise of docs/invariants.md that a final log and outcomes show."""
     assert [e.sequence_number for e in log] == list(range(len(log))), "sequence numbers have holes"
     by_stream: dict[str, list[StoredEvent]] = {}
     for event in log:

@@ -2,8 +2,8 @@
 
 Why a plain sequence is not enough
 ----------------------------------
-Sequence numbers must be contiguous from 0 *and* assigned in commit order (DESIGN.md
-section 3): once a reader has seen ``s``, no event numbered below ``s`` may appear later.
+Sequence numbers must be contiguous from 0 *and* assigned in commit order (promise 2 of
+docs/invariants.md): once a reader has seen ``s``, no event numbered below ``s`` may appear later.
 A ``bigserial``/sequence gives neither. Its value is taken when a row is inserted but the
 row becomes visible only when its transaction commits, so two writers can take 7 and 8,
 commit 8 first, and a reader paging "after s" reads 8, remembers it and never sees 7 when
