@@ -47,3 +47,20 @@ def test_reflection_lists_the_services_and_describes_the_contract(channel: grpc.
     assert {"logicblocks.event.v1.EventStore", "grpc.health.v1.Health"} <= names
     files = described.file_descriptor_response.file_descriptor_proto
     assert any(b"logicblocks/event/v1/event_store.proto" in data for data in files)
+
+
+def test_reflection_answers_under_v1_as_newer_tools_ask(channel: grpc.Channel) -> None:
+    # v1's messages are v1alpha's on the wire; only the method path differs.
+    info = channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    requests = [reflection_pb2.ServerReflectionRequest(list_services="")]
+    (listed,) = list(info(iter(requests), timeout=10))
+    names = {service.name for service in listed.list_services_response.service}
+    assert {
+        "logicblocks.event.v1.EventStore",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
