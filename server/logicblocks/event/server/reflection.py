@@ -7,13 +7,11 @@ time under the new name, with the ``v1alpha`` messages as its (de)serializers.
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 import grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-# grpc-stubs predates the asyncio reflection servicer, which grpcio-reflection ships.
-from grpc_reflection.v1alpha._async import ReflectionServicer  # type: ignore[import-untyped]
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 __all__ = ["REFLECTION_SERVICE_NAMES", "enable_reflection"]
 
@@ -25,7 +23,7 @@ def enable_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> 
     """Serve reflection (both versions) describing ``service_names`` and itself."""
     names = [*service_names, *REFLECTION_SERVICE_NAMES]
     reflection.enable_server_reflection(names, server)
-    servicer: Any = ReflectionServicer(names)
+    servicer = ReflectionServicer(names)
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
