@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
-
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
 __all__ = ["REFLECTION_SERVICE_NAMES", "enable_reflection"]
