@@ -27,11 +27,18 @@ test: install
 	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm
 	$(PY) -m pytest
 
+# The contract may only grow: `buf breaking` compares proto/ with PROTO_BASE (by default the
+# commit before HEAD, so each landing is checked against what main held before it).
+PROTO_BASE ?= HEAD~1
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/buf lint
+	if git rev-parse -q --verify "$(PROTO_BASE)^{commit}" >/dev/null; then \
+		$(VENV)/bin/buf breaking --against '.git#ref=$(PROTO_BASE)'; \
+	else echo "buf breaking: no $(PROTO_BASE) to compare with (shallow clone?); skipped"; fi
 
 # Generated files are removed first, so a deleted .proto leaves none behind.
 proto: install
