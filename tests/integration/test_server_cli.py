@@ -130,3 +130,14 @@ def test_a_port_in_use_is_refused_with_a_clear_message() -> None:
         )
     assert finished.returncode == 2
     assert f"cannot listen on {first.target}" in finished.stderr
+
+
+def test_version_names_the_installed_distribution() -> None:
+    # The distribution's own name: `logicblocks-event-store` on the package index is another
+    # project, and installing that one would replace this command.
+    shown = subprocess.run([COMMAND, "--version"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0
+    assert re.fullmatch(
+        r"logicblocks-event-store \d+\.\d+\.\d+\S* \(logicblocks-event-store-server\)\n",
+        shown.stdout,
+    )

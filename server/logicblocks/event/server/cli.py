@@ -18,6 +18,7 @@ from .limits import Limits
 from .logs import configure_logging
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
+from .version import DISTRIBUTION, version
 
 __all__ = ["main"]
 
@@ -27,6 +28,9 @@ _log = logging.getLogger("logicblocks.event.server")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logicblocks-event-store", description="The logicblocks event store server."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()} ({DISTRIBUTION})"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
