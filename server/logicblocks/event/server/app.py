@@ -11,16 +11,20 @@ from typing import Any, Self
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-# grpc-stubs predates the asyncio health servicer, which grpcio-health-checking ships.
-from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
-from grpc_reflection.v1alpha import reflection
-
 from logicblocks.event.store.adapters import RecordStorageAdapter
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .auth import Access, TokenAuthInterceptor
+from .connections import (
+    ConnectionWatch,
+    connection_cap,
+    connection_options,
+    raise_open_files_limit,
+)
+from .health import BoundedHealthServicer
 from .limits import DEFAULT_LIMITS, Limits
 from .malformed import MalformedRequestInterceptor
+from .reflection import enable_reflection
 from .servicer import EventStoreServicer
 from .subscriptions import LogTail
 from .tls import ServerTls
@@ -84,10 +88,11 @@ class EventStoreServer:
         )
         self._server: grpc.aio.Server | None = None
         self._tail: LogTail | None = None
-        self._health = health_aio.HealthServicer()
+        self._health = BoundedHealthServicer(limits)
+        self._connection_watch: asyncio.Task[None] | None = None
         self.port: int | None = None
 
-    def _build(self, tail: LogTail) -> grpc.aio.Server:
+    def _build(self, tail: LogTail, connections: int) -> grpc.aio.Server:
         interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
         if self._tokens is not None:
             # First, so no other code runs for a caller without a token.
@@ -96,6 +101,7 @@ class EventStoreServer:
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", self.limits.max_request_bytes),
+                *connection_options(self.limits, connections),
                 *_SERVER_OPTIONS,
             ],
             interceptors=interceptors,
@@ -104,13 +110,8 @@ class EventStoreServer:
             EventStoreServicer(self.adapter, self._executor, tail, limits=self.limits), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
+        enable_reflection(
+            [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server
         )
         return server
 
@@ -119,7 +120,9 @@ class EventStoreServer:
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
         self._tail = LogTail(self.adapter)
         await self._tail.start()
-        self._server = self._build(self._tail)
+        open_files = raise_open_files_limit()
+        connections = connection_cap(self.limits, open_files)
+        self._server = self._build(self._tail, connections)
         try:
             self.port = (
                 self._server.add_secure_port(self.listen, self._tls.credentials())
@@ -131,18 +134,26 @@ class EventStoreServer:
         await self._server.start()
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        self._connection_watch = asyncio.create_task(
+            ConnectionWatch(self.port, connections).run(), name="connection-watch"
+        )
         _log.info(
-            "event=listening address=%s port=%d tls=%s mutual_tls=%s tokens=%s",
+            "event=listening address=%s port=%d tls=%s mutual_tls=%s tokens=%s "
+            "max_connections=%d open_files_limit=%d",
             self.listen,
             self.port,
             self._tls is not None,
             self._tls is not None and self._tls.client_ca is not None,
             "off" if self._tokens is None else len(self._tokens),
+            connections,
+            open_files,
         )
 
     async def stop(self, grace: float | None = DEFAULT_GRACE_SECONDS) -> None:
         """Stop accepting calls, let in-flight ones finish within ``grace`` seconds, stop."""
         _log.info("event=stopping grace_seconds=%s", grace)
+        if self._connection_watch is not None:
+            self._connection_watch.cancel()
         # Health watchers (load balancers) learn first that this server is going away.
         await self._health.enter_graceful_shutdown()
         if self._tail is not None:

@@ -2,7 +2,9 @@
 
 Every limit is a field of ``Limits``; the command line offers each as ``--max-...`` and
 ``EVENT_STORE_MAX_...``. Bad input (names, counts, sizes) is ``INVALID_ARGUMENT`` naming
-the field and the limit; running out of subscriptions is ``RESOURCE_EXHAUSTED``. Requests
+the field and the limit; running out of subscriptions or health watches is
+``RESOURCE_EXHAUSTED``. The connection limits are gRPC's own: a connection over
+``max_connections`` is closed as soon as it is accepted. Requests
 larger than ``max_request_bytes`` never reach a handler: gRPC itself rejects them with
 ``RESOURCE_EXHAUSTED``.
 """
@@ -17,16 +19,22 @@ from dataclasses import dataclass, fields
 from logicblocks.event.store import InvalidInputError
 from logicblocks.event.v1 import event_store_pb2, targets_pb2
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "SubscriptionLimitError", "SubscriptionSlots"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ConcurrencyLimitError",
+    "Limits",
+    "Slots",
+    "SubscriptionSlots",
+]
 
 _MIB = 1024 * 1024
 
 
-class SubscriptionLimitError(Exception):
-    """A subscription was refused: the server or the connection holds too many."""
+class ConcurrencyLimitError(Exception):
+    """A long-lived call was refused: the server or the connection holds too many of its kind."""
 
-    def __init__(self, limit: str, value: int):
-        super().__init__(f"too many concurrent subscriptions (limit {limit}={value}): retry later")
+    def __init__(self, what: str, limit: str, value: int):
+        super().__init__(f"too many concurrent {what} (limit {limit}={value}): retry later")
         self.limit = limit
         self.value = value
 
@@ -41,6 +49,15 @@ class Limits:
     max_name_length: int = 200
     max_subscriptions: int = 1000
     max_subscriptions_per_connection: int = 100
+    # Health Watch streams are open to callers without a token, so they need a cap of
+    # their own.
+    max_health_watches: int = 1000
+    max_health_watches_per_connection: int = 10
+    # Connections: a cap on open ones, and how long one may sit before it is closed
+    # without finishing its handshake (TCP or TLS, then HTTP/2 settings) or without a call.
+    max_connections: int = 2000
+    max_handshake_seconds: int = 10
+    max_connection_idle_seconds: int = 60
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -97,31 +114,35 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-class SubscriptionSlots:
-    """Counts live subscriptions per server and per connection, refusing those over limit."""
+class Slots:
+    """Counts live calls of one kind per server and per connection, refusing those over limit.
 
-    def __init__(self, limits: Limits):
-        self._limits = limits
+    ``limit`` and ``per_connection_limit`` name fields of ``limits``; errors quote them.
+    """
+
+    def __init__(self, what: str, limits: Limits, limit: str, per_connection_limit: str):
+        self._what = what
+        self._limit = (limit, getattr(limits, limit))
+        self._per_connection_limit = (per_connection_limit, getattr(limits, per_connection_limit))
         self._lock = threading.Lock()
         self._total = 0
         self._per_peer: Counter[str] = Counter()
 
     @property
     def in_use(self) -> int:
-        """How many subscriptions hold a slot now."""
+        """How many calls hold a slot now."""
         return self._total
 
     @contextmanager
     def hold(self, peer: str) -> Iterator[None]:
-        """Hold a slot for a subscription from ``peer`` (its connection) while inside."""
+        """Hold a slot for a call from ``peer`` (its connection) while inside."""
         with self._lock:
-            if self._total >= self._limits.max_subscriptions:
-                raise SubscriptionLimitError("max_subscriptions", self._limits.max_subscriptions)
-            if self._per_peer[peer] >= self._limits.max_subscriptions_per_connection:
-                raise SubscriptionLimitError(
-                    "max_subscriptions_per_connection",
-                    self._limits.max_subscriptions_per_connection,
-                )
+            for (name, value), used in (
+                (self._limit, self._total),
+                (self._per_connection_limit, self._per_peer[peer]),
+            ):
+                if used >= value:
+                    raise ConcurrencyLimitError(self._what, name, value)
             self._total += 1
             self._per_peer[peer] += 1
         try:
@@ -132,3 +153,12 @@ class SubscriptionSlots:
                 self._per_peer[peer] -= 1
                 if self._per_peer[peer] <= 0:
                     del self._per_peer[peer]
+
+
+class SubscriptionSlots(Slots):
+    """Slots for live subscriptions (``max_subscriptions``, ``..._per_connection``)."""
+
+    def __init__(self, limits: Limits):
+        super().__init__(
+            "subscriptions", limits, "max_subscriptions", "max_subscriptions_per_connection"
+        )

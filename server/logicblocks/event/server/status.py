@@ -1,4 +1,4 @@
-"""How errors become gRPC statuses (DESIGN.md section 4), for the servicer."""
+"""How errors become gRPC statuses (the table in docs/grpc.md), for the servicer."""
 
 import logging
 
@@ -16,7 +16,7 @@ from logicblocks.event.store import (
 )
 from logicblocks.event.store.wire import bad_request_to_wire, condition_failure_to_wire
 
-from .limits import SubscriptionLimitError
+from .limits import ConcurrencyLimitError
 
 __all__ = ["status_for"]
 
@@ -56,7 +56,7 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         )
     if isinstance(error, InvalidInputError):
         return _rich_status(code_pb2.INVALID_ARGUMENT, str(error), bad_request_to_wire(error))
-    if isinstance(error, SubscriptionLimitError):
+    if isinstance(error, ConcurrencyLimitError):
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
         )
