@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.support.readme import README, example_code
 from tests.support.server_process import ServerProcess
-from tests.unit.test_readme import README, example_code
 
 IN_PROCESS = "adapter = adapters.InMemoryStorageAdapter()"
 SERVE = [sys.executable, "-m", "logicblocks.event.server.cli", "serve", "--listen", "127.0.0.1:0"]

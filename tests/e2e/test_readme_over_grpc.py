@@ -5,7 +5,7 @@ import io
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 from tests.support.grpc_server import running_server
-from tests.unit.test_readme import README, example_code
+from tests.support.readme import README, example_code
 
 IN_PROCESS = "adapter = adapters.InMemoryStorageAdapter()"
 

@@ -10,7 +10,6 @@ subscriber ends with exactly the final log of its target: no gap, nothing twice.
 """
 
 import re
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -20,11 +19,10 @@ import pytest
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent, identifier
-from tests.integration.test_server_cli import COMMAND
 from tests.support.postgres import PostgresCluster
 from tests.support.publish_load import check_log
 from tests.support.retrying_publisher import RetryingPublisher, stop_all
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess, healthy
 from tests.support.subscribers import Collector, wait_until
 
 PUBLISHERS = 3
@@ -39,17 +37,6 @@ def own_cluster() -> Iterator[PostgresCluster]:
     """A cluster of this module's own: stopping it disturbs no other test."""
     with PostgresCluster() as cluster:
         yield cluster
-
-
-def healthy(target: str) -> bool:
-    """Whether ``logicblocks-event-store health`` reports the server SERVING."""
-    completed = subprocess.run(
-        [COMMAND, "health", "--target", target, "--timeout", "5"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return completed.returncode == 0 and completed.stdout.strip() == "SERVING"
 
 
 def test_a_database_restart_loses_nothing_and_subscribers_see_the_exact_log(

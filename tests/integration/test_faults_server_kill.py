@@ -17,11 +17,10 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
-from tests.integration.test_server_cli import COMMAND
-from tests.integration.test_subscription_resume import final_log
 from tests.support.publish_load import check_log
 from tests.support.retrying_publisher import RetryingPublisher, stop_all
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
+from tests.support.stored_log import final_log
 from tests.support.subscribers import wait_until
 
 PUBLISHERS = 4

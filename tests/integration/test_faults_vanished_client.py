@@ -23,10 +23,14 @@ from logicblocks.event.store import EventStore, InvalidInputError
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent
-from tests.integration.test_faults_postgres_restart import healthy
-from tests.integration.test_server_cli import COMMAND
-from tests.integration.test_subscription_load import thread_count
-from tests.support.server_process import ServerProcess, descriptor_count, resident_set_bytes
+from tests.support.server_process import (
+    COMMAND,
+    ServerProcess,
+    descriptor_count,
+    healthy,
+    resident_set_bytes,
+    thread_count,
+)
 from tests.support.subscribers import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,7 @@ from logicblocks.event.store import (
 from logicblocks.event.store.adapters import AsyncGrpcStorageAdapter
 from logicblocks.event.store.adapters.grpc_async import AsyncGrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from tests.integration.test_server_cli import COMMAND
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
 
 TIMEOUT = 60.0
 ORDERS = identifier.Stream(category="orders", stream="o-1")

@@ -26,7 +26,7 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.store.records import PendingEvent
 from logicblocks.event.types import NewEvent, identifier
-from tests.support.postgres import PostgresCluster
+from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
 from tests.support.subscribers import wait_until
 
 
@@ -247,27 +247,6 @@ def test_names_too_long_for_an_index_entry_are_refused_before_the_database(
     assert raised.value.field == "stream"
     good.publish(events=[NewEvent(name="n", payload={})])
     assert [e.stream for e in store.log()] == ["fine"]
-
-
-def hold_write_lock(
-    postgres_url: str, table: TableParameters
-) -> psycopg.Connection[tuple[object, ...]]:
-    """A session holding the table's write lock, as a stuck writer would."""
-    holder = psycopg.connect(postgres_url, autocommit=True)
-    holder.execute("SELECT pg_advisory_lock(%s)", (table.lock_key,))
-    return holder
-
-
-def lock_waiters(cluster: PostgresCluster, table: TableParameters) -> int:
-    # An advisory lock on a bigint key shows its high half in classid, its low in objid.
-    rows = cluster.execute(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        " AND ((classid::bigint << 32) | objid::bigint) = %s",
-        (table.lock_key,),
-    )
-    count = rows[0][0]
-    assert isinstance(count, int)
-    return count
 
 
 def wait_for_queue(adapter: PostgresStorageAdapter, length: int) -> None:

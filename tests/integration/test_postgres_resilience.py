@@ -21,8 +21,7 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 from logicblocks.event.types import NewEvent
-from tests.integration.test_postgres_adapter import hold_write_lock, lock_waiters
-from tests.support.postgres import PostgresCluster
+from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
 from tests.support.subscribers import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ import pytest
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent
-from tests.support.server_process import ServerProcess
-
-COMMAND = str(Path(sys.executable).parent / "logicblocks-event-store")
+from tests.support.server_process import COMMAND, ServerProcess
 
 
 def health(target: str) -> subprocess.CompletedProcess[str]:

@@ -1,13 +1,12 @@
 """The server's limits: each refused with a status naming it, nothing written, configurable."""
 
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from logicblocks.event.server.limits import Limits
 from logicblocks.event.store import EventStore, InvalidInputError
@@ -15,9 +14,8 @@ from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorage
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
 from tests.support.grpc_server import running_server
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
 
-COMMAND = str(Path(sys.executable).parent / "logicblocks-event-store")
 LIMITS = Limits(
     max_events_per_publish=3,
     max_payload_bytes=100,
@@ -25,6 +23,8 @@ LIMITS = Limits(
     max_name_length=20,
     max_subscriptions=3,
     max_subscriptions_per_connection=2,
+    max_health_watches=3,
+    max_health_watches_per_connection=2,
 )
 
 
@@ -154,37 +154,50 @@ def test_a_scan_of_a_bad_name_is_invalid_argument(
     assert "max_name_length" in text(error)
 
 
-def subscribe(stub: event_store_pb2_grpc.EventStoreStub) -> Any:
+def subscribe(channel: grpc.Channel) -> Any:
     """A live subscription to the log, returned once the server has sent caught-up."""
+    stub = event_store_pb2_grpc.EventStoreStub(channel)
     call: Any = stub.Subscribe(event_store_pb2.SubscribeRequest(target={"log": {}}))
     first = next(call)
     assert first.HasField("caught_up")
     return call
 
 
-def test_subscriptions_are_limited_per_connection_and_per_server(target: str) -> None:
+def watch_health(channel: grpc.Channel) -> Any:
+    """A health Watch stream (no token needed), returned once it has sent the status."""
+    call: Any = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+    first = next(call)
+    assert first.status == health_pb2.HealthCheckResponse.SERVING
+    return call
+
+
+@pytest.mark.parametrize(
+    ("open_call", "limit"),
+    [(subscribe, "max_subscriptions"), (watch_health, "max_health_watches")],
+)
+def test_long_calls_are_limited_per_connection_and_per_server(
+    target: str, open_call: Callable[[grpc.Channel], Any], limit: str
+) -> None:
     with (
-        grpc.insecure_channel(target) as first_channel,
-        grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as second,
+        grpc.insecure_channel(target) as first,
+        grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as other,
     ):
-        first = event_store_pb2_grpc.EventStoreStub(first_channel)
-        other = event_store_pb2_grpc.EventStoreStub(second)
-        held = [subscribe(first), subscribe(first)]
-        error = refused(subscribe, first)
+        held = [open_call(first), open_call(first)]
+        error = refused(open_call, first)
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "max_subscriptions_per_connection=2" in text(error)
+        assert f"{limit}_per_connection=2" in text(error)
 
-        held.append(subscribe(other))
-        error = refused(subscribe, other)
+        held.append(open_call(other))
+        error = refused(open_call, other)
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "max_subscriptions=3" in text(error)
+        assert f"{limit}=3" in text(error)
 
-        # A subscription that ends gives its slot back.
+        # A call that ends gives its slot back.
         held.pop().cancel()
         deadline = time.monotonic() + 10
         while True:
             try:
-                held.append(subscribe(other))
+                held.append(open_call(other))
                 break
             except grpc.RpcError as error:
                 assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -14,8 +14,7 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
-from tests.integration.test_server_cli import COMMAND
-from tests.support.server_process import ServerProcess, resident_set_bytes
+from tests.support.server_process import COMMAND, ServerProcess, resident_set_bytes
 
 EVENTS = 48_000
 PAYLOAD_BYTES = 4_000

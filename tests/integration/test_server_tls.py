@@ -2,7 +2,6 @@
 
 import asyncio
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +20,7 @@ from logicblocks.event.store.adapters import (
 from logicblocks.event.types import NewEvent, identifier
 from tests.support.certificates import Certificates, make_certificates
 from tests.support.grpc_server import running_server
-from tests.support.server_process import ServerProcess
-
-COMMAND = str(Path(sys.executable).parent / "logicblocks-event-store")
+from tests.support.server_process import COMMAND, ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Bearer tokens on a real server: who gets in, who may publish, and what the logs keep."""
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,9 @@ from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorage
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
 from tests.support.grpc_server import running_server
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
 
 Metadata = tuple[tuple[str, str | bytes], ...]
-COMMAND = str(Path(sys.executable).parent / "logicblocks-event-store")
 WRITER = "writer-5f3a9c1e77d2"
 READER = "reader-0b8e4d2a91c6"
 TOKENS = {WRITER: Access.READ_WRITE, READER: Access.READ_ONLY}

@@ -16,8 +16,7 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
-from tests.integration.test_server_cli import COMMAND
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
 from tests.support.subscribers import Collector
 
 TIMEOUT = 60.0

@@ -21,8 +21,12 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
-from tests.integration.test_server_cli import COMMAND
-from tests.support.server_process import ServerProcess, resident_set_bytes
+from tests.support.server_process import (
+    COMMAND,
+    ServerProcess,
+    resident_set_bytes,
+    thread_count,
+)
 
 MIB = 1024 * 1024
 TIMEOUT = 120.0
@@ -42,14 +46,6 @@ CHANNELS = 10
 IDLE_ALLOWED_GROWTH = 100 * MIB
 # A thread per subscription would add 1,000; the storage pool may still start a few.
 IDLE_ALLOWED_THREADS = 40
-
-
-def thread_count(pid: int) -> int:
-    """The number of threads of process ``pid`` (Linux ``/proc``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no Threads for process {pid}")
 
 
 def identity(event: StoredEvent) -> tuple[str, int]:

@@ -18,16 +18,14 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import (
-    ConnectionParameters,
     GrpcStorageAdapter,
-    PostgresStorageAdapter,
     SqliteStorageAdapter,
     StorageAdapter,
 )
 from logicblocks.event.store.adapters.grpc_subscription import GrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from tests.integration.test_server_cli import COMMAND
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
+from tests.support.stored_log import final_log
 from tests.support.subscribers import Collector, wait_until
 
 TIMEOUT = 90.0
@@ -77,17 +75,6 @@ def writer_adapter(stack: ExitStack, storage_url: str, tmp_path: Path) -> Iterat
         ServerProcess([COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", storage_url])
     )
     yield stack.enter_context(GrpcStorageAdapter(target=second.target))
-
-
-def final_log(storage_url: str, tmp_path: Path) -> list[StoredEvent]:
-    """The whole log, read from storage directly."""
-    if storage_url.startswith("sqlite"):
-        with SqliteStorageAdapter(path=tmp_path / "events.db") as sqlite:
-            return list(sqlite.scan())
-    with PostgresStorageAdapter(
-        connection_source=ConnectionParameters.from_url(storage_url)
-    ) as postgres:
-        return list(postgres.scan())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -20,7 +20,6 @@ from logicblocks.event.store.adapters import (
     PostgresStorageAdapter,
 )
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from tests.integration.test_server_cli import COMMAND
 from tests.support.publish_load import (
     CATEGORY,
     Outcome,
@@ -28,7 +27,7 @@ from tests.support.publish_load import (
     finish_writer_processes,
     start_writer_processes,
 )
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import COMMAND, ServerProcess
 from tests.support.subscribers import Collector, wait_until
 
 WRITER_PROCESSES = 4

@@ -19,10 +19,14 @@ import pytest
 
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import identifier
-from tests.integration.test_server_cli import COMMAND
 from tests.support.publish_load import check_log
 from tests.support.retrying_publisher import RetryingPublisher, stop_all
-from tests.support.server_process import ServerProcess, descriptor_count, resident_set_bytes
+from tests.support.server_process import (
+    COMMAND,
+    ServerProcess,
+    descriptor_count,
+    resident_set_bytes,
+)
 from tests.support.subscribers import Collector
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))

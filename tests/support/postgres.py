@@ -25,7 +25,15 @@ from typing import Self
 import psycopg
 from psycopg import sql
 
-__all__ = ["PostgresCluster", "find_postgres_bin_dir", "free_port"]
+from logicblocks.event.store.adapters import TableParameters
+
+__all__ = [
+    "PostgresCluster",
+    "find_postgres_bin_dir",
+    "free_port",
+    "hold_write_lock",
+    "lock_waiters",
+]
 
 # Tests trade durability across an OS crash for speed; a killed *server process* still
 # loses nothing, since the data reaches the kernel at commit either way.
@@ -233,3 +241,25 @@ class PostgresCluster:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def hold_write_lock(
+    postgres_url: str, table: TableParameters
+) -> psycopg.Connection[tuple[object, ...]]:
+    """A session holding the table's write lock, as a stuck writer would."""
+    holder = psycopg.connect(postgres_url, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", (table.lock_key,))
+    return holder
+
+
+def lock_waiters(cluster: PostgresCluster, table: TableParameters) -> int:
+    """How many sessions wait for the table's write lock."""
+    # An advisory lock on a bigint key shows its high half in classid, its low in objid.
+    rows = cluster.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND ((classid::bigint << 32) | objid::bigint) = %s",
+        (table.lock_key,),
+    )
+    count = rows[0][0]
+    assert isinstance(count, int)
+    return count

@@ -10,6 +10,7 @@ import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-__all__ = ["ServerProcess", "descriptor_count", "resident_set_bytes"]
+__all__ = [
+    "COMMAND",
+    "ServerProcess",
+    "descriptor_count",
+    "healthy",
+    "resident_set_bytes",
+    "thread_count",
+]
+
+# The command as installed beside this interpreter, run the way users run it.
+COMMAND = str(Path(sys.executable).parent / "logicblocks-event-store")
 
 _LISTENING = re.compile(r"event=listening address=\S+ port=(\d+)")
 
@@ -118,3 +129,22 @@ def resident_set_bytes(pid: int) -> int:
 def descriptor_count(pid: int) -> int:
     """How many file descriptors process ``pid`` has open (Linux ``/proc``)."""
     return sum(1 for _ in Path(f"/proc/{pid}/fd").iterdir())
+
+
+def thread_count(pid: int) -> int:
+    """The number of threads of process ``pid`` (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Threads for process {pid}")
+
+
+def healthy(target: str) -> bool:
+    """Whether ``logicblocks-event-store health`` reports the server SERVING."""
+    completed = subprocess.run(
+        [COMMAND, "health", "--target", target, "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.returncode == 0 and completed.stdout.strip() == "SERVING"

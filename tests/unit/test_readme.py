@@ -2,18 +2,8 @@
 
 import contextlib
 import io
-import re
-from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def example_code() -> str:
-    text = README.read_text()
-    section = text.split("## Example", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "the README has no python example"
-    return match.group(1)
+from tests.support.readme import README, example_code
 
 
 def test_the_readme_example_runs_as_written() -> None:
