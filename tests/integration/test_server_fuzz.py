@@ -247,8 +247,8 @@ def test_the_server_still_serves_after_the_fuzzing(channel: grpc.Channel) -> Non
     response = stub.Publish(
         event_store_pb2.PublishRequest(
             target=targets_pb2.Stream(category="after", stream="fuzz"),
-            events=[events_pb2.NewEvent(name="ok", payload=b"{}")],
+            events=[events_pb2.NewEvent(id="after-fuzz", name="ok", payload=b"{}")],
         ),
         timeout=10,
     )
-    assert response.events[0].name == "ok"
+    assert [receipt.id for receipt in response.receipts] == ["after-fuzz"]

@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from logicblocks.event.server.auth import Access, TokensFileError, fingerprint, parse_tokens
-from logicblocks.event.store import EventStore
+from logicblocks.event.store import AuthenticationError, EventStore, PermissionDeniedError
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
@@ -139,18 +139,18 @@ def test_the_python_client_sends_its_token_on_every_call(target: str) -> None:
             assert next(subscription).name == "placed"
         finally:
             subscription.close()
-        with pytest.raises(grpc.RpcError) as caught:
+        with pytest.raises(PermissionDeniedError, match="read-only"):
             EventStore(reader).stream(category="orders", stream="o-1").publish(
                 events=[NewEvent(name="placed", payload={})]
             )
-        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_the_python_client_without_a_token_is_unauthenticated(target: str) -> None:
-    with GrpcStorageAdapter(target=target) as client:
-        with pytest.raises(grpc.RpcError) as caught:
-            list(EventStore(client).log())
-        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with (
+        GrpcStorageAdapter(target=target) as client,
+        pytest.raises(AuthenticationError, match="authorization"),
+    ):
+        list(EventStore(client).log())
 
 
 def test_a_tokens_file_is_parsed_with_comments_and_errors_never_show_tokens() -> None:
@@ -163,9 +163,18 @@ def test_a_tokens_file_is_parsed_with_comments_and_errors_never_show_tokens() ->
         parse_tokens("# nobody\n")
 
 
+def test_a_token_listed_twice_must_keep_its_access() -> None:
+    assert parse_tokens(f"{READER} read-only\n{READER} read-only\n") == {READER: Access.READ_ONLY}
+    text = f"{READER} read-only\n# the reader again\n{READER} read-write\n"
+    with pytest.raises(TokensFileError, match="line 3: the token of line 1 again") as caught:
+        parse_tokens(text)
+    assert READER not in str(caught.value)
+
+
 def test_the_server_process_takes_a_tokens_file_and_never_logs_tokens(tmp_path: Path) -> None:
     tokens_file = tmp_path / "tokens"
     tokens_file.write_text(f"{WRITER} read-write\n{READER} read-only\n")
+    tokens_file.chmod(0o600)
     command = [COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", "memory://"]
     command += ["--log-level", "DEBUG"]
     env = {"EVENT_STORE_AUTH_TOKENS_FILE": str(tokens_file)}
@@ -187,6 +196,7 @@ def test_the_server_process_takes_a_tokens_file_and_never_logs_tokens(tmp_path: 
     log = "\n".join(server.lines)
     assert "event=permission_denied" in log and "event=unauthenticated" in log
     assert f"token_sha256={fingerprint(READER)}" in log
+    assert "event=tokens_file_exposed" not in log
     for secret in (WRITER, READER, wrong):
         assert secret not in log
 
@@ -206,3 +216,33 @@ def test_an_unreadable_tokens_file_stops_the_server_with_a_clear_message(tmp_pat
     )
     assert result.returncode == 2
     assert "cannot read tokens file" in result.stderr
+
+
+def test_a_tokens_file_others_may_read_is_served_with_one_warning(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(f"{WRITER} read-write\n")
+    tokens_file.chmod(0o644)
+    command = [COMMAND, "serve", "--listen", "127.0.0.1:0", "--storage", "memory://"]
+    command += ["--auth-tokens-file", str(tokens_file)]
+    with ServerProcess(command) as server:
+        server.signal(15)
+        assert server.wait(timeout=30) == 0
+    warnings = [line for line in server.lines if "event=tokens_file_exposed" in line]
+    assert len(warnings) == 1
+    assert "mode=0644" in warnings[0] and "chmod 600" in warnings[0]
+
+
+def test_a_token_with_two_accesses_stops_the_server_naming_the_line(tmp_path: Path) -> None:
+    tokens_file = tmp_path / "tokens"
+    tokens_file.write_text(f"{WRITER} read-write\n{WRITER} read-only\n")
+    result = subprocess.run(
+        [COMMAND, "serve", "--listen", "127.0.0.1:0", "--auth-tokens-file", tokens_file],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"logicblocks-event-store: {tokens_file} line 2: the token of line 1 again, "
+        "with other access (read-only)"
+    ]

@@ -9,7 +9,14 @@ from .conditions import (
     stream_is_empty,
 )
 from .exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    EventStoreError,
     InvalidInputError,
+    LimitExceededError,
+    PermissionDeniedError,
+    PublishOutcomeUnknownError,
+    ServerError,
     StorageOpenError,
     StorageUnavailableError,
     UnmetWriteConditionError,
@@ -17,13 +24,20 @@ from .exceptions import (
 from .store import EventCategory, EventLog, EventStore, EventStream
 
 __all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
     "EmptyStreamCondition",
     "EventCategory",
     "EventLog",
     "EventStore",
+    "EventStoreError",
     "EventStream",
     "InvalidInputError",
+    "LimitExceededError",
+    "PermissionDeniedError",
     "PositionIsCondition",
+    "PublishOutcomeUnknownError",
+    "ServerError",
     "StorageOpenError",
     "StorageUnavailableError",
     "UnmetWriteConditionError",

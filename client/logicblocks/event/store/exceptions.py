@@ -1,16 +1,35 @@
-"""The errors the store raises to applications."""
+"""The errors the store raises to applications: one hierarchy rooted at ``EventStoreError``.
 
-from typing import Any
+Each error's docstring says what is certain when it is raised by a publish: whether
+nothing was written, or whether the outcome is unknown (``PublishOutcomeUnknownError``).
+"""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from logicblocks.event.types import NewEvent
 
 __all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "EventStoreError",
     "InvalidInputError",
+    "LimitExceededError",
+    "PermissionDeniedError",
+    "PublishOutcomeUnknownError",
+    "ServerError",
     "StorageOpenError",
     "StorageUnavailableError",
     "UnmetWriteConditionError",
 ]
 
 
-class UnmetWriteConditionError(Exception):
+class EventStoreError(Exception):
+    """The root of every error the store raises; catch it to catch them all."""
+
+
+class UnmetWriteConditionError(EventStoreError):
     """A publish's write condition did not hold; nothing was written.
 
     ``category`` and ``stream`` name the stream, ``condition`` the condition that failed
@@ -35,8 +54,8 @@ class UnmetWriteConditionError(Exception):
         self.last_position = last_position
 
 
-class InvalidInputError(ValueError):
-    """A request broke a rule of the store; nothing was written.
+class InvalidInputError(EventStoreError, ValueError):
+    """A request broke a rule of the store; nothing was written. Certain: do not retry as is.
 
     ``field`` names the offending field (``events[2].payload``), ``rule`` says what it must be.
     """
@@ -47,11 +66,82 @@ class InvalidInputError(ValueError):
         self.rule = rule
 
 
-class StorageUnavailableError(Exception):
-    """The storage behind the store cannot be reached; the call may be retried."""
+class StorageUnavailableError(EventStoreError):
+    """The storage behind the store, or the server, cannot be reached; retry later.
+
+    From a read: nothing was delivered past what the iteration already yielded. From a
+    publish, this error itself does not say whether anything was written: the gRPC
+    clients raise its subclass ``PublishOutcomeUnknownError`` for every failure that may
+    come after the write, and a retry with the same ids is safe either way.
+    """
 
 
-class StorageOpenError(Exception):
+class PublishOutcomeUnknownError(StorageUnavailableError):
+    """A publish may or may not have been stored: its answer was lost.
+
+    Raised for failures that can come after the write (a deadline, a cancelled call, the
+    server or connection lost, an unexpected server error, an answer over the client's
+    receive limit), once the client's own retries are spent. Nothing is known about the
+    outcome: all of the events may be stored, or none (never some: publishes are atomic).
+
+    Publish ``events`` again to ``target``: each carries the id it was sent with, so the
+    retry writes them if the first publish did not and otherwise returns the stored
+    events, never storing one twice. ``ids`` lists those ids in order.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: Any = None,
+        events: Sequence["NewEvent"] = (),
+    ):
+        super().__init__(message)
+        self.target = target
+        self.events = tuple(events)
+        self.ids = tuple(event.id for event in self.events)
+
+
+class LimitExceededError(EventStoreError):
+    """A server limit refused the call (gRPC ``RESOURCE_EXHAUSTED`` from the server).
+
+    Certain: nothing was written, nothing read. Limits on load (too many subscriptions or
+    calls at once) clear as others finish: retry later, with backoff. The message names
+    the limit.
+    """
+
+
+class AuthenticationError(EventStoreError):
+    """The server did not accept the credentials (``UNAUTHENTICATED``): no token, or a
+    token it does not know. Certain: nothing was written. Retrying with the same token
+    fails the same way."""
+
+
+class PermissionDeniedError(EventStoreError):
+    """The token is known but may not do this (``PERMISSION_DENIED``), such as a read-only
+    token publishing. Certain: nothing was written."""
+
+
+class ServerError(EventStoreError):
+    """The server failed the call in a way the documented API has no other name for.
+
+    ``code`` is the gRPC status name (``INTERNAL``, ``UNIMPLEMENTED``, ``UNKNOWN``, ...).
+    From a read it says nothing more was delivered. A publish raises it only when nothing
+    was written (``UNIMPLEMENTED``: the server does not serve publishes); other failures
+    of a publish raise ``PublishOutcomeUnknownError``.
+    """
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+class ConfigurationError(EventStoreError):
+    """A client or adapter was configured wrongly (arguments that contradict each other,
+    an unusable token, a value out of range). Raised when it is made, before any call."""
+
+
+class StorageOpenError(EventStoreError):
     """The storage cannot be opened as it is (bad path, foreign file, newer schema).
 
     Not worth retrying: the message says what to change. The server refuses to start on it.

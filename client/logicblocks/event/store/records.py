@@ -37,7 +37,12 @@ _MAX_DEPTH = 100
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    """A validated new event: id assigned, payload encoded, timestamps in UTC."""
+    """A validated new event: id assigned, payload encoded, timestamps in UTC.
+
+    ``observed_at_given`` and ``occurred_at_given`` say whether the publisher sent the
+    timestamp or it was filled in by default (a clock): only sent ones identify the event
+    when a publish is recognised as a retry (``resolve_retry``).
+    """
 
     id: str
     name: str
@@ -45,6 +50,8 @@ class PendingEvent:
     observed_at: datetime
     occurred_at: datetime
     id_chosen_by_client: bool
+    observed_at_given: bool = True
+    occurred_at_given: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +371,8 @@ def _prepare(events: Iterable[NewEvent], payload_texts: Sequence[str] | None) ->
                 observed_at=_utc(f"{field}.observed_at", event.observed_at),
                 occurred_at=_utc(f"{field}.occurred_at", event.occurred_at),
                 id_chosen_by_client=event.id is not None,
+                observed_at_given=event.observed_at_given,
+                occurred_at_given=event.occurred_at_given,
             )
         )
     return prepared
@@ -384,6 +393,12 @@ def resolve_retry(
     from a retry and raises ``InvalidInputError`` naming the event: an id used in another
     stream or by a different event, or a publish only partly stored (publishes are
     atomic, so a retry is all or nothing).
+
+    "The same event" is judged on what the publisher sent, as ``events.proto`` states:
+    the name, the payload text, and each timestamp only when it was sent
+    (``observed_at_given``, ``occurred_at_given``). A timestamp filled in by default (the
+    server's clock, or "now" in a fresh ``NewEvent``) differs on every attempt and so
+    cannot tell a retry from another event.
     """
     if not found:
         return None
@@ -397,11 +412,11 @@ def resolve_retry(
             raise InvalidInputError(
                 f"events[{index}].id", "is already used by an event in another stream"
             )
-        if (record.name, record.payload, record.observed_at, record.occurred_at) != (
-            event.name,
-            event.payload,
-            event.observed_at,
-            event.occurred_at,
+        if (
+            record.name != event.name
+            or record.payload != event.payload
+            or (event.observed_at_given and record.observed_at != event.observed_at)
+            or (event.occurred_at_given and record.occurred_at != event.occurred_at)
         ):
             raise InvalidInputError(
                 f"events[{index}].id", "is already used by a different event in this stream"

@@ -5,7 +5,7 @@ the wire agree by construction. Payloads cross as the UTF-8 bytes of the JSON te
 backend stores (see ``records``): the server never decodes them on the way out.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -15,10 +15,10 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.event import trusted_stored_event
-from logicblocks.event.v1 import conditions_pb2, events_pb2, targets_pb2
+from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2
 
 from .conditions import EmptyStreamCondition, PositionIsCondition, WriteCondition
-from .exceptions import InvalidInputError, UnmetWriteConditionError
+from .exceptions import InvalidInputError, PublishOutcomeUnknownError, UnmetWriteConditionError
 from .records import (
     EventRecord,
     PendingEvent,
@@ -40,10 +40,13 @@ __all__ = [
     "condition_failure_to_wire",
     "condition_from_wire",
     "condition_to_wire",
+    "events_with_ids",
     "new_events_from_wire",
     "pending_event_to_wire",
+    "record_to_receipt",
     "record_to_wire",
     "stored_event_from_wire",
+    "stored_events_from_receipts",
     "stream_from_wire",
     "stream_to_wire",
     "target_from_wire",
@@ -138,15 +141,84 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
     )
 
 
-def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
-    """A validated new event as a wire event, always carrying its id (safe retries)."""
-    return events_pb2.NewEvent(
-        id=event.id,
-        name=event.name,
-        payload=event.payload.encode("utf-8"),
-        observed_at=_timestamp_fields(event.observed_at),
-        occurred_at=_timestamp_fields(event.occurred_at),
+def record_to_receipt(record: EventRecord) -> event_store_pb2.PublishResponse.Receipt:
+    """What a publisher learns of a stored record: all the store added, no payload."""
+    return event_store_pb2.PublishResponse.Receipt(
+        id=record.id,
+        position=record.position,
+        sequence_number=record.sequence_number,
+        observed_at=_timestamp_fields(record.observed_at),
+        occurred_at=_timestamp_fields(record.occurred_at),
     )
+
+
+def stored_events_from_receipts(
+    target: identifier.Stream,
+    events: Sequence[NewEvent],
+    response: event_store_pb2.PublishResponse,
+) -> list[StoredEvent]:
+    """The stored events of an acknowledged publish: what was sent, plus its receipts.
+
+    Names and payloads are the caller's own (the payload is the very mapping it passed,
+    not a copy: the server stored its text byte for byte); ids, places and timestamps come
+    from the receipts. An answer that does not hold one receipt per event cannot be
+    matched to the events: the publish is reported as of unknown outcome.
+    """
+    receipts = response.receipts
+    if len(receipts) != len(events):
+        raise PublishOutcomeUnknownError(
+            f"the server acknowledged the publish with {len(receipts)} receipts for "
+            f"{len(events)} events; the stored events cannot be told apart",
+            target=target,
+        )
+    return [
+        trusted_stored_event(
+            receipt.id,
+            event.name,
+            target.stream,
+            target.category,
+            receipt.position,
+            receipt.sequence_number,
+            event.payload,
+            _datetime(receipt.observed_at),
+            _datetime(receipt.occurred_at),
+        )
+        for event, receipt in zip(events, receipts, strict=True)
+    ]
+
+
+def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
+    """A validated new event as a wire event, always carrying its id (safe retries).
+
+    Timestamps travel only when the caller gave them: a default one is the server's to
+    fill in, so a retry made with fresh ``NewEvent``s is recognised as the same publish.
+    """
+    wire = events_pb2.NewEvent(id=event.id, name=event.name, payload=event.payload.encode("utf-8"))
+    if event.observed_at_given:
+        wire.observed_at.CopyFrom(timestamp_to_wire(event.observed_at))
+    if event.occurred_at_given:
+        wire.occurred_at.CopyFrom(timestamp_to_wire(event.occurred_at))
+    return wire
+
+
+def events_with_ids(
+    events: Sequence[NewEvent], request: event_store_pb2.PublishRequest
+) -> list[NewEvent]:
+    """The caller's events as ``request`` sent them, each with the id it went with.
+
+    For retrying a publish of unknown outcome: the ids the client assigned make the retry
+    the same publish; timestamps left to default stay so.
+    """
+    return [
+        NewEvent(
+            id=wire.id,
+            name=event.name,
+            payload=event.payload,
+            observed_at=event.observed_at if event.observed_at_given else None,
+            occurred_at=event.occurred_at if event.occurred_at_given else None,
+        )
+        for event, wire in zip(events, request.events, strict=True)
+    ]
 
 
 def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingEvent]:

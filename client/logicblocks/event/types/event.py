@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,12 @@ class NewEvent:
     ``id`` is optional: when given, it must be unique in the store, and publishing an event
     whose id is already stored in the same stream returns the stored event instead of
     writing it again, which makes retrying a publish safe.
+
+    ``observed_at_given`` and ``occurred_at_given`` say whether the caller chose the
+    timestamp (passing it, or for ``observed_at`` a ``clock`` of its own) or left it to the
+    default. A default timestamp is not part of the event's identity: a retry made with a
+    fresh ``NewEvent`` (another "now") is still the same event, and over gRPC the server's
+    clock supplies it. They take no part in equality.
     """
 
     name: str
@@ -28,6 +34,8 @@ class NewEvent:
     observed_at: datetime
     occurred_at: datetime
     id: str | None
+    observed_at_given: bool = field(default=True, init=False, compare=False, repr=False)
+    occurred_at_given: bool = field(default=True, init=False, compare=False, repr=False)
 
     def __init__(
         self,
@@ -39,6 +47,10 @@ class NewEvent:
         clock: Clock = _SYSTEM_CLOCK,
         id: str | None = None,
     ):
+        object.__setattr__(
+            self, "observed_at_given", observed_at is not None or clock is not _SYSTEM_CLOCK
+        )
+        object.__setattr__(self, "occurred_at_given", occurred_at is not None)
         if observed_at is None:
             observed_at = clock.now(UTC)
         if occurred_at is None:

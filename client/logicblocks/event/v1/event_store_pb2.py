@@ -23,40 +23,45 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from logicblocks.event.v1 import conditions_pb2 as logicblocks_dot_event_dot_v1_dot_conditions__pb2
 from logicblocks.event.v1 import events_pb2 as logicblocks_dot_event_dot_v1_dot_events__pb2
 from logicblocks.event.v1 import targets_pb2 as logicblocks_dot_event_dot_v1_dot_targets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&logicblocks/event/v1/event_store.proto\x12\x14logicblocks.event.v1\x1a\x1egoogle/protobuf/duration.proto\x1a%logicblocks/event/v1/conditions.proto\x1a!logicblocks/event/v1/events.proto\x1a\"logicblocks/event/v1/targets.proto\"\xa8\x01\n\x0ePublishRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Stream\x12.\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1e.logicblocks.event.v1.NewEvent\x12\x38\n\nconditions\x18\x03 \x03(\x0b\x32$.logicblocks.event.v1.WriteCondition\"D\n\x0fPublishResponse\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEvent\"\x97\x01\n\x0bScanRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Target\x12\"\n\x15\x61\x66ter_sequence_number\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x03 \x01(\x03H\x01\x88\x01\x01\x42\x18\n\x16_after_sequence_numberB\x08\n\x06_limit\"A\n\x0cScanResponse\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEvent\"\xb7\x02\n\x10SubscribeRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Target\x12\x45\n\tbeginning\x18\x02 \x01(\x0b\x32\x30.logicblocks.event.v1.SubscribeRequest.BeginningH\x00\x12\x39\n\x03\x65nd\x18\x03 \x01(\x0b\x32*.logicblocks.event.v1.SubscribeRequest.EndH\x00\x12\x1f\n\x15\x61\x66ter_sequence_number\x18\x04 \x01(\x03H\x00\x12\x35\n\x12heartbeat_interval\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x0b\n\tBeginning\x1a\x05\n\x03\x45ndB\x07\n\x05start\"\xfd\x02\n\x11SubscribeResponse\x12@\n\x06\x65vents\x18\x01 \x01(\x0b\x32..logicblocks.event.v1.SubscribeResponse.EventsH\x00\x12\x45\n\tcaught_up\x18\x02 \x01(\x0b\x32\x30.logicblocks.event.v1.SubscribeResponse.CaughtUpH\x00\x12\x46\n\theartbeat\x18\x03 \x01(\x0b\x32\x31.logicblocks.event.v1.SubscribeResponse.HeartbeatH\x00\x1a;\n\x06\x45vents\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEvent\x1a&\n\x08\x43\x61ughtUp\x12\x11\n\x04head\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_head\x1a\'\n\tHeartbeat\x12\x11\n\x04head\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_headB\t\n\x07\x63ontent2\x95\x02\n\nEventStore\x12V\n\x07Publish\x12$.logicblocks.event.v1.PublishRequest\x1a%.logicblocks.event.v1.PublishResponse\x12O\n\x04Scan\x12!.logicblocks.event.v1.ScanRequest\x1a\".logicblocks.event.v1.ScanResponse0\x01\x12^\n\tSubscribe\x12&.logicblocks.event.v1.SubscribeRequest\x1a\'.logicblocks.event.v1.SubscribeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&logicblocks/event/v1/event_store.proto\x12\x14logicblocks.event.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%logicblocks/event/v1/conditions.proto\x1a!logicblocks/event/v1/events.proto\x1a\"logicblocks/event/v1/targets.proto\"\xa8\x01\n\x0ePublishRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Stream\x12.\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1e.logicblocks.event.v1.NewEvent\x12\x38\n\nconditions\x18\x03 \x03(\x0b\x32$.logicblocks.event.v1.WriteCondition\"\xae\x02\n\x0fPublishResponse\x12\x35\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEventB\x02\x18\x01\x12?\n\x08receipts\x18\x02 \x03(\x0b\x32-.logicblocks.event.v1.PublishResponse.Receipt\x1a\xa2\x01\n\x07Receipt\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x17\n\x0fsequence_number\x18\x03 \x01(\x03\x12/\n\x0bobserved_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\x0bScanRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Target\x12\"\n\x15\x61\x66ter_sequence_number\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x03 \x01(\x03H\x01\x88\x01\x01\x42\x18\n\x16_after_sequence_numberB\x08\n\x06_limit\"A\n\x0cScanResponse\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEvent\"\xb7\x02\n\x10SubscribeRequest\x12,\n\x06target\x18\x01 \x01(\x0b\x32\x1c.logicblocks.event.v1.Target\x12\x45\n\tbeginning\x18\x02 \x01(\x0b\x32\x30.logicblocks.event.v1.SubscribeRequest.BeginningH\x00\x12\x39\n\x03\x65nd\x18\x03 \x01(\x0b\x32*.logicblocks.event.v1.SubscribeRequest.EndH\x00\x12\x1f\n\x15\x61\x66ter_sequence_number\x18\x04 \x01(\x03H\x00\x12\x35\n\x12heartbeat_interval\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x0b\n\tBeginning\x1a\x05\n\x03\x45ndB\x07\n\x05start\"\xfd\x02\n\x11SubscribeResponse\x12@\n\x06\x65vents\x18\x01 \x01(\x0b\x32..logicblocks.event.v1.SubscribeResponse.EventsH\x00\x12\x45\n\tcaught_up\x18\x02 \x01(\x0b\x32\x30.logicblocks.event.v1.SubscribeResponse.CaughtUpH\x00\x12\x46\n\theartbeat\x18\x03 \x01(\x0b\x32\x31.logicblocks.event.v1.SubscribeResponse.HeartbeatH\x00\x1a;\n\x06\x45vents\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.logicblocks.event.v1.StoredEvent\x1a&\n\x08\x43\x61ughtUp\x12\x11\n\x04head\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_head\x1a\'\n\tHeartbeat\x12\x11\n\x04head\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_headB\t\n\x07\x63ontent2\x95\x02\n\nEventStore\x12V\n\x07Publish\x12$.logicblocks.event.v1.PublishRequest\x1a%.logicblocks.event.v1.PublishResponse\x12O\n\x04Scan\x12!.logicblocks.event.v1.ScanRequest\x1a\".logicblocks.event.v1.ScanResponse0\x01\x12^\n\tSubscribe\x12&.logicblocks.event.v1.SubscribeRequest\x1a\'.logicblocks.event.v1.SubscribeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'logicblocks.event.v1.event_store_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PUBLISHREQUEST']._serialized_start=207
-  _globals['_PUBLISHREQUEST']._serialized_end=375
-  _globals['_PUBLISHRESPONSE']._serialized_start=377
-  _globals['_PUBLISHRESPONSE']._serialized_end=445
-  _globals['_SCANREQUEST']._serialized_start=448
-  _globals['_SCANREQUEST']._serialized_end=599
-  _globals['_SCANRESPONSE']._serialized_start=601
-  _globals['_SCANRESPONSE']._serialized_end=666
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=669
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=980
-  _globals['_SUBSCRIBEREQUEST_BEGINNING']._serialized_start=953
-  _globals['_SUBSCRIBEREQUEST_BEGINNING']._serialized_end=964
-  _globals['_SUBSCRIBEREQUEST_END']._serialized_start=966
-  _globals['_SUBSCRIBEREQUEST_END']._serialized_end=971
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=983
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=1364
-  _globals['_SUBSCRIBERESPONSE_EVENTS']._serialized_start=1213
-  _globals['_SUBSCRIBERESPONSE_EVENTS']._serialized_end=1272
-  _globals['_SUBSCRIBERESPONSE_CAUGHTUP']._serialized_start=1274
-  _globals['_SUBSCRIBERESPONSE_CAUGHTUP']._serialized_end=1312
-  _globals['_SUBSCRIBERESPONSE_HEARTBEAT']._serialized_start=1314
-  _globals['_SUBSCRIBERESPONSE_HEARTBEAT']._serialized_end=1353
-  _globals['_EVENTSTORE']._serialized_start=1367
-  _globals['_EVENTSTORE']._serialized_end=1644
+  _globals['_PUBLISHRESPONSE'].fields_by_name['events']._loaded_options = None
+  _globals['_PUBLISHRESPONSE'].fields_by_name['events']._serialized_options = b'\030\001'
+  _globals['_PUBLISHREQUEST']._serialized_start=240
+  _globals['_PUBLISHREQUEST']._serialized_end=408
+  _globals['_PUBLISHRESPONSE']._serialized_start=411
+  _globals['_PUBLISHRESPONSE']._serialized_end=713
+  _globals['_PUBLISHRESPONSE_RECEIPT']._serialized_start=551
+  _globals['_PUBLISHRESPONSE_RECEIPT']._serialized_end=713
+  _globals['_SCANREQUEST']._serialized_start=716
+  _globals['_SCANREQUEST']._serialized_end=867
+  _globals['_SCANRESPONSE']._serialized_start=869
+  _globals['_SCANRESPONSE']._serialized_end=934
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=937
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=1248
+  _globals['_SUBSCRIBEREQUEST_BEGINNING']._serialized_start=1221
+  _globals['_SUBSCRIBEREQUEST_BEGINNING']._serialized_end=1232
+  _globals['_SUBSCRIBEREQUEST_END']._serialized_start=1234
+  _globals['_SUBSCRIBEREQUEST_END']._serialized_end=1239
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=1251
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=1632
+  _globals['_SUBSCRIBERESPONSE_EVENTS']._serialized_start=1481
+  _globals['_SUBSCRIBERESPONSE_EVENTS']._serialized_end=1540
+  _globals['_SUBSCRIBERESPONSE_CAUGHTUP']._serialized_start=1542
+  _globals['_SUBSCRIBERESPONSE_CAUGHTUP']._serialized_end=1580
+  _globals['_SUBSCRIBERESPONSE_HEARTBEAT']._serialized_start=1582
+  _globals['_SUBSCRIBERESPONSE_HEARTBEAT']._serialized_end=1621
+  _globals['_EVENTSTORE']._serialized_start=1635
+  _globals['_EVENTSTORE']._serialized_end=1912
 # @@protoc_insertion_point(module_scope)

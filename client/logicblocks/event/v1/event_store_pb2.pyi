@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from logicblocks.event.v1 import conditions_pb2 as _conditions_pb2
 from logicblocks.event.v1 import events_pb2 as _events_pb2
 from logicblocks.event.v1 import targets_pb2 as _targets_pb2
@@ -23,10 +24,25 @@ class PublishRequest(_message.Message):
     def __init__(self, target: _Optional[_Union[_targets_pb2.Stream, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_events_pb2.NewEvent, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_conditions_pb2.WriteCondition, _Mapping]]] = ...) -> None: ...
 
 class PublishResponse(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "receipts")
+    class Receipt(_message.Message):
+        __slots__ = ("id", "position", "sequence_number", "observed_at", "occurred_at")
+        ID_FIELD_NUMBER: _ClassVar[int]
+        POSITION_FIELD_NUMBER: _ClassVar[int]
+        SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+        OBSERVED_AT_FIELD_NUMBER: _ClassVar[int]
+        OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+        id: str
+        position: int
+        sequence_number: int
+        observed_at: _timestamp_pb2.Timestamp
+        occurred_at: _timestamp_pb2.Timestamp
+        def __init__(self, id: _Optional[str] = ..., position: _Optional[int] = ..., sequence_number: _Optional[int] = ..., observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[_events_pb2.StoredEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ...) -> None: ...
+    receipts: _containers.RepeatedCompositeFieldContainer[PublishResponse.Receipt]
+    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[PublishResponse.Receipt, _Mapping]]] = ...) -> None: ...
 
 class ScanRequest(_message.Message):
     __slots__ = ("target", "after_sequence_number", "limit")

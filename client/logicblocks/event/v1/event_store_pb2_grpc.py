@@ -87,8 +87,25 @@ class EventStoreServicer:
     """
 
     def Publish(self, request, context):
-        """Atomically publish events into one stream, if every condition holds. Returns the
-        stored events in the order given. All events are written contiguously, or none.
+        """Atomically publish events into one stream, if every condition holds. All events are
+        written contiguously, or none. The answer carries one receipt per event, in the order
+        given, with only what the client did not send (see PublishResponse); it never repeats
+        the payloads, so it stays small whatever the client's receive limit.
+
+        Outcomes a client can rely on:
+        - OK: every event is stored (now, or by an earlier publish this one repeats).
+        - INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED and
+        UNIMPLEMENTED: nothing was written.
+        - RESOURCE_EXHAUSTED sent by the server (a server limit, or a request larger than the
+        server accepts, "SERVER: Received message larger than max"): nothing was written.
+        Raised by the client's own gRPC library because the answer exceeded its receive
+        limit ("CLIENT: Received message larger than max"): the outcome is unknown. A
+        receipt takes about 40 bytes plus its id, so this needs a tiny receive limit.
+        - Anything else (DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE, UNKNOWN, INTERNAL, a lost
+        connection): the outcome is unknown; the events may or may not be stored. Publish
+        again with the same event ids (see NewEvent.id): the retry writes them if the first
+        attempt did not, and otherwise returns the receipts of the stored events without
+        writing anything twice.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

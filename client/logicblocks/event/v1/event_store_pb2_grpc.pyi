@@ -50,8 +50,25 @@ class EventStoreStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventStoreAsyncStub: ...
     Publish: _grpc.UnaryUnaryMultiCallable[_event_store_pb2.PublishRequest, _event_store_pb2.PublishResponse]
-    """Atomically publish events into one stream, if every condition holds. Returns the
-    stored events in the order given. All events are written contiguously, or none.
+    """Atomically publish events into one stream, if every condition holds. All events are
+    written contiguously, or none. The answer carries one receipt per event, in the order
+    given, with only what the client did not send (see PublishResponse); it never repeats
+    the payloads, so it stays small whatever the client's receive limit.
+
+    Outcomes a client can rely on:
+    - OK: every event is stored (now, or by an earlier publish this one repeats).
+    - INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED and
+      UNIMPLEMENTED: nothing was written.
+    - RESOURCE_EXHAUSTED sent by the server (a server limit, or a request larger than the
+      server accepts, "SERVER: Received message larger than max"): nothing was written.
+      Raised by the client's own gRPC library because the answer exceeded its receive
+      limit ("CLIENT: Received message larger than max"): the outcome is unknown. A
+      receipt takes about 40 bytes plus its id, so this needs a tiny receive limit.
+    - Anything else (DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE, UNKNOWN, INTERNAL, a lost
+      connection): the outcome is unknown; the events may or may not be stored. Publish
+      again with the same event ids (see NewEvent.id): the retry writes them if the first
+      attempt did not, and otherwise returns the receipts of the stored events without
+      writing anything twice.
     """
     Scan: _grpc.UnaryStreamMultiCallable[_event_store_pb2.ScanRequest, _event_store_pb2.ScanResponse]
     """Read the events of a target in sequence-number order, several per response message.
@@ -86,8 +103,25 @@ class EventStoreAsyncStub(EventStoreStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Publish: _aio.UnaryUnaryMultiCallable[_event_store_pb2.PublishRequest, _event_store_pb2.PublishResponse]  # type: ignore[assignment]
-    """Atomically publish events into one stream, if every condition holds. Returns the
-    stored events in the order given. All events are written contiguously, or none.
+    """Atomically publish events into one stream, if every condition holds. All events are
+    written contiguously, or none. The answer carries one receipt per event, in the order
+    given, with only what the client did not send (see PublishResponse); it never repeats
+    the payloads, so it stays small whatever the client's receive limit.
+
+    Outcomes a client can rely on:
+    - OK: every event is stored (now, or by an earlier publish this one repeats).
+    - INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED and
+      UNIMPLEMENTED: nothing was written.
+    - RESOURCE_EXHAUSTED sent by the server (a server limit, or a request larger than the
+      server accepts, "SERVER: Received message larger than max"): nothing was written.
+      Raised by the client's own gRPC library because the answer exceeded its receive
+      limit ("CLIENT: Received message larger than max"): the outcome is unknown. A
+      receipt takes about 40 bytes plus its id, so this needs a tiny receive limit.
+    - Anything else (DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE, UNKNOWN, INTERNAL, a lost
+      connection): the outcome is unknown; the events may or may not be stored. Publish
+      again with the same event ids (see NewEvent.id): the retry writes them if the first
+      attempt did not, and otherwise returns the receipts of the stored events without
+      writing anything twice.
     """
     Scan: _aio.UnaryStreamMultiCallable[_event_store_pb2.ScanRequest, _event_store_pb2.ScanResponse]  # type: ignore[assignment]
     """Read the events of a target in sequence-number order, several per response message.
@@ -125,8 +159,25 @@ class EventStoreServicer(metaclass=_abc_1.ABCMeta):
         request: _event_store_pb2.PublishRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_event_store_pb2.PublishResponse, _abc.Awaitable[_event_store_pb2.PublishResponse]]:
-        """Atomically publish events into one stream, if every condition holds. Returns the
-        stored events in the order given. All events are written contiguously, or none.
+        """Atomically publish events into one stream, if every condition holds. All events are
+        written contiguously, or none. The answer carries one receipt per event, in the order
+        given, with only what the client did not send (see PublishResponse); it never repeats
+        the payloads, so it stays small whatever the client's receive limit.
+
+        Outcomes a client can rely on:
+        - OK: every event is stored (now, or by an earlier publish this one repeats).
+        - INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED and
+          UNIMPLEMENTED: nothing was written.
+        - RESOURCE_EXHAUSTED sent by the server (a server limit, or a request larger than the
+          server accepts, "SERVER: Received message larger than max"): nothing was written.
+          Raised by the client's own gRPC library because the answer exceeded its receive
+          limit ("CLIENT: Received message larger than max"): the outcome is unknown. A
+          receipt takes about 40 bytes plus its id, so this needs a tiny receive limit.
+        - Anything else (DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE, UNKNOWN, INTERNAL, a lost
+          connection): the outcome is unknown; the events may or may not be stored. Publish
+          again with the same event ids (see NewEvent.id): the retry writes them if the first
+          attempt did not, and otherwise returns the receipts of the stored events without
+          writing anything twice.
         """
 
     @_abc_1.abstractmethod

@@ -22,6 +22,7 @@ from logicblocks.event.store.records import EventRecord, validate_target
 from logicblocks.event.store.wire import (
     condition_from_wire,
     new_events_from_wire,
+    record_to_receipt,
     record_to_wire,
     stream_from_wire,
     target_from_wire,
@@ -86,7 +87,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             event_store_pb2.PublishRequest, event_store_pb2.PublishResponse
         ],
     ) -> event_store_pb2.PublishResponse:
-        """Validate the request, write it through the adapter, return the stored events."""
+        """Validate the request, write it through the adapter, return a receipt per event."""
         started = time.monotonic()
         try:
             self._limits.check_publish(request)
@@ -118,7 +119,9 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             len(records),
             (time.monotonic() - started) * 1000,
         )
-        return event_store_pb2.PublishResponse(events=[record_to_wire(r) for r in records])
+        # Receipts, not the stored events: the client has the names and payloads already,
+        # and an answer repeating them could exceed its receive limit after the write.
+        return event_store_pb2.PublishResponse(receipts=[record_to_receipt(r) for r in records])
 
     async def Scan(
         self,

@@ -6,36 +6,33 @@ any local adapter: the same results, the same exceptions, iteration that streams
 
 import random
 import time
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from typing import NamedTuple, cast
 
 import grpc
-from google.protobuf import any_pb2
-from grpc_status import rpc_status
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from logicblocks.event.v1 import conditions_pb2, event_store_pb2, event_store_pb2_grpc
+from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from ..conditions import WriteCondition
-from ..exceptions import InvalidInputError, StorageUnavailableError
+from ..exceptions import ConfigurationError, EventStoreError
 from ..records import prepare_events, validate_target
 from ..subscription import Subscription, resolve_start
 from ..wire import (
-    bad_request_from_wire,
-    condition_failure_from_wire,
     condition_to_wire,
+    events_with_ids,
     pending_event_to_wire,
     stored_event_from_wire,
+    stored_events_from_receipts,
     stream_to_wire,
     target_to_wire,
 )
 from .base import Saveable, Scannable, StorageAdapter, validate_scan
 from .grpc_credentials import PemSource, channel_credentials, secure_or_plain_channel
+from .grpc_errors import RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
 from .grpc_subscription import GrpcSubscription
 
-# googleapis-common-protos ships no type information.
-from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # isort: skip
-
-__all__ = ["GrpcStorageAdapter"]
+__all__ = ["GrpcStorageAdapter", "PreparedPublish", "check_client_options", "publish_request"]
 
 _MIB = 1024 * 1024
 
@@ -44,14 +41,25 @@ class GrpcStorageAdapter(StorageAdapter):
     """Stores events in an event store server reached over gRPC at ``target``.
 
     ``timeout`` bounds each publish, in seconds (scans have no deadline: they may be long).
-    A call that fails with ``UNAVAILABLE`` is tried up to ``attempts`` times
-    with exponential backoff; that is safe because every event is sent with an id (the
-    caller's, or a fresh UUID), and the server returns the stored events for a publish it
-    already wrote. A scan interrupted by ``UNAVAILABLE`` resumes after the last event it
-    yielded. Keepalive pings every ``keepalive_seconds`` detect dead connections.
+    A publish that fails with ``UNAVAILABLE`` or ``DEADLINE_EXCEEDED`` is tried up to
+    ``attempts`` times with exponential backoff, a scan that fails with ``UNAVAILABLE``
+    likewise (resuming after the last event it yielded). Retrying a publish is safe: every
+    event is sent with an id (the caller's, or a fresh UUID), and the server answers a
+    publish it already stored with the stored events' receipts, writing nothing twice.
+    Keepalive pings every ``keepalive_seconds`` detect dead connections.
 
-    Raises ``UnmetWriteConditionError`` and ``InvalidInputError`` exactly as in-process
-    adapters do, and ``StorageUnavailableError`` when the server cannot be reached.
+    A publish's answer holds one small receipt per event (id, position, sequence number,
+    timestamps); the returned ``StoredEvent``s are rebuilt from it and from the events
+    passed in, whose payload mappings they share (not copies).
+
+    Errors are ``EventStoreError``s. ``UnmetWriteConditionError`` and
+    ``InvalidInputError`` are raised exactly as in-process adapters raise them, and like
+    ``AuthenticationError``, ``PermissionDeniedError`` and ``LimitExceededError`` they
+    mean that nothing was written. A publish whose outcome is unknown once the attempts
+    are spent (a deadline, a lost connection, a server error) raises
+    ``PublishOutcomeUnknownError``: retry it with its ``events``, which carry their ids.
+    A read that cannot reach the server raises ``StorageUnavailableError``. Mistakes in
+    these arguments raise ``ConfigurationError``.
 
     TLS: ``root_certificates`` (the CA that signed the server's certificate; the system's
     roots when omitted), and ``client_certificate`` with ``client_key`` for mutual TLS, each
@@ -73,9 +81,10 @@ class GrpcStorageAdapter(StorageAdapter):
         client_key: PemSource | None = None,
         token: str | None = None,
     ):
+        check_client_options(timeout, attempts, keepalive_seconds, max_message_bytes)
         self.target = target
         self.timeout = timeout
-        self.attempts = max(1, attempts)
+        self.attempts = attempts
         options = _channel_options(keepalive_seconds, max_message_bytes)
         self._channel = secure_or_plain_channel(
             target,
@@ -97,18 +106,18 @@ class GrpcStorageAdapter(StorageAdapter):
         events: Sequence[NewEvent],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
-        request = publish_request(target, events, conditions)
+        publish = publish_request(target, events, conditions)
         delay = 0.05
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self._stub.Publish(request, timeout=self.timeout)
+                response = self._stub.Publish(publish.request, timeout=self.timeout)
             except grpc.RpcError as error:
-                if _code(error) == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
+                if error.code() in RETRIED_PUBLISH_CODES and attempt < self.attempts:
                     time.sleep(delay * (1 + random.random()))
                     delay *= 4
                     continue
-                raise _documented_error(error) from None
-            return [stored_event_from_wire(event) for event in response.events]
+                raise publish.error(error) from None
+            return publish.stored_events(response)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def scan(
@@ -139,12 +148,12 @@ class GrpcStorageAdapter(StorageAdapter):
                         yield event
                 return
             except grpc.RpcError as error:
-                if _code(error) == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
+                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
                     attempt += 1
                     time.sleep(delay * (1 + random.random()))
                     delay *= 4
                     continue
-                raise _documented_error(error) from None
+                raise documented_error(error) from None
             finally:
                 call.cancel()  # type: ignore[no-untyped-call]  # untyped in grpc-stubs
 
@@ -168,12 +177,26 @@ class GrpcStorageAdapter(StorageAdapter):
             target=target,
             after_sequence_number=resolve_start(after_sequence_number, from_end),
             heartbeat_interval=heartbeat_interval,
-            raise_error=_documented_error,
+            raise_error=documented_error,
         )
 
     def close(self) -> None:
         """Close the channel; calls in flight end with ``CANCELLED``."""
         self._channel.close()
+
+
+def check_client_options(
+    timeout: float | None, attempts: int, keepalive_seconds: float, max_message_bytes: int
+) -> None:
+    """Refuse client arguments no call could work with, before a channel is made."""
+    if timeout is not None and not timeout > 0:
+        raise ConfigurationError(f"timeout must be a number of seconds > 0 or None, not {timeout}")
+    if attempts < 1:
+        raise ConfigurationError(f"attempts must be at least 1, not {attempts}")
+    if not keepalive_seconds > 0:
+        raise ConfigurationError(f"keepalive_seconds must be > 0, not {keepalive_seconds}")
+    if max_message_bytes < 1:
+        raise ConfigurationError(f"max_message_bytes must be at least 1, not {max_message_bytes}")
 
 
 def _channel_options(keepalive_seconds: float, max_message_bytes: int) -> list[tuple[str, int]]:
@@ -188,55 +211,42 @@ def _channel_options(keepalive_seconds: float, max_message_bytes: int) -> list[t
     ]
 
 
+class PreparedPublish(NamedTuple):
+    """A validated publish: the request to send, and what its answer or failure needs."""
+
+    target: identifier.Stream
+    events: Sequence[NewEvent]
+    request: event_store_pb2.PublishRequest
+
+    def stored_events(self, response: event_store_pb2.PublishResponse) -> list[StoredEvent]:
+        """The stored events of the acknowledged publish, rebuilt from its receipts."""
+        return stored_events_from_receipts(self.target, self.events, response)
+
+    def error(self, error: grpc.RpcError) -> EventStoreError:
+        """The documented error for the publish's failed call; uncertain ones carry the
+        events with the ids they were sent with, for a retry."""
+        attempt = PublishAttempt(self.target, events_with_ids(self.events, self.request))
+        return documented_error(error, publish=attempt)
+
+
 def publish_request(
-    target: Saveable, events: Sequence[NewEvent], conditions: Set[WriteCondition]
-) -> event_store_pb2.PublishRequest:
+    target: Saveable, events: Iterable[NewEvent], conditions: Set[WriteCondition]
+) -> PreparedPublish:
     """The ``Publish`` request for a publish, validated here exactly as in process.
 
     So bad input fails identically and never travels (the server checks again, for
     clients in other languages). Every event gets an id, which makes retries safe.
     """
     stream = validate_target(target)  # first, as in process: the same error comes first
+    # Kept to rebuild the answer, so a one-shot iterable is read once, here. A mapping
+    # goes to prepare_events as it is, to be refused with its own message.
+    if not isinstance(events, (Sequence, Mapping)):
+        events = list(events)
     pending = prepare_events(events)
-    return event_store_pb2.PublishRequest(
+    request = event_store_pb2.PublishRequest(
         target=stream_to_wire(stream),
         events=[pending_event_to_wire(event) for event in pending],
         conditions=[condition_to_wire(condition) for condition in conditions],
     )
-
-
-def _code(error: grpc.RpcError) -> grpc.StatusCode | None:
-    code = getattr(error, "code", None)
-    return code() if callable(code) else None
-
-
-def _details_of(error: grpc.RpcError) -> list[any_pb2.Any]:
-    try:
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    except ValueError:
-        return []
-    return list(status.details) if status is not None else []
-
-
-def _documented_error(error: grpc.RpcError) -> Exception:
-    """The exception the documented API raises for a failed call."""
-    code = _code(error)
-    details = getattr(error, "details", None)
-    message = str(details() if callable(details) else error)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        failure = conditions_pb2.WriteConditionFailure()
-        for packed in _details_of(error):
-            if packed.Unpack(failure):
-                return condition_failure_from_wire(message, failure)
-        return condition_failure_from_wire(message, failure)
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        bad_request = error_details_pb2.BadRequest()
-        for packed in _details_of(error):
-            if packed.Unpack(bad_request):
-                return bad_request_from_wire(message, bad_request)
-        return bad_request_from_wire(message, None)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return InvalidInputError("request", f"exceeds a server limit ({message})")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return StorageUnavailableError(f"event store at the server is unavailable: {message}")
-    return error
+    # prepare_events accepted it: a sequence of NewEvent.
+    return PreparedPublish(stream, cast(Sequence[NewEvent], events), request)

@@ -25,8 +25,9 @@ from ..wire import (
     target_to_wire,
 )
 from .base import Saveable, Scannable, validate_scan
-from .grpc import _channel_options, _documented_error, publish_request
+from .grpc import _channel_options, check_client_options, publish_request
 from .grpc_credentials import PemSource, bearer_header, channel_credentials
+from .grpc_errors import RETRIED_PUBLISH_CODES, documented_error
 from .grpc_subscription import SubscriptionProgress
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
@@ -89,7 +90,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 response = await self._read()
             except grpc.RpcError as error:
                 self._call = None
-                raise _documented_error(error) from None
+                raise documented_error(error) from None
             if response is not None:
                 self._progress.receive(response)
 
@@ -119,7 +120,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 if self._closed.is_set():
                     break
                 if not self._progress.should_reconnect(error.code()):
-                    raise _documented_error(error) from None
+                    raise documented_error(error) from None
                 self.reconnects += 1
                 await self._pause(self._progress.next_delay())
                 continue
@@ -182,11 +183,12 @@ class AsyncGrpcStorageAdapter:
     """Stores events in an event store server over gRPC, for asyncio programs.
 
     The asyncio counterpart of ``GrpcStorageAdapter``, with the same arguments and the
-    same behaviour: ``timeout`` bounds each publish; a publish or scan failing with
-    ``UNAVAILABLE`` is tried up to ``attempts`` times with backoff (publishes are safe to
-    retry: every event carries an id); ``UnmetWriteConditionError``,
-    ``InvalidInputError`` and ``StorageUnavailableError`` are raised as in process. Make it
-    inside the event loop that uses it; ``await close()`` (or ``async with``) when done.
+    same behaviour: ``timeout`` bounds each publish; a publish failing with
+    ``UNAVAILABLE`` or ``DEADLINE_EXCEEDED``, or a scan failing with ``UNAVAILABLE``, is
+    tried up to ``attempts`` times with backoff (publishes are safe to retry: every event
+    carries an id); the same ``EventStoreError``s are raised for the same outcomes,
+    ``PublishOutcomeUnknownError`` included (see ``GrpcStorageAdapter``). Make it inside
+    the event loop that uses it; ``await close()`` (or ``async with``) when done.
     TLS (``root_certificates``, ``client_certificate``/``client_key`` or ``credentials``)
     and ``token`` work as for ``GrpcStorageAdapter``.
     """
@@ -205,9 +207,10 @@ class AsyncGrpcStorageAdapter:
         client_key: PemSource | None = None,
         token: str | None = None,
     ):
+        check_client_options(timeout, attempts, keepalive_seconds, max_message_bytes)
         self.target = target
         self.timeout = timeout
-        self.attempts = max(1, attempts)
+        self.attempts = attempts
         options = _channel_options(keepalive_seconds, max_message_bytes)
         tls = channel_credentials(
             credentials=credentials,
@@ -232,20 +235,20 @@ class AsyncGrpcStorageAdapter:
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
         """Publish ``events`` to the stream ``target`` if ``conditions`` hold."""
-        request = publish_request(target, events, conditions)
+        publish = publish_request(target, events, conditions)
         delay = _FIRST_RETRY_DELAY
         for attempt in range(1, self.attempts + 1):
             try:
                 response = await self._stub.Publish(
-                    request, timeout=self.timeout, metadata=self._metadata
+                    publish.request, timeout=self.timeout, metadata=self._metadata
                 )
             except grpc.RpcError as error:
-                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
+                if error.code() in RETRIED_PUBLISH_CODES and attempt < self.attempts:
                     await asyncio.sleep(delay * (1 + random.random()))
                     delay *= 4
                     continue
-                raise _documented_error(error) from None
-            return [stored_event_from_wire(event) for event in response.events]
+                raise publish.error(error) from None
+            return publish.stored_events(response)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def scan(
@@ -284,7 +287,7 @@ class AsyncGrpcStorageAdapter:
                     await asyncio.sleep(delay * (1 + random.random()))
                     delay *= 4
                     continue
-                raise _documented_error(error) from None
+                raise documented_error(error) from None
             finally:
                 call.cancel()
 

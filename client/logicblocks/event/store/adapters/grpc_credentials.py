@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import grpc
 
+from ..exceptions import ConfigurationError
+
 __all__ = [
     "BearerTokenInterceptor",
     "PemSource",
@@ -35,7 +37,10 @@ else:
 def _pem(source: PemSource | None) -> bytes | None:
     if source is None or isinstance(source, bytes):
         return source
-    return Path(source).read_bytes()
+    try:
+        return Path(source).read_bytes()
+    except OSError as error:
+        raise ConfigurationError(f"cannot read {source}: {error.strerror or error}") from None
 
 
 def channel_credentials(
@@ -53,10 +58,10 @@ def channel_credentials(
     tls_arguments = (root_certificates, client_certificate, client_key)
     if credentials is not None:
         if any(argument is not None for argument in tls_arguments):
-            raise ValueError("give either credentials or TLS files, not both")
+            raise ConfigurationError("give either credentials or TLS files, not both")
         return credentials
     if (client_certificate is None) != (client_key is None):
-        raise ValueError("client_certificate and client_key go together")
+        raise ConfigurationError("client_certificate and client_key go together")
     if all(argument is None for argument in tls_arguments):
         return None
     return grpc.ssl_channel_credentials(
@@ -69,7 +74,7 @@ def channel_credentials(
 def bearer_header(token: str) -> tuple[str, str]:
     """The ``authorization`` metadata entry carrying ``token``; rejects unusable tokens."""
     if not token or any(character.isspace() for character in token):
-        raise ValueError("token must be non-empty and hold no whitespace")
+        raise ConfigurationError("token must be non-empty and hold no whitespace")
     return ("authorization", f"Bearer {token}")
 
 
