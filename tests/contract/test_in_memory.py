@@ -6,10 +6,17 @@ import pytest
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
+from .suite import (
+    AdapterFactory,
+    RecordStorageContract,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 
 
-class TestInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestInMemoryStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, RecordStorageContract
+):
     @pytest.fixture
     def adapter_factory(self) -> Iterator[AdapterFactory]:
         yield InMemoryStorageAdapter

@@ -12,10 +12,17 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
+from .suite import (
+    AdapterFactory,
+    RecordStorageContract,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 
 
-class TestPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestPostgresStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, RecordStorageContract
+):
     @pytest.fixture
     def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
         made: list[StorageAdapter] = []

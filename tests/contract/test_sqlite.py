@@ -7,10 +7,15 @@ import pytest
 
 from logicblocks.event.store.adapters import SqliteStorageAdapter
 
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
+from .suite import (
+    AdapterFactory,
+    RecordStorageContract,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 
 
-class TestSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract, RecordStorageContract):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path) -> Iterator[AdapterFactory]:
         made: list[SqliteStorageAdapter] = []

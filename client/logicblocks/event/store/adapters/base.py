@@ -3,7 +3,7 @@
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from itertools import takewhile
 from types import TracebackType
 from typing import Self, TypeAlias
@@ -21,7 +21,9 @@ __all__ = [
     "Saveable",
     "Scannable",
     "StorageAdapter",
+    "payload_bytes",
     "validate_scan",
+    "within_bytes",
 ]
 
 Saveable: TypeAlias = identifier.Stream
@@ -192,10 +194,14 @@ class RecordStorageAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         limit: int | None = None,
+        max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
         """Iterate records of ``target`` in sequence-number order, at most ``limit`` of them.
 
-        Holds a bounded number of records in memory however large the result.
+        With ``max_bytes``, also stop before the record that would take the payloads read
+        past ``max_bytes`` in total (see ``within_bytes``): the first record always comes,
+        so one payload larger than the budget still goes through. Holds a bounded number
+        of records in memory however large the result.
         """
         raise NotImplementedError()
 
@@ -223,6 +229,32 @@ class RecordStorageAdapter(StorageAdapter):
 
 
 _HEAD_POLL_INTERVAL = 0.5
+
+
+def payload_bytes(record: EventRecord) -> int:
+    """The size of ``record``'s payload in UTF-8 bytes, as storage and the wire count it."""
+    # isascii() is a flag check: the common payload is measured without encoding a copy.
+    payload = record.payload
+    return len(payload) if payload.isascii() else len(payload.encode("utf-8", "surrogatepass"))
+
+
+def within_bytes(records: Iterable[EventRecord], max_bytes: int | None) -> Iterator[EventRecord]:
+    """The longest run of ``records`` whose payloads total at most ``max_bytes``, and never
+    less than the first record.
+
+    The one rule of a byte-bounded page (``read_records(max_bytes=...)``); PostgreSQL
+    evaluates the same rule in SQL. Lazy: the record after the budget is read, not kept.
+    """
+    if max_bytes is None:
+        yield from records
+        return
+    total = 0
+    for record in records:
+        size = payload_bytes(record)
+        if total + size > max_bytes and total > 0:
+            return
+        total += size
+        yield record
 
 
 def _after(head: int | None, known_head: int | None) -> bool:

@@ -9,7 +9,7 @@ from logicblocks.event.types import identifier
 
 from ..conditions import WriteCondition, ensure_conditions
 from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable
+from .base import HeadSignal, RecordStorageAdapter, Scannable, within_bytes
 
 __all__ = ["InMemoryStorageAdapter"]
 
@@ -86,10 +86,11 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         limit: int | None = None,
+        max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
         snapshot = len(self._log)
         after = -1 if after_sequence_number is None else after_sequence_number
-        records = self._iterate(target, after, snapshot)
+        records = within_bytes(self._iterate(target, after, snapshot), max_bytes)
         return records if limit is None else islice(records, limit)
 
     def _iterate(self, target: Scannable, after: int, snapshot: int) -> Iterator[EventRecord]:

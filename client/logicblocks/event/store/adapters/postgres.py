@@ -66,7 +66,7 @@ from logicblocks.event.types import StoredEvent, identifier
 from ..conditions import WriteCondition, ensure_conditions
 from ..exceptions import InvalidInputError, StorageOpenError, StorageUnavailableError
 from ..records import EventRecord, PendingEvent, resolve_retry, trusted_event_record
-from .base import HeadSignal, RecordStorageAdapter, Scannable
+from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes
 
 __all__ = ["ConnectionParameters", "ConnectionSource", "PostgresStorageAdapter", "TableParameters"]
 
@@ -593,30 +593,49 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         limit: int | None = None,
+        max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
         return self._pages(
-            target, -1 if after_sequence_number is None else after_sequence_number, limit
+            target,
+            -1 if after_sequence_number is None else after_sequence_number,
+            limit,
+            max_bytes,
         )
 
-    def _pages(self, target: Scannable, after: int, limit: int | None) -> Iterator[EventRecord]:
+    def _pages(
+        self, target: Scannable, after: int, limit: int | None, max_bytes: int | None
+    ) -> Iterator[EventRecord]:
         # Each page is its own short query on a pooled connection, so a slow reader holds
         # no transaction or connection between pages. Pages follow the sequence number (the
         # position within a stream, which orders the same way), never OFFSET.
         remaining = limit
         last_position = -1
+        budget = max_bytes
         while remaining is None or remaining > 0:
             size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
-            query, parameters = self._queries.page(target, after, last_position, size)
+            if budget is None:
+                query, parameters = self._queries.page(target, after, last_position, size)
+            else:
+                # The budget is applied in SQL (see _Queries.budgeted_page): PostgreSQL
+                # sends a whole result at once, so rows past it must never leave the server.
+                query, parameters = self._queries.budgeted_page(
+                    target, after, last_position, size, budget, first=budget == max_bytes
+                )
             with self._connection() as connection:
                 # Binary results: ints and timestamps load without parsing text.
                 rows = connection.execute(query, parameters, binary=True).fetchall()
-            for row in rows:
-                yield _record(row)
-            if len(rows) < size:
+            records = [_record(row) for row in rows]
+            del rows
+            yield from records
+            if len(records) < size:
                 return
-            after, last_position = rows[-1][5], rows[-1][4]
+            if budget is not None:
+                budget -= sum(payload_bytes(record) for record in records)
+                if budget <= 0:
+                    return
+            after, last_position = records[-1].sequence_number, records[-1].position
             if remaining is not None:
-                remaining -= len(rows)
+                remaining -= len(records)
 
     def head(self) -> int | None:
         with self._connection() as connection:
@@ -810,33 +829,100 @@ class _Queries:
         )
         self.notify = "SELECT pg_notify(%s, %s)"
 
-        self._log_page = _render(
-            sql.SQL(
-                "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
-            ).format(_RECORD_COLUMNS, table)
-        )
-        self._category_page = _render(
-            sql.SQL(
-                "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
-                " ORDER BY sequence_number LIMIT %s"
-            ).format(_RECORD_COLUMNS, table)
-        )
-        self._stream_page = _render(
-            sql.SQL(
-                "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
-                " AND sequence_number > %s ORDER BY position LIMIT %s"
-            ).format(_RECORD_COLUMNS, table)
-        )
+        self._pages = _page_queries(table, _RECORD_COLUMNS)
+        # The budgeted pages read the payload as stored (not cast to text), so the rows a
+        # budget cuts off are never detoasted for output.
+        self._budgeted = {
+            kind: _budgeted(query)
+            for kind, query in _page_queries(
+                table,
+                sql.SQL(
+                    "id, name, stream, category, position, sequence_number, payload,"
+                    " observed_at, occurred_at, {} AS size"
+                ).format(_PAYLOAD_SIZE),
+            ).items()
+        }
 
     def page(
         self, target: Scannable, after: int, last_position: int, size: int
     ) -> tuple[str, tuple[Any, ...]]:
         """The query and parameters of the next keyset page of ``target``."""
+        kind, parameters = self._page_parameters(target, after, last_position, size)
+        return self._pages[kind], parameters
+
+    def budgeted_page(
+        self,
+        target: Scannable,
+        after: int,
+        last_position: int,
+        size: int,
+        budget: int,
+        *,
+        first: bool,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """``page`` cut by ``within_bytes``'s rule: the rows whose payloads total at most
+        ``budget`` bytes, and the first row anyway when ``first``."""
+        kind, parameters = self._page_parameters(target, after, last_position, size)
+        return self._budgeted[kind], (*parameters, budget, first)
+
+    @staticmethod
+    def _page_parameters(
+        target: Scannable, after: int, last_position: int, size: int
+    ) -> tuple[str, tuple[Any, ...]]:
         match target:
             case identifier.Log():
-                return self._log_page, (after, size)
+                return "log", (after, size)
             case identifier.Category(category=category):
-                return self._category_page, (category, after, size)
+                return "category", (category, after, size)
             case identifier.Stream(category=category, stream=stream):
-                return self._stream_page, (category, stream, last_position, after, size)
+                return "stream", (category, stream, last_position, after, size)
         raise InvalidInputError("target", "must be a log, category or stream identifier")
+
+
+# A payload's size in bytes, as within_bytes counts it. A large uncompressed value stored
+# out of line reports its exact size without being read; anything else (small, or
+# compressed) is measured as text, which for a compressed value means decompressing it.
+# Values over 8 KiB cannot be stored inline, so pg_column_size is their exact length there.
+_PAYLOAD_SIZE = sql.SQL(
+    "CASE WHEN pg_column_size(payload) > 8192 AND pg_column_compression(payload) IS NULL"
+    " THEN pg_column_size(payload) ELSE octet_length(payload::text) END"
+)
+
+
+def _page_queries(table: sql.Identifier, columns: sql.Composable) -> dict[str, str]:
+    """The keyset page query of each kind of target, selecting ``columns``."""
+    return {
+        "log": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
+            ).format(columns, table)
+        ),
+        "category": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
+                " ORDER BY sequence_number LIMIT %s"
+            ).format(columns, table)
+        ),
+        "stream": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
+                " AND sequence_number > %s ORDER BY position LIMIT %s"
+            ).format(columns, table)
+        ),
+    }
+
+
+def _budgeted(page: str) -> str:
+    """``page`` (selecting ``size``) cut where the running total of ``size`` passes a budget.
+
+    Candidates and window both follow the page's order; the window streams, so PostgreSQL
+    reads no more rows than the page's LIMIT.
+    """
+    return (
+        "SELECT id, name, stream, category, position, sequence_number, payload::text,"
+        " observed_at, occurred_at FROM ("
+        " SELECT *, sum(size) OVER w AS running, row_number() OVER w AS n"
+        f" FROM ({page}) AS candidates"
+        " WINDOW w AS (ORDER BY sequence_number ROWS UNBOUNDED PRECEDING)) AS cut"
+        " WHERE running <= %s OR (n = 1 AND %s) ORDER BY sequence_number"
+    )

@@ -26,7 +26,7 @@ from logicblocks.event.types import identifier
 from ..conditions import WriteCondition, ensure_conditions
 from ..exceptions import StorageOpenError, StorageUnavailableError
 from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable
+from .base import HeadSignal, RecordStorageAdapter, Scannable, within_bytes
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorageAdapter", "StorageOpenError"]
 
@@ -344,6 +344,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         limit: int | None = None,
+        max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
         # The head when the scan starts bounds it, as the in-memory adapter's snapshot
         # does: numbers are assigned in commit order, so everything up to it is committed
@@ -352,11 +353,11 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         after = -1 if after_sequence_number is None else after_sequence_number
         if bound is None or after >= bound or limit == 0:
             return iter(())
+        if max_bytes is not None:
+            return iter(self._budgeted_page(target, after, bound, limit, max_bytes))
         return self._pages(target, after, bound, limit)
 
-    def _pages(
-        self, target: Scannable, after: int, bound: int, limit: int | None
-    ) -> Iterator[EventRecord]:
+    def _page_query(self, target: Scannable) -> tuple[str, tuple[str, ...]]:
         parameters: tuple[str, ...]
         match target:
             case identifier.Log():
@@ -369,6 +370,27 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             f"SELECT {_COLUMNS} FROM events WHERE {where}"
             "sequence_number > ? AND sequence_number <= ? ORDER BY sequence_number LIMIT ?"
         )
+        return query, parameters
+
+    def _budgeted_page(
+        self, target: Scannable, after: int, bound: int, limit: int | None, max_bytes: int
+    ) -> list[EventRecord]:
+        # SQLite steps one row at a time, so the rule cuts the page while it is read: the
+        # rows after the budget are never loaded.
+        query, parameters = self._page_query(target)
+        # LIMIT -1: no limit in SQLite; the budget ends the page.
+        size = -1 if limit is None else limit
+        with self._reader() as connection:
+            rows = connection.execute(query, (*parameters, after, bound, size))
+            try:
+                return list(within_bytes((_record(row) for row in rows), max_bytes))
+            finally:
+                rows.close()
+
+    def _pages(
+        self, target: Scannable, after: int, bound: int, limit: int | None
+    ) -> Iterator[EventRecord]:
+        query, parameters = self._page_query(target)
         remaining = limit
         while remaining is None or remaining > 0:
             page_size = READ_PAGE_SIZE if remaining is None else min(READ_PAGE_SIZE, remaining)
