@@ -13,6 +13,7 @@ import enum
 import hashlib
 import hmac
 import logging
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ def fingerprint(token: str) -> str:
 def parse_tokens(text: str, source: str = "tokens file") -> dict[str, Access]:
     """The tokens in ``text`` (the tokens file format) with their access."""
     tokens: dict[str, Access] = {}
+    lines: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -69,23 +71,42 @@ def parse_tokens(text: str, source: str = "tokens file") -> dict[str, Access]:
             raise TokensFileError(f"{source} line {number}: expected '<token> <access>'")
         token, access = parts
         try:
-            tokens[token] = Access(access)
+            granted = Access(access)
         except ValueError:
             raise TokensFileError(
                 f"{source} line {number}: access must be read-only or read-write"
             ) from None
+        if tokens.get(token, granted) is not granted:
+            # Which line should win is a guess either way; the guess could hand out writes.
+            raise TokensFileError(
+                f"{source} line {number}: the token of line {lines[token]} again, "
+                f"with other access ({access})"
+            )
+        tokens[token] = granted
+        lines.setdefault(token, number)
     if not tokens:
         raise TokensFileError(f"{source} holds no tokens: no one could call the server")
     return tokens
 
 
 def load_tokens(path: Path) -> dict[str, Access]:
-    """Read the tokens file at ``path``."""
+    """Read the tokens file at ``path``; warn if users other than its owner may read it."""
     try:
         text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
     except OSError as error:
         raise TokensFileError(f"cannot read tokens file {path}: {error.strerror}") from None
-    return parse_tokens(text, str(path))
+    tokens = parse_tokens(text, str(path))
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        # A warning, not a refusal: mounted secrets (Kubernetes, Docker) are often 0644
+        # inside a container no one else logs into.
+        _log.warning(
+            "event=tokens_file_exposed path=%s mode=%04o advice=%r",
+            path,
+            stat.S_IMODE(mode),
+            "other users may read the tokens: chmod 600 it",
+        )
+    return tokens
 
 
 def _rejecting(
