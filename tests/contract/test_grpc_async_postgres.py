@@ -1,0 +1,41 @@
+"""The contract suite through gRPC: the asyncio client, a real server, the PostgreSQL adapter.
+
+The suite is blocking; ``BlockingAsyncGrpcAdapter`` runs the asyncio client on a loop of
+its own so the same suite, not a parallel one, checks it.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from logicblocks.event.store.adapters import (
+    ConnectionParameters,
+    PostgresStorageAdapter,
+    TableParameters,
+)
+from tests.support.blocking_async_adapter import BlockingAsyncGrpcAdapter
+from tests.support.grpc_server import running_server
+
+from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
+
+
+class TestAsyncGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
+    @pytest.fixture
+    def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
+        # Each call: a fresh table, a server in front of it, a client. The exit stack closes
+        # them in reverse, so the server stops before its adapter is closed.
+        with ExitStack() as stack:
+
+            def make() -> BlockingAsyncGrpcAdapter:
+                storage = stack.enter_context(
+                    PostgresStorageAdapter(
+                        connection_source=ConnectionParameters.from_url(postgres_url),
+                        table_parameters=TableParameters(events_table_name=f"e_{uuid.uuid4().hex}"),
+                    )
+                )
+                target = stack.enter_context(running_server(storage))
+                return stack.enter_context(BlockingAsyncGrpcAdapter(target=target))
+
+            yield make
