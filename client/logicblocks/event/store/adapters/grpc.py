@@ -47,6 +47,8 @@ class GrpcStorageAdapter(StorageAdapter):
     event is sent with an id (the caller's, or a fresh UUID), and the server answers a
     publish it already stored with the stored events' receipts, writing nothing twice.
     Keepalive pings every ``keepalive_seconds`` detect dead connections.
+    ``max_message_bytes`` bounds each message received (not the publishes sent: the
+    server's ``max_request_bytes`` does that).
 
     A publish's answer holds one small receipt per event (id, position, sequence number,
     timestamps); the returned ``StoredEvent``s are rebuilt from it and from the events
@@ -200,10 +202,15 @@ def check_client_options(
 
 
 def _channel_options(keepalive_seconds: float, max_message_bytes: int) -> list[tuple[str, int]]:
-    """The client channel's options: message sizes and keepalive pings."""
+    """The client channel's options: the receive limit and keepalive pings.
+
+    ``max_message_bytes`` bounds what the client receives (one message of a scan or
+    subscription). Sends are left to the server's own request limit, which refuses a
+    request too large before handling it: a publish larger than the client's receive
+    limit is fine, since its answer holds receipts, not payloads.
+    """
     return [
         ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", int(keepalive_seconds * 1000)),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),

@@ -1,0 +1,68 @@
+"""A publish on the wire: timestamps sent only when given, answers rebuilt from receipts."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from logicblocks.event.store import PublishOutcomeUnknownError
+from logicblocks.event.store.records import prepare_events, trusted_event_record
+from logicblocks.event.store.wire import (
+    events_with_ids,
+    pending_event_to_wire,
+    record_to_receipt,
+    stored_events_from_receipts,
+)
+from logicblocks.event.types import NewEvent, StaticClock, identifier
+from logicblocks.event.v1 import event_store_pb2
+
+STREAM = identifier.Stream(category="orders", stream="o-1")
+WHEN = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+
+
+def test_only_timestamps_the_caller_gave_are_sent() -> None:
+    defaulted, observed, occurred, clocked = prepare_events(
+        [
+            NewEvent(name="a", payload={}),
+            NewEvent(name="b", payload={}, observed_at=WHEN),
+            NewEvent(name="c", payload={}, occurred_at=WHEN),
+            NewEvent(name="d", payload={}, clock=StaticClock(WHEN)),
+        ]
+    )
+    sent = [pending_event_to_wire(event) for event in (defaulted, observed, occurred, clocked)]
+    assert [(e.HasField("observed_at"), e.HasField("occurred_at")) for e in sent] == [
+        (False, False),
+        (True, False),
+        (False, True),
+        (True, False),
+    ]
+    assert all(event.HasField("id") for event in sent)
+
+
+def test_events_to_retry_keep_their_ids_and_leave_defaults_to_default() -> None:
+    events = [
+        NewEvent(name="a", payload={"n": 1}),
+        NewEvent(name="b", payload={}, observed_at=WHEN),
+    ]
+    request = event_store_pb2.PublishRequest(
+        events=[pending_event_to_wire(event) for event in prepare_events(events)]
+    )
+    retry = events_with_ids(events, request)
+    assert [event.id for event in retry] == [event.id for event in request.events]
+    assert [event.observed_at_given for event in retry] == [False, True]
+    assert retry[1].observed_at == WHEN
+    assert retry[0].payload is events[0].payload
+
+
+def test_stored_events_are_rebuilt_from_what_was_sent_and_the_receipts() -> None:
+    events = [NewEvent(id="e-1", name="placed", payload={"big": 10**30})]
+    record = trusted_event_record(
+        "e-1", "placed", "o-1", "orders", 3, 41, '{"big":' + str(10**30) + "}", WHEN, WHEN
+    )
+    response = event_store_pb2.PublishResponse(receipts=[record_to_receipt(record)])
+    assert stored_events_from_receipts(STREAM, events, response) == [record.to_stored_event()]
+
+
+def test_an_answer_that_does_not_match_the_events_is_an_unknown_outcome() -> None:
+    events = [NewEvent(id="e-1", name="placed", payload={})]
+    with pytest.raises(PublishOutcomeUnknownError, match="0 receipts for 1 events"):
+        stored_events_from_receipts(STREAM, events, event_store_pb2.PublishResponse())
