@@ -53,7 +53,7 @@ def test_a_database_restart_loses_nothing_and_subscribers_see_the_exact_log(
         ]
         collectors = [
             stack.enter_context(
-                Collector(reader.subscribe(target=target, heartbeat_interval=0.2), name=str(target))
+                Collector(reader.subscribe(target=target, heartbeat_interval=1.0), name=str(target))
             )
             for target in targets
         ]

@@ -112,7 +112,7 @@ def test_a_subscription_delivers_history_then_live_events_and_closes(
     async def scenario() -> None:
         async with AsyncGrpcStorageAdapter(target=server.target) as client:
             history = await client.save(target=ORDERS, events=events(3))
-            async with client.subscribe(heartbeat_interval=0.1) as subscription:
+            async with client.subscribe(heartbeat_interval=1.0) as subscription:
                 assert await take(subscription, 3) == list(history)
                 live = await client.save(target=ORDERS, events=events(2))
                 assert await take(subscription, 2) == list(live)
@@ -148,7 +148,7 @@ def test_a_subscription_resumes_after_a_server_restart_exactly_once(
     async def scenario(first: ServerProcess) -> None:
         async with AsyncGrpcStorageAdapter(target=first.target) as client:
             before = list(await client.save(target=ORDERS, events=events(5)))
-            subscription = client.subscribe(heartbeat_interval=0.1)
+            subscription = client.subscribe(heartbeat_interval=1.0)
             assert await take(subscription, 5) == before
 
             first.signal(stop_signal)

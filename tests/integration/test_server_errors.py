@@ -268,6 +268,11 @@ def test_unknown_methods_are_unimplemented(channel: grpc.Channel) -> None:
         ({"target": {"log": {}}, "after_sequence_number": -2}, "after_sequence_number"),
         ({"target": {"category": {"category": ""}}}, "category"),
         ({"target": {"log": {}}, "heartbeat_interval": {"nanos": 1000}}, "heartbeat_interval"),
+        # Under the one-second minimum: a thousand such subscriptions took half a core.
+        (
+            {"target": {"log": {}}, "heartbeat_interval": {"nanos": 999_000_000}},
+            "heartbeat_interval",
+        ),
     ],
 )
 def test_a_bad_subscription_is_invalid_naming_the_field(

@@ -94,7 +94,7 @@ def test_a_subscription_resumes_across_a_server_restart_exactly_once(
         first = stack.enter_context(ServerProcess(serve))
         port = first.port
         client = stack.enter_context(GrpcStorageAdapter(target=first.target))
-        subscription = client.subscribe(target=identifier.Log(), heartbeat_interval=0.2)
+        subscription = client.subscribe(target=identifier.Log(), heartbeat_interval=1.0)
         assert isinstance(subscription, GrpcSubscription)
         collector = stack.enter_context(Collector(subscription, name="resumer"))
         with writer_adapter(stack, storage_url, tmp_path) as other:

@@ -34,7 +34,7 @@ WRITER_PROCESSES = 4
 WRITERS_PER_PROCESS = 2
 PUBLISHES = 60
 NOISE_PUBLISHES = 80
-HEARTBEAT_SECONDS = 0.2
+HEARTBEAT_SECONDS = 1.0
 # Generous: two cores shared with the database, both servers and other test runs.
 TIMEOUT = 120.0
 

@@ -52,7 +52,7 @@ DEFAULT_PAGE_SIZE = 500
 DEFAULT_MESSAGE_BYTES = 1024 * 1024
 # Heartbeats: the default idle interval and the range a subscriber may ask for.
 DEFAULT_HEARTBEAT_SECONDS = 5.0
-MIN_HEARTBEAT_SECONDS = 0.05
+MIN_HEARTBEAT_SECONDS = 1.0
 MAX_HEARTBEAT_SECONDS = 3600.0
 
 
