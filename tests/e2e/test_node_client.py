@@ -1,7 +1,8 @@
 """A client in another language, built from proto/ alone, against a real server.
 
 The Node.js client (tests/e2e/node/client.js, @grpc/grpc-js and @grpc/proto-loader from
-npm) publishes, meets a write condition failure and reads its details, and scans. The npm
+npm) publishes, retries a publish with ids and no timestamps and gets its receipts back,
+meets a write condition failure and reads its details, and scans. The npm
 packages are installed here (``npm ci``) when they are missing, so a fresh clone runs it.
 """
 
@@ -64,6 +65,18 @@ def test_a_node_client_publishes_meets_a_condition_failure_and_scans(node: str) 
 
         published = result["published"]
         assert [event["position"] for event in published] == ["0", "1"]
+        assert [event["sequence_number"] for event in published] == ["0", "1"]
+        assert all(int(event["observed_at"]["seconds"]) > 0 for event in published)
+        assert result["deprecated_events"] == 0
+
+        # The retry with ids and no timestamps was recognised: the same receipts, each
+        # event stored once.
+        retry = result["retry"]
+        assert retry["again"] == retry["first"]
+        assert [receipt["id"] for receipt in retry["first"]] == ["node-retry-1", "node-retry-2"]
+        with GrpcStorageAdapter(target=target) as adapter:
+            retried = EventStore(adapter).stream(category="node", stream="e2e-retry").read()
+        assert [event.id for event in retried] == ["node-retry-1", "node-retry-2"]
 
         failure = result["failure"]
         assert failure["code"] == failure["status_code"] == 9  # FAILED_PRECONDITION

@@ -1,5 +1,6 @@
-// An event store client in Node.js built from proto/ alone: it publishes, meets a write
-// condition failure and reads its details, and scans. Usage: node client.js HOST:PORT
+// An event store client in Node.js built from proto/ alone: it publishes, retries a publish
+// with ids and no timestamps, meets a write condition failure and reads its details, and
+// scans. Usage: node client.js HOST:PORT
 // Prints one JSON document with what it saw; exits non-zero on anything unexpected.
 "use strict";
 
@@ -89,6 +90,18 @@ async function main() {
     conditions: [{ stream_is_empty: {} }],
   });
 
+  // A retry as the proto describes it: the same events with the same ids, no timestamps
+  // (the server's clock fills them in). The second answer must carry the same receipts.
+  const retryRequest = {
+    target: { category: "node", stream: "e2e-retry" },
+    events: [
+      { id: "node-retry-1", name: "created", payload: Buffer.from('{"n":1}', "utf8") },
+      { id: "node-retry-2", name: "renamed", payload: Buffer.from('{"n":2}', "utf8") },
+    ],
+  };
+  const first = await call(client, "Publish", retryRequest);
+  const again = await call(client, "Publish", retryRequest);
+
   let failure = null;
   try {
     await call(client, "Publish", {
@@ -112,7 +125,14 @@ async function main() {
   client.close();
   process.stdout.write(
     JSON.stringify({
-      published: published.events.map((event) => ({ id: event.id, position: event.position })),
+      published: published.receipts.map((receipt) => ({
+        id: receipt.id,
+        position: receipt.position,
+        sequence_number: receipt.sequence_number,
+        observed_at: receipt.observed_at,
+      })),
+      deprecated_events: published.events.length,
+      retry: { first: first.receipts, again: again.receipts },
       failure,
       scanned,
       sent_payload: payloadText,
