@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from logicblocks.event.store import EventStore, InvalidInputError
+from logicblocks.event.store import EventStore, LimitExceededError
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent
@@ -87,7 +87,7 @@ def subscriptions_granted(adapter: GrpcStorageAdapter, count: int) -> bool:
         for _ in range(count):
             opened.append(adapter.subscribe(from_end=True))
         return True
-    except InvalidInputError as error:
+    except LimitExceededError as error:
         assert "max_subscriptions" in str(error)
         return False
     finally:
