@@ -69,6 +69,14 @@ def run_threads(count: int, work: Callable[[int], None]) -> None:
         raise errors[0]
 
 
+def deep(levels: int, innermost: object) -> object:
+    """``innermost`` inside ``levels`` nested objects."""
+    value = innermost
+    for _ in range(levels):
+        value = {"in": value}
+    return value
+
+
 class StorageAdapterContract:
     """The behaviour every storage adapter shares. Subclasses provide ``adapter_factory``."""
 
@@ -374,6 +382,10 @@ class StorageAdapterContract:
             "whole_float": 2.0,
             "empty": {},
             "": "empty key",
+            # Longer than Python's int() takes by default (4300 digits).
+            "huge": -(10**5000) - 3,
+            # 100 levels of objects and arrays: the most a payload may nest.
+            "deepest": deep(98, [1, "leaf"]),
         }
         stream = store.stream(category="payloads", stream="p-1")
         published = stream.publish(events=[NewEvent(name="exact", payload=payload)])
@@ -458,6 +470,8 @@ class StorageAdapterContract:
             ({"name": "n" * 1025}, "events[1].name"),
             ({"payload": {"text": "lone \udfff"}}, "events[1].payload"),
             ({"payload": {"key \ud800": 1}}, "events[1].payload"),
+            # 101 levels of objects and arrays, one more than a payload may nest.
+            ({"payload": {"deep": deep(99, [])}}, "events[1].payload"),
             ({"observed_at": datetime(2024, 1, 1)}, "events[1].observed_at"),
             (
                 {"observed_at": datetime.now(UTC), "occurred_at": datetime(2024, 1, 1)},

@@ -3,8 +3,10 @@
 import enum
 import json
 import math
+import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from logicblocks.event.store.records import (
     _find_non_json,
     _finite_float,
     _reject_constant,
+    decode_payload,
     encode_payload,
     validate_payload_text,
 )
@@ -28,7 +31,13 @@ def reference_validate(field: str, text: str | bytes) -> str:
     except UnicodeDecodeError:
         raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
     try:
-        value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
+        # A later rule: integers of any length are accepted (their values are not needed).
+        value = json.loads(
+            decoded_text,
+            parse_float=_finite_float,
+            parse_int=lambda digits: 0,
+            parse_constant=_reject_constant,
+        )
     except (ValueError, RecursionError) as error:
         raise InvalidInputError(field, f"must be valid JSON ({error})") from None
     # A later rule: JSON escapes of lone surrogates are refused, as in process.
@@ -51,13 +60,26 @@ def reference_encode(field: str, payload: object) -> str:
     problem = _find_non_json(payload, "payload", 1)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # A later rule: integers of any length are written with every digit.
+    with unlimited_integer_digits():
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # A later rule: lone surrogates are refused (no backend stores them alike).
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
     return text
+
+
+@contextmanager
+def unlimited_integer_digits() -> Iterator[None]:
+    """Lift Python's limit on integer digits (process-wide: fine in a test, not in a store)."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 def outcome(check: Any, *arguments: object) -> tuple[str, str]:
@@ -117,6 +139,7 @@ ODD_PAYLOADS: list[object] = [
     OrderedDict(a=[1, {"b": None}]),
     {"a": ReadOnly(b=1)},
     {"a": [[], {}, "", 0, -0.0, 1e300, 10**40, False, None]},
+    {"a": 10**5000 + 1, "b": [-(10**4300)], "c": {"d": 7**9000}},
     [1],
     "text",
     None,
@@ -128,7 +151,14 @@ for depth in (97, 98, 99, 100, 101, 150):
             ODD_PAYLOADS.append({"root": nested(depth, leaf, kind)})
 
 
-@pytest.mark.parametrize("payload", ODD_PAYLOADS, ids=lambda value: repr(value)[:40])
+def short_id(value: object) -> str:
+    try:
+        return repr(value)[:40]
+    except ValueError:  # integers too long for repr()
+        return "long-integers"
+
+
+@pytest.mark.parametrize("payload", ODD_PAYLOADS, ids=short_id)
 def test_encoding_rejects_and_accepts_as_the_full_walk_does(payload: object) -> None:
     assert outcome(encode_payload, "events[0].payload", payload) == outcome(
         reference_encode, "events[0].payload", payload
@@ -177,6 +207,7 @@ WIRE_TEXTS: list[str | bytes] = [
     b'{"a":NaN,',
     b'{"a":1e999,',
     b'{"a":' + b"9" * 5000 + b"}",
+    b'{"a":[-' + b"1" * 20000 + b",1e999]}",
     b'{"a":"\xff\xfe"}',
     b'{"a":"\xed\xa0\x80"}',
     b'{"a":1,"a":2}',
@@ -205,3 +236,36 @@ def test_wire_payloads_get_the_strict_decoders_verdict_and_message(text: str | b
 def test_any_wire_payload_gets_the_strict_decoders_verdict(payload: dict[str, Any]) -> None:
     text = json.dumps(payload, allow_nan=True, separators=(",", ":"), default=str)
     assert outcome(validate_payload_text, "p", text) == outcome(reference_validate, "p", text)
+
+
+# The rule as written in the proto and docs/grpc.md: objects and arrays nest at most 100
+# levels, the payload object being level 1; other values add no level.
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        (deep_text(100, "1"), True),
+        (deep_text(99, "[]"), True),
+        (deep_text(99, '[1,{"b":"x"}]'), False),
+        (deep_text(100, "{}"), False),
+        (deep_text(101, "1"), False),
+    ],
+    ids=["100-objects", "99-objects-and-an-array", "101-with-an-object", "101", "101-objects"],
+)
+def test_payloads_nest_at_most_100_levels(text: str, accepted: bool) -> None:
+    payload = json.loads(text)
+    if accepted:
+        assert validate_payload_text("p", text) == text
+        assert json.loads(encode_payload("p", payload)) == payload
+        return
+    for check, argument in ((validate_payload_text, text), (encode_payload, payload)):
+        with pytest.raises(InvalidInputError, match="at level 101; they nest at most 100"):
+            check("p", argument)
+
+
+def test_integers_of_any_length_round_trip_exactly() -> None:
+    huge = -(10**5000) - 3
+    digits = "-1" + "0" * 4999 + "3"
+    text = encode_payload("p", {"n": huge, "list": [1, huge, True]})
+    assert text == f'{{"n":{digits},"list":[1,{digits},true]}}'
+    assert decode_payload(text) == {"n": huge, "list": [1, huge, True]}
+    assert validate_payload_text("p", text.encode()) == text

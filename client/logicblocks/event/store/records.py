@@ -7,10 +7,12 @@ stored payloads to the wire without decoding them.
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
@@ -32,6 +34,8 @@ __all__ = [
     "validate_target",
 ]
 
+# Objects and arrays nest at most this many levels, the payload object being the first.
+# Values that are not objects or arrays add no level.
 _MAX_DEPTH = 100
 
 
@@ -174,13 +178,19 @@ def validate_target(target: object) -> identifier.Stream:
 
 
 def _find_non_json(value: Any, path: str, depth: int) -> str | None:
-    """Where a value stops being exactly representable as JSON, for the error message."""
-    if depth > _MAX_DEPTH:
-        return f"{path} nests deeper than {_MAX_DEPTH} levels"
+    """Where a value stops being exactly representable as JSON, for the error message.
+
+    ``depth`` is the level ``value`` is at if it is an object or array.
+    """
     if value is None or isinstance(value, (bool, int, str)):
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{path} is {value}, which JSON cannot hold"
+    if isinstance(value, (Mapping, list)) and depth > _MAX_DEPTH:
+        return (
+            f"{path} is an object or array at level {depth}; "
+            f"they nest at most {_MAX_DEPTH} levels, the payload being level 1"
+        )
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -206,8 +216,7 @@ def _plainly_json(value: dict[Any, Any] | list[Any], depth: int) -> bool:
     ``_find_non_json`` would find nothing; False means "ask it", which gives the answer and
     the message (it also accepts other mappings and subclasses this check does not).
     """
-    if depth >= _MAX_DEPTH:
-        # Its items would be too deep (or only just not): left to the full walk.
+    if depth > _MAX_DEPTH:
         return False
     if type(value) is dict:
         for key in value:
@@ -245,13 +254,61 @@ def encode_payload(field: str, payload: object) -> str:
     problem = _json_problem(payload)
     if problem:
         raise InvalidInputError(field, f"must be JSON: {problem}")
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # The checks above leave one cause: an integer longer than Python will turn into
+        # text by itself (sys.get_int_max_str_digits()).
+        text = _dumps_with_long_integers(payload)
     try:
         # NUL is escaped by JSON (\u0000); a lone surrogate is not, and is no UTF-8.
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
     return text
+
+
+def _dumps_with_long_integers(payload: Mapping[str, Any]) -> str:
+    """``payload`` as compact JSON, writing every digit of integers of any length.
+
+    Each long integer goes through ``json.dumps`` as a unique placeholder string, replaced
+    by its digits (from ``decimal``, which has no digit limit) afterwards.
+    """
+    marker = uuid.uuid4().hex
+    digits: list[str] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: swap(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                repr(int(value))
+            except ValueError:
+                digits.append(str(Decimal(int(value))))
+                return f"{marker}{len(digits) - 1}"
+        return value
+
+    text = json.dumps(swap(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return re.sub(rf'"{marker}(\d+)"', lambda found: digits[int(found.group(1))], text)
+
+
+def _exact_int(text: str) -> int:
+    """A JSON integer of any length (``int()`` refuses very long ones by default)."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(Decimal(text))
+
+
+def _any_int(text: str) -> int:
+    """Stands in for a JSON integer where only the shape of a payload is checked.
+
+    Python refuses to convert long digit strings (the conversion takes quadratic time);
+    a check needs no value, so none is computed.
+    """
+    return 0
 
 
 def _finite_float(text: str) -> float:
@@ -283,7 +340,12 @@ def validate_payload_text(field: str, text: str | bytes) -> str:
             _require_no_lone_surrogates(field, decoded_text, value)
             return decoded_text
     try:
-        value = json.loads(decoded_text, parse_float=_finite_float, parse_constant=_reject_constant)
+        value = json.loads(
+            decoded_text,
+            parse_float=_finite_float,
+            parse_int=_any_int,
+            parse_constant=_reject_constant,
+        )
     except (ValueError, RecursionError) as error:
         raise InvalidInputError(field, f"must be valid JSON ({error})") from None
     _require_no_lone_surrogates(field, decoded_text, value)
@@ -312,7 +374,11 @@ def _require_no_lone_surrogates(field: str, text: str, value: object) -> None:
 
 def decode_payload(text: str | bytes) -> dict[str, Any]:
     """Decode stored JSON text into the payload mapping."""
-    value: dict[str, Any] = json.loads(text)
+    try:
+        value: dict[str, Any] = json.loads(text)
+    except ValueError:
+        # Stored text is valid JSON: only an integer too long for int() lands here.
+        value = json.loads(text, parse_int=_exact_int)
     return value
 
 
