@@ -19,6 +19,7 @@ __all__ = [
     "PermissionDeniedError",
     "PublishOutcomeUnknownError",
     "ServerError",
+    "StorageFullError",
     "StorageOpenError",
     "StorageUnavailableError",
     "UnmetWriteConditionError",
@@ -108,6 +109,14 @@ class LimitExceededError(EventStoreError):
     Certain: nothing was written, nothing read. Limits on load (too many subscriptions or
     calls at once) clear as others finish: retry later, with backoff. The message names
     the limit.
+    """
+
+
+class StorageFullError(LimitExceededError):
+    """The storage has no room for the write (a full disk); nothing was written.
+
+    Certain, like every ``LimitExceededError``; retrying helps only once space is freed.
+    Over gRPC it arrives as ``LimitExceededError`` (``RESOURCE_EXHAUSTED``, "storage full").
     """
 
 

@@ -11,6 +11,7 @@ from grpc_status import rpc_status
 
 from logicblocks.event.store import (
     InvalidInputError,
+    StorageFullError,
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
@@ -21,6 +22,9 @@ from .limits import ConcurrencyLimitError
 __all__ = ["status_for"]
 
 _log = logging.getLogger("logicblocks.event.server")
+
+# PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
+_DISK_FULL = "53100"
 
 # Errors meaning the storage cannot be reached right now: the client may retry.
 _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -59,6 +63,21 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
     if isinstance(error, ConcurrencyLimitError):
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
+        )
+    if isinstance(error, StorageFullError) or getattr(error, "sqlstate", None) == _DISK_FULL:
+        # Certain (the write was rolled back) and not transient: RESOURCE_EXHAUSTED, which
+        # clients do not retry at once as they do UNAVAILABLE.
+        _log.error(
+            "event=storage_full method=%s error=%s cause=%r",
+            method,
+            type(error).__name__,
+            "the disk holding the storage is full: free space; publishes fail until then",
+        )
+        return rpc_status.to_status(
+            status_pb2.Status(
+                code=code_pb2.RESOURCE_EXHAUSTED,
+                message="storage full: the server's disk is full; nothing was written",
+            )
         )
     if _is_unavailable(error):
         _log.warning("event=storage_unavailable method=%s error=%s", method, type(error).__name__)

@@ -24,7 +24,12 @@ from typing import Any
 from logicblocks.event.types import identifier
 
 from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import StorageOpenError, StorageUnavailableError
+from ..exceptions import (
+    EventStoreError,
+    StorageFullError,
+    StorageOpenError,
+    StorageUnavailableError,
+)
 from ..records import EventRecord, PendingEvent, resolve_retry
 from .base import HeadSignal, RecordStorageAdapter, Scannable, within_bytes
 
@@ -90,6 +95,14 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
         observed_at=_from_microseconds(row[7]),
         occurred_at=_from_microseconds(row[8]),
     )
+
+
+def _write_error(path: Path, error: sqlite3.OperationalError) -> EventStoreError:
+    """What a failed write means to the caller; the transaction is rolled back."""
+    if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
+        # Not "unavailable": retrying at once, as clients do with that, fails the same way.
+        return StorageFullError(f"storage full: the disk holding {path} is full ({error})")
+    return StorageUnavailableError(f"SQLite write failed: {error}")
 
 
 class SqliteStorageAdapter(RecordStorageAdapter):
@@ -250,7 +263,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 if isinstance(error, sqlite3.OperationalError):
-                    raise StorageUnavailableError(f"SQLite write failed: {error}") from error
+                    raise _write_error(self._path, error) from error
                 raise
         if records:
             # Heads only grow, so a retry's (older) last number changes nothing here.
