@@ -1,11 +1,12 @@
-"""The contract suite through gRPC: the Python client, a real server, the in-memory adapter."""
+"""The contract suite through gRPC: each Python client, a real server, the in-memory adapter."""
 
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
 
-from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
+from logicblocks.event.store.adapters import InMemoryStorageAdapter, StorageAdapter
+from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
 
 from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
@@ -13,13 +14,13 @@ from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 class TestGrpcInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
-    def adapter_factory(self) -> Iterator[AdapterFactory]:
+    def adapter_factory(self, grpc_client: GrpcClient) -> Iterator[AdapterFactory]:
         # A fresh server per call gives every call an empty store; starting one on
         # loopback takes milliseconds.
         with ExitStack() as stack:
 
-            def make() -> GrpcStorageAdapter:
+            def make() -> StorageAdapter:
                 target = stack.enter_context(running_server(InMemoryStorageAdapter()))
-                return stack.enter_context(GrpcStorageAdapter(target=target))
+                return stack.enter_context(grpc_client(target))
 
             yield make

@@ -1,4 +1,4 @@
-"""The contract suite through gRPC: the Python client, a real server, the PostgreSQL adapter."""
+"""The contract suite through gRPC: each Python client, a real server, the PostgreSQL adapter."""
 
 import uuid
 from collections.abc import Iterator
@@ -8,10 +8,11 @@ import pytest
 
 from logicblocks.event.store.adapters import (
     ConnectionParameters,
-    GrpcStorageAdapter,
     PostgresStorageAdapter,
+    StorageAdapter,
     TableParameters,
 )
+from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
 
 from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
@@ -19,12 +20,14 @@ from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 class TestGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
     @pytest.fixture
-    def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:
+    def adapter_factory(
+        self, postgres_url: str, grpc_client: GrpcClient
+    ) -> Iterator[AdapterFactory]:
         # Each call: a fresh table, a server in front of it, a client. The exit stack closes
         # them in reverse, so the server stops before its adapter is closed.
         with ExitStack() as stack:
 
-            def make() -> GrpcStorageAdapter:
+            def make() -> StorageAdapter:
                 storage = stack.enter_context(
                     PostgresStorageAdapter(
                         connection_source=ConnectionParameters.from_url(postgres_url),
@@ -32,6 +35,6 @@ class TestGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContrac
                     )
                 )
                 target = stack.enter_context(running_server(storage))
-                return stack.enter_context(GrpcStorageAdapter(target=target))
+                return stack.enter_context(grpc_client(target))
 
             yield make

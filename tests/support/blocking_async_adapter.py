@@ -33,7 +33,15 @@ from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
-__all__ = ["BlockingAsyncGrpcAdapter", "BlockingAsyncGrpcSubscription", "LoopThread"]
+__all__ = [
+    "BlockingAsyncGrpcAdapter",
+    "BlockingAsyncGrpcSubscription",
+    "GrpcClient",
+    "LoopThread",
+]
+
+# Makes a client (blocking, or asyncio behind this bridge) of the server at a target.
+GrpcClient = Callable[[str], StorageAdapter]
 
 T = TypeVar("T")
 
