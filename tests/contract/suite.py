@@ -11,6 +11,7 @@ import string
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -712,6 +713,30 @@ class SubscriptionContract:
         with pytest.raises(InvalidInputError) as raised:
             store.log().subscribe(after_sequence_number=3, from_end=True)
         assert raised.value.field == "after_sequence_number"
+
+    @pytest.mark.parametrize("beyond", [1, 1000])
+    def test_a_start_beyond_the_head_is_refused_naming_the_true_head(
+        self, adapter: StorageAdapter, beyond: int
+    ) -> None:
+        # A checkpoint from another store or from before a restore: starting there would
+        # skip every event up to it, unseen, once they are written.
+        EventStore(adapter).stream(category="c", stream="s").publish(events=new_events(3))
+        with pytest.raises(InvalidInputError) as raised:
+            subscription = adapter.subscribe(after_sequence_number=2 + beyond)
+            # In a thread: a subscription that accepted the start would wait for ever.
+            with ThreadPoolExecutor(1) as pool:
+                first = pool.submit(next, subscription)
+                try:
+                    first.result(timeout=60)
+                finally:
+                    subscription.close()
+        assert raised.value.field == "after_sequence_number"
+        assert "beyond the head of the store (2)" in raised.value.rule
+        # The head itself is a valid start: nothing after it yet, then live events.
+        subscription = adapter.subscribe(after_sequence_number=2)
+        EventStore(adapter).stream(category="c", stream="s").publish(events=new_events(1))
+        assert next(subscription).sequence_number == 3
+        subscription.close()
 
 
 class RecordStorageContract:

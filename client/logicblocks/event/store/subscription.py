@@ -22,12 +22,41 @@ from .exceptions import InvalidInputError
 if TYPE_CHECKING:
     from .adapters.base import RecordStorageAdapter, Scannable
 
-__all__ = ["AsyncSubscription", "LocalSubscription", "Subscription", "resolve_start"]
+__all__ = [
+    "AsyncSubscription",
+    "LocalSubscription",
+    "StartBeyondHeadError",
+    "Subscription",
+    "resolve_start",
+]
 
 _PAGE_SIZE = 500
 # How long one wait for the head lasts: bounds how late close() is noticed and how often a
 # waiter re-reads the head when no wake-up arrives.
 _WAIT_SLICE = 0.25
+
+
+class StartBeyondHeadError(InvalidInputError):
+    """A subscription was asked to start after a sequence number the store has not reached.
+
+    Starting there would skip, unseen, every event up to it once written: the checkpoint
+    comes from another store, or from before a backup was restored.
+    """
+
+    def __init__(self, after_sequence_number: int, head: int):
+        super().__init__(
+            "after_sequence_number",
+            f"{after_sequence_number} is beyond the head of the store ({head}): a checkpoint "
+            "from another store or from before a restore?",
+        )
+        self.head = head
+
+
+def ensure_start_reached(after_sequence_number: int | None, head: int | None) -> None:
+    """Refuse a start beyond ``head`` (``None``: an empty store) with ``StartBeyondHeadError``."""
+    known = -1 if head is None else head
+    if after_sequence_number is not None and after_sequence_number > known:
+        raise StartBeyondHeadError(after_sequence_number, known)
 
 
 def resolve_start(after_sequence_number: int | None, from_end: bool) -> int | None:
@@ -142,6 +171,7 @@ class LocalSubscription(Subscription):
         self._closed = threading.Event()
         self._buffer: deque[StoredEvent] = deque()
         head = adapter.head()
+        ensure_start_reached(after_sequence_number, head)
         self._known_head = -1 if head is None else head
         start = self._known_head if after_sequence_number is None else after_sequence_number
         self._cursor = start

@@ -2,7 +2,7 @@
 
 Every limit is a field of ``Limits``; the command line offers each as ``--max-...`` and
 ``EVENT_STORE_MAX_...``. Bad input (names, counts, sizes) is ``INVALID_ARGUMENT`` naming
-the field and the limit; running out of subscriptions or health watches is
+the field and the limit; running out of scans, subscriptions or health watches is
 ``RESOURCE_EXHAUSTED``. The connection limits are gRPC's own: a connection over
 ``max_connections`` is closed as soon as it is accepted. Requests
 larger than ``max_request_bytes`` never reach a handler: gRPC itself rejects them with
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "ConcurrencyLimitError",
     "Limits",
+    "ScanSlots",
     "Slots",
     "SubscriptionSlots",
 ]
@@ -49,6 +50,10 @@ class Limits:
     max_name_length: int = 200
     max_subscriptions: int = 1000
     max_subscriptions_per_connection: int = 100
+    # Scans in progress. A scan whose reader stalls holds one page (about a MiB of
+    # payload) and one message until it reads on or goes away: these caps bound that.
+    max_scans: int = 64
+    max_scans_per_connection: int = 16
     # Health Watch streams are open to callers without a token, so they need a cap of
     # their own.
     max_health_watches: int = 1000
@@ -153,6 +158,13 @@ class Slots:
                 self._per_peer[peer] -= 1
                 if self._per_peer[peer] <= 0:
                     del self._per_peer[peer]
+
+
+class ScanSlots(Slots):
+    """Slots for scans in progress (``max_scans``, ``max_scans_per_connection``)."""
+
+    def __init__(self, limits: Limits):
+        super().__init__("scans", limits, "max_scans", "max_scans_per_connection")
 
 
 class SubscriptionSlots(Slots):

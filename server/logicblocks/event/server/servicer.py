@@ -3,7 +3,10 @@
 Storage adapters are synchronous; every call into one runs in a bounded thread pool so the
 event loop never blocks on storage. Scans read one page at a time and await each write, so
 a slow reader makes the server wait (HTTP/2 flow control) instead of buffering, and a
-reader that goes away cancels the handler, which drops the page it holds.
+reader that goes away cancels the handler, which drops the page it holds. A page is
+bounded by bytes as well as by count (``page_bytes`` of payload, one event at least), and
+scans in progress are capped per server and per connection, so stalled readers hold a
+bounded amount of memory whatever the events' size.
 """
 
 import asyncio
@@ -18,25 +21,25 @@ import grpc
 from logicblocks.event.store import InvalidInputError
 from logicblocks.event.store.adapters import RecordStorageAdapter
 from logicblocks.event.store.adapters.base import validate_scan
-from logicblocks.event.store.records import EventRecord, validate_target
+from logicblocks.event.store.records import validate_target
 from logicblocks.event.store.wire import (
     condition_from_wire,
     new_events_from_wire,
     record_to_receipt,
-    record_to_wire,
     stream_from_wire,
     target_from_wire,
 )
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
-from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
+from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .status import status_for
-from .subscriptions import CaughtUp, Events, LogTail, follow
+from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",
     "DEFAULT_MESSAGE_BYTES",
+    "DEFAULT_PAGE_BYTES",
     "DEFAULT_PAGE_SIZE",
     "EventStoreServicer",
 ]
@@ -45,8 +48,10 @@ _log = logging.getLogger("logicblocks.event.server")
 
 _T = TypeVar("_T")
 
-# Events read from storage per page of a scan: the most one scan holds at once.
+# Events read from storage per page of a scan or subscription, and their payload bytes
+# (one event at least): the most one reader holds at once.
 DEFAULT_PAGE_SIZE = 500
+DEFAULT_PAGE_BYTES = 1024 * 1024
 # A scan response is closed once it holds this many payload bytes (or a page ends), to keep
 # messages well under the clients' receive limits while carrying many small events each.
 DEFAULT_MESSAGE_BYTES = 1024 * 1024
@@ -66,12 +71,15 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         tail: LogTail,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
+        page_bytes: int = DEFAULT_PAGE_BYTES,
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
         limits: Limits = DEFAULT_LIMITS,
     ):
         self._adapter = adapter
         self._limits = limits
         self._subscriptions = SubscriptionSlots(limits)
+        self._scans = ScanSlots(limits)
+        self._page_bytes = page_bytes
         self._executor = executor
         self._tail = tail
         self._page_size = page_size
@@ -134,28 +142,39 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         sent = 0
         try:
             target, after, limit = self._scan_arguments(request)
-            # The scan ends at the head as it was when it began, as in process: under a
-            # steady stream of writes it would otherwise never end.
-            head = await self._in_executor(self._adapter.head)
-            bound = -1 if head is None else head
-            remaining = limit
-            while remaining is None or remaining > 0:
-                page_size = (
-                    self._page_size if remaining is None else min(self._page_size, remaining)
+            # Held until the scan ends, however it ends.
+            with self._scans.hold(context.peer()):
+                # The scan ends at the head as it was when it began, as in process: under
+                # a steady stream of writes it would otherwise never end.
+                head = await self._in_executor(self._adapter.head)
+                bound = -1 if head is None else head
+                pages = PageReader(
+                    self._adapter,
+                    self._executor,
+                    target,
+                    page_size=self._page_size,
+                    page_bytes=self._page_bytes,
                 )
-                page = await self._read_page(target, after, page_size)
-                if page and page[-1].sequence_number > bound:
-                    page = [record for record in page if record.sequence_number <= bound]
-                for message in self._messages(page):
-                    # grpc.aio sends each yielded message before asking for the next, and
-                    # the send waits for the reader's flow-control window: back-pressure.
-                    yield message
-                sent += len(page)
-                if remaining is not None:
-                    remaining -= len(page)
-                if len(page) < page_size:
-                    break
-                after = page[-1].sequence_number
+                remaining = limit
+                while remaining is None or remaining > 0:
+                    page = await pages.read(after, remaining)
+                    if not page:
+                        break
+                    ended = page[-1].sequence_number >= bound
+                    if ended:
+                        page = [event for event in page if event.sequence_number <= bound]
+                    for events in self._batches(page):
+                        # grpc.aio sends each yielded message before asking for the next,
+                        # and the send waits for the reader's flow-control window.
+                        yield event_store_pb2.ScanResponse(events=events)
+                    sent += len(page)
+                    if remaining is not None:
+                        remaining -= len(page)
+                    if ended:
+                        break
+                    after = page[-1].sequence_number
+                    # Let the page go before reading the next: one page held at a time.
+                    del page, events
         except asyncio.CancelledError:
             _log.info("event=scan_cancelled events_sent=%d", sent)
             raise
@@ -191,6 +210,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
                     after_sequence_number=after,
                     heartbeat_interval=heartbeat_interval,
                     page_size=self._page_size,
+                    page_bytes=self._page_bytes,
                 ):
                     if isinstance(item, Events):
                         for events in self._batches(item.events):
@@ -282,22 +302,6 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         status = status_for(error, method=method)
         _log.info("event=%s_failed code=%s events_sent=%d", kind, status.code.name, sent)
         await context.abort(status.code, status.details, status.trailing_metadata)
-
-    async def _read_page(
-        self,
-        target: identifier.Log | identifier.Category | identifier.Stream,
-        after: int | None,
-        size: int,
-    ) -> Sequence[EventRecord]:
-        return await self._in_executor(
-            lambda: list(
-                self._adapter.read_records(target=target, after_sequence_number=after, limit=size)
-            )
-        )
-
-    def _messages(self, page: Sequence[EventRecord]) -> list[event_store_pb2.ScanResponse]:
-        wire = [record_to_wire(record) for record in page]
-        return [event_store_pb2.ScanResponse(events=events) for events in self._batches(wire)]
 
     def _batches(
         self, events: Sequence[events_pb2.StoredEvent]

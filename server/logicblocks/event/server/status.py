@@ -15,6 +15,7 @@ from logicblocks.event.store import (
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
+from logicblocks.event.store.subscription import StartBeyondHeadError
 from logicblocks.event.store.wire import bad_request_to_wire, condition_failure_to_wire
 
 from .limits import ConcurrencyLimitError
@@ -58,6 +59,10 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         return _rich_status(
             code_pb2.FAILED_PRECONDITION, error.message, condition_failure_to_wire(error)
         )
+    if isinstance(error, StartBeyondHeadError):
+        # OUT_OF_RANGE, not INVALID_ARGUMENT: the same start becomes valid once the store
+        # reaches it. The details name the field, as for invalid input.
+        return _rich_status(code_pb2.OUT_OF_RANGE, str(error), bad_request_to_wire(error))
     if isinstance(error, InvalidInputError):
         return _rich_status(code_pb2.INVALID_ARGUMENT, str(error), bad_request_to_wire(error))
     if isinstance(error, ConcurrencyLimitError):

@@ -10,6 +10,11 @@ costs one storage read per commit however many subscribers there are.
 A subscriber further behind than the tail reaches reads storage itself, page by page, at
 its own pace: a slow subscriber makes the server wait on flow control, never buffer.
 
+Memory is bounded by bytes as well as by count: a page read from storage holds about
+``page_bytes`` of payload (one event at least), the tail about ``_TAIL_BYTES``, and what
+one subscriber is handed from the tail about a page, so events of a MiB each cost no more
+than small ones in total.
+
 Sequence numbers are assigned in commit order, so the tail is always a contiguous run of
 the log, and a storage page read after the tail's end was seen holds every event of the
 target up to that end: nothing is skipped, nothing sent twice.
@@ -19,17 +24,27 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import islice
 
 from logicblocks.event.store.adapters import RecordStorageAdapter, Scannable
+from logicblocks.event.store.adapters.base import payload_bytes, within_bytes
 from logicblocks.event.store.records import EventRecord
+from logicblocks.event.store.subscription import ensure_start_reached
 from logicblocks.event.store.wire import record_to_wire
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import events_pb2
 
-__all__ = ["CaughtUp", "Events", "Heartbeat", "LogTail", "follow"]
+__all__ = [
+    "CaughtUp",
+    "Events",
+    "Heartbeat",
+    "LogTail",
+    "PageReader",
+    "follow",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +56,62 @@ _WATCH_SLICE = 1.0
 _TAIL_EVENTS = 4096
 _TAIL_BYTES = 8 * 1024 * 1024
 _READ_PAGE = 500
+# Payload bytes in one page read from storage, by the tail or by one subscriber.
+_READ_PAGE_BYTES = 1024 * 1024
+# After a page cut short by its byte budget the next asks for at most this many times as
+# many events (and never fewer than _MIN_PAGE): a backend that measures a page's
+# candidates before cutting it (PostgreSQL) then measures few more than it returns.
+_PAGE_GROWTH = 4
+_MIN_PAGE = 16
+
+
+class PageReader:
+    """Reads one target's records page by page, each page bounded by count and by bytes.
+
+    A page holds at most ``page_size`` events and about ``page_bytes`` of payload (one
+    event at least, however large).
+    """
+
+    def __init__(
+        self,
+        adapter: RecordStorageAdapter,
+        executor: Executor,
+        target: Scannable,
+        *,
+        page_size: int = _READ_PAGE,
+        page_bytes: int = _READ_PAGE_BYTES,
+    ):
+        self._adapter = adapter
+        self._executor = executor
+        self._target = target
+        self._page_size = page_size
+        self._page_bytes = page_bytes
+        self._next_size = page_size
+
+    async def read(
+        self, after: int | None, limit: int | None = None
+    ) -> list[events_pb2.StoredEvent]:
+        """The next page after ``after`` (from the start for ``None``), at most ``limit``,
+        as wire messages (converted in the executor; the records are not kept)."""
+        size = self._next_size if limit is None else min(self._next_size, limit)
+        page = await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            lambda: [
+                record_to_wire(record)
+                for record in self._adapter.read_records(
+                    target=self._target,
+                    after_sequence_number=after,
+                    limit=size,
+                    max_bytes=self._page_bytes,
+                )
+            ],
+        )
+        self._next_size = (
+            self._page_size
+            if len(page) == size
+            else min(self._page_size, max(_MIN_PAGE, _PAGE_GROWTH * len(page)))
+        )
+        return page
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +135,42 @@ class Heartbeat:
     checkpoint: int
 
 
-def _matches(target: Scannable, record: EventRecord) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One event of the tail: its wire form and what matching and accounting need.
+
+    The record itself is not kept: its payload would be a second copy of the wire one.
+    """
+
+    sequence_number: int
+    category: str
+    stream: str
+    size: int
+    wire: events_pb2.StoredEvent
+
+    @classmethod
+    def of(cls, record: EventRecord) -> "_Entry":
+        return cls(
+            record.sequence_number,
+            record.category,
+            record.stream,
+            payload_bytes(record),
+            record_to_wire(record),
+        )
+
+
+def _entry_size(entry: _Entry) -> int:
+    return entry.size
+
+
+def _matches(target: Scannable, entry: _Entry) -> bool:
     match target:
         case identifier.Log():
             return True
         case identifier.Category(category=category):
-            return record.category == category
+            return entry.category == category
         case identifier.Stream(category=category, stream=stream):
-            return record.category == category and record.stream == stream
+            return entry.category == category and entry.stream == stream
     return False
 
 
@@ -85,7 +184,7 @@ class LogTail:
 
     def __init__(self, adapter: RecordStorageAdapter):
         self._adapter = adapter
-        self._records: list[tuple[EventRecord, events_pb2.StoredEvent]] = []
+        self._records: list[_Entry] = []
         self._bytes = 0
         self._first = 0
         self._end = -1
@@ -133,21 +232,31 @@ class LogTail:
         return cursor >= self._first - 1
 
     def after(
-        self, cursor: int, target: Scannable, limit: int
+        self, cursor: int, target: Scannable, limit: int, max_bytes: int = _READ_PAGE_BYTES
     ) -> tuple[list[events_pb2.StoredEvent], int]:
         """Up to ``limit`` events of ``target`` after ``cursor``, and how far it looked.
 
-        The second value is the sequence number up to which the tail was examined: every
-        event of the target up to it is in the first value. Requires ``covers(cursor)``.
+        The events hold about ``max_bytes`` of payload, as a page read from storage
+        (``within_bytes``). The second value is the sequence number up to which the tail
+        was examined: every event of the target up to it is in the first value. Requires
+        ``covers(cursor)``.
         """
-        found: list[events_pb2.StoredEvent] = []
         examined = cursor
-        for record, wire in self._records[cursor + 1 - self._first :]:
-            examined = record.sequence_number
-            if _matches(target, record):
-                found.append(wire)
-                if len(found) == limit:
-                    break
+
+        def candidates() -> Iterator[_Entry]:
+            nonlocal examined
+            for entry in self._records[cursor + 1 - self._first :]:
+                if _matches(target, entry):
+                    yield entry
+                # Reached once the entry was taken (or did not match): examined.
+                examined = entry.sequence_number
+
+        found = [
+            entry.wire
+            for entry in islice(within_bytes(candidates(), max_bytes, _entry_size), limit)
+        ]
+        if found:
+            examined = max(examined, found[-1].sequence_number)
         return found, max(examined, cursor)
 
     async def wait_for_change(self, known_end: int, timeout: float) -> bool:
@@ -186,35 +295,41 @@ class LogTail:
                 self._stopping.wait(_WATCH_SLICE)
                 continue
             if batch:
-                known = batch[-1][0].sequence_number
+                known = batch[-1].sequence_number
                 self._publish(batch, known)
 
-    def _read_after(
-        self, known: int, head: int
-    ) -> list[tuple[EventRecord, events_pb2.StoredEvent]]:
-        batch: list[tuple[EventRecord, events_pb2.StoredEvent]] = []
-        while known < head:
+    def _read_after(self, known: int, head: int) -> list[_Entry]:
+        # At most about _TAIL_BYTES per batch: the rest is read on the next turn (the head
+        # is then still ahead), after the tail has been trimmed.
+        batch: list[_Entry] = []
+        size = 0
+        while known < head and size < _TAIL_BYTES:
             page = list(
                 self._adapter.read_records(
-                    target=identifier.Log(), after_sequence_number=known, limit=_READ_PAGE
+                    target=identifier.Log(),
+                    after_sequence_number=known,
+                    limit=_READ_PAGE,
+                    max_bytes=min(_READ_PAGE_BYTES, _TAIL_BYTES - size),
                 )
             )
             if not page:
                 break
-            batch.extend((record, record_to_wire(record)) for record in page)
+            entries = [_Entry.of(record) for record in page]
+            batch.extend(entries)
+            size += sum(entry.size for entry in entries)
             known = page[-1].sequence_number
         return batch
 
-    def _publish(self, batch: list[tuple[EventRecord, events_pb2.StoredEvent]], end: int) -> None:
+    def _publish(self, batch: list[_Entry], end: int) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._append, batch, end)
 
-    def _append(self, batch: list[tuple[EventRecord, events_pb2.StoredEvent]], end: int) -> None:
+    def _append(self, batch: list[_Entry], end: int) -> None:
         if end <= self._end:
             return
-        if batch and batch[0][0].sequence_number == self._end + 1:
+        if batch and batch[0].sequence_number == self._end + 1:
             self._records.extend(batch)
-            self._bytes += sum(len(record.payload) for record, _ in batch)
+            self._bytes += sum(entry.size for entry in batch)
         else:
             # A skip: the tail restarts after it, empty.
             self._records, self._bytes, self._first = [], 0, end + 1
@@ -230,7 +345,7 @@ class LogTail:
 
     def _drop(self, count: int) -> None:
         dropped, self._records = self._records[:count], self._records[count:]
-        self._bytes -= sum(len(record.payload) for record, _ in dropped)
+        self._bytes -= sum(entry.size for entry in dropped)
         self._first += count
 
     def _wake(self) -> None:
@@ -248,19 +363,20 @@ async def follow(
     after_sequence_number: int | None,
     heartbeat_interval: float,
     page_size: int = _READ_PAGE,
+    page_bytes: int = _READ_PAGE_BYTES,
 ) -> AsyncIterator[Events | CaughtUp | Heartbeat]:
     """The messages of one subscription: history, one ``CaughtUp``, then live events.
 
     ``after_sequence_number`` ``None`` starts at the current end of the log. Heartbeats
     come whenever nothing was sent for ``heartbeat_interval`` seconds. Ends when the tail
-    is closed (the server is shutting down).
+    is closed (the server is shutting down). Raises ``StartBeyondHeadError`` (before
+    anything is sent) for a start beyond the head of the store.
     """
-    loop = asyncio.get_running_loop()
-
-    def read_page(after: int) -> list[events_pb2.StoredEvent]:
-        records = adapter.read_records(target=target, after_sequence_number=after, limit=page_size)
-        return [record_to_wire(record) for record in records]
-
+    if after_sequence_number is not None and after_sequence_number > tail.end:
+        # The tail's end may lag the head by a commit: ask storage before refusing.
+        head = await asyncio.get_running_loop().run_in_executor(executor, adapter.head)
+        ensure_start_reached(after_sequence_number, head)
+    pages = PageReader(adapter, executor, target, page_size=page_size, page_bytes=page_bytes)
     cursor = tail.end if after_sequence_number is None else after_sequence_number
     caught_up = False
     last_sent = time.monotonic()
@@ -269,11 +385,11 @@ async def follow(
         while not tail.closed:
             end = tail.end
             if tail.covers(cursor):
-                events, cursor = tail.after(cursor, target, page_size)
+                events, cursor = tail.after(cursor, target, page_size, page_bytes)
             else:
                 # Read storage after the tail's end was seen: the page then holds every
                 # event of the target up to that end.
-                events = await loop.run_in_executor(executor, read_page, cursor)
+                events = await pages.read(cursor)
                 if events:
                     cursor = events[-1].sequence_number
                 elif cursor < end:

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from itertools import takewhile
 from types import TracebackType
-from typing import Self, TypeAlias
+from typing import Self, TypeAlias, TypeVar
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
@@ -25,6 +25,8 @@ __all__ = [
     "validate_scan",
     "within_bytes",
 ]
+
+_T = TypeVar("_T")
 
 Saveable: TypeAlias = identifier.Stream
 Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
@@ -238,23 +240,26 @@ def payload_bytes(record: EventRecord) -> int:
     return len(payload) if payload.isascii() else len(payload.encode("utf-8", "surrogatepass"))
 
 
-def within_bytes(records: Iterable[EventRecord], max_bytes: int | None) -> Iterator[EventRecord]:
-    """The longest run of ``records`` whose payloads total at most ``max_bytes``, and never
-    less than the first record.
+def within_bytes(
+    items: Iterable[_T], max_bytes: int | None, size: Callable[[_T], int]
+) -> Iterator[_T]:
+    """The longest run of ``items`` whose ``size``s total at most ``max_bytes``, and never
+    less than the first item.
 
-    The one rule of a byte-bounded page (``read_records(max_bytes=...)``); PostgreSQL
-    evaluates the same rule in SQL. Lazy: the record after the budget is read, not kept.
+    The one rule of a byte-bounded page (``read_records(max_bytes=...)``, with
+    ``payload_bytes`` for ``size``); PostgreSQL evaluates the same rule in SQL. Lazy: the
+    item after the budget is read, not kept.
     """
     if max_bytes is None:
-        yield from records
+        yield from items
         return
     total = 0
-    for record in records:
-        size = payload_bytes(record)
-        if total + size > max_bytes and total > 0:
+    for item in items:
+        item_size = size(item)
+        if total + item_size > max_bytes and total > 0:
             return
-        total += size
-        yield record
+        total += item_size
+        yield item
 
 
 def _after(head: int | None, known_head: int | None) -> bool:

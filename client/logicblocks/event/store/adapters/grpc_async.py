@@ -28,7 +28,7 @@ from .base import Saveable, Scannable, validate_scan
 from .grpc import _channel_options, check_client_options, publish_request
 from .grpc_credentials import PemSource, bearer_header, channel_credentials
 from .grpc_errors import RETRIED_PUBLISH_CODES, documented_error
-from .grpc_subscription import SubscriptionProgress
+from .grpc_subscription import SubscriptionProgress, subscription_error
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
 
@@ -120,7 +120,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 if self._closed.is_set():
                     break
                 if not self._progress.should_reconnect(error.code()):
-                    raise documented_error(error) from None
+                    raise subscription_error(error, documented_error) from None
                 self.reconnects += 1
                 await self._pause(self._progress.next_delay())
                 continue

@@ -13,10 +13,10 @@ from logicblocks.event.types import StoredEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from ..subscription import Subscription
-from ..wire import stored_event_from_wire, target_to_wire
+from ..wire import bad_request_from_wire, stored_event_from_wire, target_to_wire
 from .base import Scannable
 
-__all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress"]
+__all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress", "subscription_error"]
 
 # Statuses after which the subscription reconnects rather than failing: the server or the
 # connection went away (a restart, a shutdown, a network fault), not the request.
@@ -35,6 +35,18 @@ _MAX_DELAY = 5.0
 # only this many times in a row without a response: a server that fails the same way on
 # every attempt is reported, not retried for ever.
 _UNKNOWN_LIMIT = 5
+
+
+def subscription_error(
+    error: grpc.RpcError, documented: Callable[[grpc.RpcError], Exception]
+) -> Exception:
+    """The exception for a subscription the server refused: ``documented``'s, except that
+    a start beyond the store's head (``OUT_OF_RANGE``, a checkpoint from another store or
+    from before a restore) is an ``InvalidInputError`` on ``after_sequence_number``."""
+    if error.code() == grpc.StatusCode.OUT_OF_RANGE:
+        # The server's message reads "after_sequence_number: <why, with the true head>".
+        return bad_request_from_wire(str(error.details()), None)
+    return documented(error)
 
 
 class SubscriptionProgress:
@@ -206,7 +218,7 @@ class GrpcSubscription(Subscription):
                 if self._closed.is_set():
                     break
                 if not self._progress.should_reconnect(error.code()):
-                    raise self._raise_error(error) from None
+                    raise subscription_error(error, self._raise_error) from None
                 self.reconnects += 1
                 self._closed.wait(self._progress.next_delay())
             else:

@@ -9,7 +9,7 @@ from logicblocks.event.types import identifier
 
 from ..conditions import WriteCondition, ensure_conditions
 from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable, within_bytes
+from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes, within_bytes
 
 __all__ = ["InMemoryStorageAdapter"]
 
@@ -90,7 +90,7 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
     ) -> Iterator[EventRecord]:
         snapshot = len(self._log)
         after = -1 if after_sequence_number is None else after_sequence_number
-        records = within_bytes(self._iterate(target, after, snapshot), max_bytes)
+        records = within_bytes(self._iterate(target, after, snapshot), max_bytes, payload_bytes)
         return records if limit is None else islice(records, limit)
 
     def _iterate(self, target: Scannable, after: int, snapshot: int) -> Iterator[EventRecord]:

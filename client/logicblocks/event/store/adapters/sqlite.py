@@ -31,7 +31,7 @@ from ..exceptions import (
     StorageUnavailableError,
 )
 from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable, within_bytes
+from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes, within_bytes
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorageAdapter", "StorageOpenError"]
 
@@ -396,7 +396,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         with self._reader() as connection:
             rows = connection.execute(query, (*parameters, after, bound, size))
             try:
-                return list(within_bytes((_record(row) for row in rows), max_bytes))
+                return list(within_bytes((_record(row) for row in rows), max_bytes, payload_bytes))
             finally:
                 rows.close()
 
