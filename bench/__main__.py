@@ -42,6 +42,9 @@ OURS_RATE = "ours: publish rate reached (offered 500/s)"
 LOCAL_RATE = "in-process subscribers: publish rate reached"
 SLOW_SCAN = "ours: server growth, slow scan"
 IDLE_SUBS = "ours: server growth, idle subscriptions"
+LARGE_SCAN = "ours: server growth, one scan"
+LARGE_STALLED_SCANS = "ours: server growth, 3 stalled scans"
+LARGE_STALLED_SUBS = "ours: server growth, 3 stalled subscriptions"
 
 TITLES = {
     "W1": "publish, batches of 100, 1 client",
@@ -49,6 +52,7 @@ TITLES = {
     "W3": "scan the whole log into StoredEvent",
     "W4": "publish-to-delivery latency, 50 subscribers, 500 events/s",
     "W5": "server peak memory growth",
+    "W6": "server peak memory growth, 520 events of 1000 KiB on PostgreSQL",
 }
 
 TARGETS = [
@@ -63,6 +67,9 @@ TARGETS = [
     Target("W4", OURS_P99, limit=10.0),
     Target("W5", SLOW_SCAN, limit=100.0),
     Target("W5", IDLE_SUBS, limit=100.0),
+    Target("W6", LARGE_SCAN, limit=100.0),
+    Target("W6", LARGE_STALLED_SCANS, limit=300.0),
+    Target("W6", LARGE_STALLED_SUBS, limit=300.0),
 ]
 
 _HERE = Path(__file__).resolve().parent
@@ -84,6 +91,9 @@ class Sizes:
     w4_seconds: float = 10.0
     w5_events: int = 1_000_000
     idle_subscriptions: int = 1000
+    w6_events: int = 520
+    w6_readers: int = 3
+    w6_hold_seconds: float = 5.0
 
 
 def _sizes(arguments: argparse.Namespace) -> Sizes:
@@ -291,6 +301,41 @@ class Run:
                 Figure("W5", IDLE_SUBS, "MB", [result.growth_mb], higher_is_better=False)
             )
 
+    def w6(self) -> None:
+        s = self.sizes
+        # A database of its own: the log holds only the large events.
+        url = self.cluster.create_database("bench_large")
+        log = self.logs / "server-w6.log"
+        with ServerProcess.running(url, log):  # makes the events table
+            pass
+        size = memory.fill_large(url, s.w6_events)
+        print(f"W6: server memory, {s.w6_events} events of {size:,} bytes", flush=True)
+        cases: list[tuple[str, Callable[[int, str], memory.MemoryResult]]] = [
+            (LARGE_SCAN, memory.one_scan),
+            (
+                LARGE_STALLED_SCANS,
+                lambda pid, target: memory.stalled_readers(
+                    pid, target, "scans", s.w6_readers, s.w6_hold_seconds
+                ),
+            ),
+            (
+                LARGE_STALLED_SUBS,
+                lambda pid, target: memory.stalled_readers(
+                    pid, target, "subscriptions", s.w6_readers, s.w6_hold_seconds
+                ),
+            ),
+        ]
+        for name, case in cases:
+            # A fresh server each: its peak (VmHWM) then belongs to this case alone.
+            with ServerProcess.running(url, log) as server:
+                result = case(server.pid, server.target)
+            print(
+                f"    {name}: +{result.growth_mb:.0f} MB (baseline {result.baseline_mb:.0f} MB, "
+                f"peak {result.peak_mb:.0f} MB); {result.detail}",
+                flush=True,
+            )
+            self.report.add(Figure("W6", name, "MB", [result.growth_mb], higher_is_better=False))
+
     # Helpers ------------------------------------------------------------------------------
 
     def _peer(self, workload: str, peer: LogicblocksPeer, name: str, **sizes: int) -> None:
@@ -333,7 +378,7 @@ def _parser() -> argparse.ArgumentParser:
         "--w5-events", type=int, help="W5 slow-scan size (env BENCH_W5_EVENTS; default 1000000)"
     )
     parser.add_argument(
-        "--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads (default all)"
+        "--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workloads (default all)"
     )
     parser.add_argument(
         "--profile",
@@ -369,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 run.w4(server)
         if "W5" in only:
             run.w5()
+        if "W6" in only:
+            run.w6()
     print()
     print(run.report.table())
     if peer.version:

@@ -1,4 +1,5 @@
-"""W5: the server's peak memory growth under a slow scan and under many idle subscriptions.
+"""W5 and W6: the server's peak memory growth under a slow scan and many idle subscriptions
+(W5), and under one scan, stalled scans and stalled subscriptions of 1000 KiB events (W6).
 
 Each case gets a fresh server process (so its peak, ``VmHWM``, starts clean), warmed up by
 one publish and a short scan; the growth is the peak during the case minus ``VmRSS`` after
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import psycopg
@@ -22,7 +24,16 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, targets_
 from .environment import memory_kib
 from .events import CATEGORY, EVENT_NAME, new_events
 
-__all__ = ["MemoryResult", "fill_log", "idle_subscriptions", "slow_scan"]
+__all__ = [
+    "LARGE_EVENT_BYTES",
+    "MemoryResult",
+    "fill_large",
+    "fill_log",
+    "idle_subscriptions",
+    "one_scan",
+    "slow_scan",
+    "stalled_readers",
+]
 
 _SAMPLE_SECONDS = 0.05
 # Under the server's per-connection cap on subscriptions (100 by default).
@@ -179,3 +190,109 @@ def idle_subscriptions(pid: int, target: str, count: int, hold_seconds: float) -
     if "unavailable" in outcome:
         result.unavailable = outcome["unavailable"]
     return result
+
+
+# W6: events of 1000 KiB, the default payload limit's size, where a page bounded by count
+# alone would hold hundreds of MiB.
+LARGE_EVENT_BYTES = 1000 * 1024
+_LOG = targets_pb2.Target(log=targets_pb2.Log())
+
+
+def fill_large(url: str, total: int) -> int:
+    """Append ``total`` events of about ``LARGE_EVENT_BYTES`` each to an empty ``events``
+    table (made by the server), in bulk SQL; returns the payload bytes of one event."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO events (sequence_number, id, name, category, stream, position,"
+            " payload, observed_at, occurred_at)"
+            " SELECT g, gen_random_uuid()::text, %s, %s, 'large', g,"
+            " json_build_object('index', g, 'blob', repeat(md5(g::text), %s / 32)),"
+            " now(), now() FROM generate_series(0, %s - 1) AS g",
+            (EVENT_NAME, CATEGORY, LARGE_EVENT_BYTES, total),
+        )
+        row = connection.execute(
+            "SELECT octet_length(payload::text) FROM events LIMIT 1"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _warm_up_scan(target: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        stub = event_store_pb2_grpc.EventStoreStub(channel)
+        for _ in stub.Scan(event_store_pb2.ScanRequest(target=_LOG, limit=2)):
+            pass
+
+
+def _measure_returned(pid: int, target: str, case: Callable[[], str]) -> MemoryResult:
+    """``_measure`` with a scan of two events as warm-up, and what is still held after."""
+    _warm_up_scan(target)
+    baseline = memory_kib(pid)["VmRSS"]
+    with _Sampler(pid) as sampler:
+        detail = case()
+    peak = max(sampler.peak_kib, memory_kib(pid)["VmHWM"])
+    return MemoryResult(
+        growth_mb=(peak - baseline) / 1024,
+        baseline_mb=baseline / 1024,
+        peak_mb=peak / 1024,
+        detail=f"{detail}; {(memory_kib(pid)['VmRSS'] - baseline) / 1024:+.0f} MB held after",
+    )
+
+
+def one_scan(pid: int, target: str) -> MemoryResult:
+    """One reader scanning the whole log as fast as it can."""
+
+    def case() -> str:
+        started = time.perf_counter()
+        with grpc.insecure_channel(
+            target, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        ) as channel:
+            stub = event_store_pb2_grpc.EventStoreStub(channel)
+            count = sum(
+                len(message.events)
+                for message in stub.Scan(event_store_pb2.ScanRequest(target=_LOG))
+            )
+        return f"{count:,} events in {time.perf_counter() - started:.1f} s"
+
+    return _measure_returned(pid, target, case)
+
+
+def stalled_readers(
+    pid: int, target: str, kind: str, count: int, hold_seconds: float
+) -> MemoryResult:
+    """``count`` scans or subscriptions (``kind``) of the whole log, each on its own
+    connection, that read one message and then nothing for ``hold_seconds``."""
+
+    def case() -> str:
+        channels = [
+            grpc.insecure_channel(
+                target,
+                options=[
+                    ("grpc.use_local_subchannel_pool", 1),
+                    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ],
+            )
+            for _ in range(count)
+        ]
+        calls: list[Any] = []
+        try:
+            for channel in channels:
+                stub = event_store_pb2_grpc.EventStoreStub(channel)
+                call: Any = (
+                    stub.Scan(event_store_pb2.ScanRequest(target=_LOG))
+                    if kind == "scans"
+                    else stub.Subscribe(event_store_pb2.SubscribeRequest(target=_LOG))
+                )
+                calls.append(call)
+                next(call)
+            # The readers stall: whatever the server holds for them, it holds now.
+            time.sleep(hold_seconds)
+        finally:
+            for call in calls:
+                call.cancel()
+            for channel in channels:
+                channel.close()
+        # Give the server a moment to end the cancelled calls before "held after".
+        time.sleep(1.0)
+        return f"{count} stalled {kind} held {hold_seconds:.0f} s"
+
+    return _measure_returned(pid, target, case)

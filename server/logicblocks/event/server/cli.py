@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from .allocator import configure_allocator
 from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_until_signalled
 from .auth import TokensFileError, load_tokens
 from .limits import Limits
@@ -150,6 +151,8 @@ def _tls(arguments: argparse.Namespace) -> ServerTls | None:
 
 def _serve(arguments: argparse.Namespace) -> int:
     configure_logging(arguments.log_level)
+    # Before any thread starts: see allocator.py for why memory is not given back otherwise.
+    configure_allocator()
     try:
         tls = _tls(arguments)
         tokens = (

@@ -61,8 +61,8 @@ _READ_PAGE_BYTES = 1024 * 1024
 # After a page cut short by its byte budget the next asks for at most this many times as
 # many events (and never fewer than _MIN_PAGE): a backend that measures a page's
 # candidates before cutting it (PostgreSQL) then measures few more than it returns.
-_PAGE_GROWTH = 4
-_MIN_PAGE = 16
+_PAGE_GROWTH = 2
+_MIN_PAGE = 2
 
 
 class PageReader:
