@@ -12,7 +12,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY server ./server
-RUN pip install --no-cache-dir . \
+# The postgres extra: the image serves PostgreSQL as well as its default SQLite file.
+RUN pip install --no-cache-dir .[postgres] \
     && useradd --create-home --uid 10001 eventstore \
     && mkdir /data \
     && chown eventstore /data

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	sh scripts/ensure-packages.sh python-venv=python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install -q -e '.[dev,postgres]' --config-settings editable_mode=compat
 	echo "$(CURDIR)/server" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/logicblocks_event_store_server_src.pth"
 	touch $(STAMP)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import grpc
 
 from logicblocks.event.store.records import prepare_events
-from logicblocks.event.store.wire import pending_event_to_wire, stream_to_wire
+from logicblocks.event.transport.wire import pending_event_to_wire, stream_to_wire
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2
 

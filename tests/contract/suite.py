@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from logicblocks.event.storage.engine import RecordStorageAdapter, payload_bytes
 from logicblocks.event.store import (
     EventStore,
     EventStream,
@@ -27,8 +28,8 @@ from logicblocks.event.store import (
     position_is,
     stream_is_empty,
 )
-from logicblocks.event.store.adapters import RecordStorageAdapter, StorageAdapter
-from logicblocks.event.store.adapters.base import Scannable, payload_bytes
+from logicblocks.event.store.adapters import StorageAdapter
+from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
 from logicblocks.event.testing import NewEventBuilder
 from logicblocks.event.types import NewEvent, StoredEvent, identifier

@@ -7,48 +7,15 @@ environment. The commands are read from the Dockerfile itself, so they cannot dr
 """
 
 import json
-import re
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.image import copy_build_context, dockerfile_instructions
 from tests.support.server_process import ServerProcess
 
-ROOT = Path(__file__).parents[2]
-DOCKERFILE = ROOT / "Dockerfile"
 IMAGE_PORT = "50051"
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(instruction, arguments) pairs, continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    instructions = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            instructions.append((instruction.upper(), arguments.strip()))
-    return instructions
-
-
-def copy_build_context(destination: Path) -> None:
-    """Copy what the Dockerfile's COPY instructions copy, and nothing else."""
-    for instruction, arguments in dockerfile_instructions():
-        if instruction != "COPY":
-            continue
-        *sources, _ = arguments.split()
-        for source in sources:
-            path = ROOT / source
-            if path.is_dir():
-                shutil.copytree(
-                    path,
-                    destination / source,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-                )
-            else:
-                shutil.copy2(path, destination / source)
 
 
 def test_the_image_commands_give_a_healthy_server(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from logicblocks.event.store import (
     stream_is_empty,
 )
 from logicblocks.event.store.adapters import AsyncGrpcStorageAdapter
-from logicblocks.event.store.adapters.grpc_async import AsyncGrpcSubscription
+from logicblocks.event.transport.client_async import AsyncGrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.support.server_process import COMMAND, ServerProcess
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from logicblocks.event.server.storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage
+from logicblocks.event.storage.sqlite import SCHEMA_VERSION
 from logicblocks.event.store import EventStore, InvalidInputError, StorageUnavailableError
 from logicblocks.event.store.adapters import SqliteStorageAdapter
-from logicblocks.event.store.adapters.sqlite import SCHEMA_VERSION
 from logicblocks.event.store.exceptions import StorageOpenError
 from logicblocks.event.types import NewEvent
 

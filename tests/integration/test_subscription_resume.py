@@ -22,7 +22,7 @@ from logicblocks.event.store.adapters import (
     SqliteStorageAdapter,
     StorageAdapter,
 )
-from logicblocks.event.store.adapters.grpc_subscription import GrpcSubscription
+from logicblocks.event.transport.subscription import GrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.support.server_process import COMMAND, ServerProcess
 from tests.support.stored_log import final_log

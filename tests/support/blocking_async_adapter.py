@@ -28,9 +28,9 @@ from typing import Any, TypeVar
 
 from logicblocks.event.store.adapters import AsyncGrpcStorageAdapter, StorageAdapter
 from logicblocks.event.store.adapters.base import Saveable, Scannable
-from logicblocks.event.store.adapters.grpc_async import AsyncGrpcSubscription
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.transport.client_async import AsyncGrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 __all__ = [

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from logicblocks.event.server.app import EventStoreServer
-from logicblocks.event.store.adapters import RecordStorageAdapter
+from logicblocks.event.storage.engine import RecordStorageAdapter
 
 __all__ = ["running_server"]
 

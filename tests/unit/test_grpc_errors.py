@@ -20,7 +20,7 @@ from logicblocks.event.store import (
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
-from logicblocks.event.store.adapters.grpc_errors import PublishAttempt, error_for_status
+from logicblocks.event.transport.errors import PublishAttempt, error_for_status
 from logicblocks.event.types import NewEvent, identifier
 from logicblocks.event.v1 import conditions_pb2
 

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from logicblocks.event.server.wire import record_to_receipt
 from logicblocks.event.store import PublishOutcomeUnknownError
 from logicblocks.event.store.records import prepare_events, trusted_event_record
-from logicblocks.event.store.wire import (
+from logicblocks.event.transport.wire import (
     events_with_ids,
     pending_event_to_wire,
-    record_to_receipt,
     stored_events_from_receipts,
 )
 from logicblocks.event.types import NewEvent, StaticClock, identifier

@@ -9,10 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logicblocks.event.server.wire import record_to_wire
 from logicblocks.event.store import InvalidInputError
 from logicblocks.event.store.records import EventRecord, trusted_event_record
-from logicblocks.event.store.wire import (
-    record_to_wire,
+from logicblocks.event.transport.wire import (
     stored_event_from_wire,
     timestamp_from_wire,
     timestamp_to_wire,

@@ -11,7 +11,7 @@ from typing import Any, Self
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from logicblocks.event.store.adapters import RecordStorageAdapter
+from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .auth import Access, TokenAuthInterceptor

@@ -18,23 +18,18 @@ from typing import Any, TypeVar
 
 import grpc
 
+from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.store import InvalidInputError
-from logicblocks.event.store.adapters import RecordStorageAdapter
 from logicblocks.event.store.adapters.base import validate_scan
 from logicblocks.event.store.records import validate_target
-from logicblocks.event.store.wire import (
-    condition_from_wire,
-    new_events_from_wire,
-    record_to_receipt,
-    stream_from_wire,
-    target_from_wire,
-)
+from logicblocks.event.transport.wire import condition_from_wire
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .status import status_for
 from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
+from .wire import new_events_from_wire, record_to_receipt, stream_from_wire, target_from_wire
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",

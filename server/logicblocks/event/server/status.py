@@ -16,9 +16,9 @@ from logicblocks.event.store import (
     UnmetWriteConditionError,
 )
 from logicblocks.event.store.subscription import StartBeyondHeadError
-from logicblocks.event.store.wire import bad_request_to_wire, condition_failure_to_wire
 
 from .limits import ConcurrencyLimitError
+from .wire import bad_request_to_wire, condition_failure_to_wire
 
 __all__ = ["status_for"]
 

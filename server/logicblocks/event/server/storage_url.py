@@ -7,7 +7,8 @@
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from logicblocks.event.store.adapters import InMemoryStorageAdapter, RecordStorageAdapter
+from logicblocks.event.storage.engine import RecordStorageAdapter
+from logicblocks.event.storage.memory import InMemoryStorageAdapter
 from logicblocks.event.store.exceptions import (
     InvalidInputError,
     StorageOpenError,
@@ -30,17 +31,20 @@ def open_storage(url: str) -> RecordStorageAdapter:
     if scheme == "memory":
         return InMemoryStorageAdapter()
     if scheme == "sqlite":
-        from logicblocks.event.store.adapters.sqlite import SqliteStorageAdapter
+        from logicblocks.event.storage.sqlite import SqliteStorageAdapter
 
         try:
             return SqliteStorageAdapter(path=sqlite_path(url))
         except StorageOpenError as error:
             raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from error
     if scheme in ("postgresql", "postgres"):
-        from logicblocks.event.store.adapters.postgres import (
-            ConnectionParameters,
-            PostgresStorageAdapter,
-        )
+        try:
+            from logicblocks.event.storage.postgres import (
+                ConnectionParameters,
+                PostgresStorageAdapter,
+            )
+        except ImportError as error:
+            raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from None
 
         try:
             return PostgresStorageAdapter(connection_source=ConnectionParameters.from_url(url))

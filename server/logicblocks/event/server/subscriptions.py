@@ -29,13 +29,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from itertools import islice
 
-from logicblocks.event.store.adapters import RecordStorageAdapter, Scannable
-from logicblocks.event.store.adapters.base import payload_bytes, within_bytes
+from logicblocks.event.storage.engine import RecordStorageAdapter, payload_bytes, within_bytes
+from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
 from logicblocks.event.store.subscription import ensure_start_reached
-from logicblocks.event.store.wire import record_to_wire
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import events_pb2
+
+from .wire import record_to_wire
 
 __all__ = [
     "CaughtUp",

@@ -21,17 +21,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from logicblocks.event.types import identifier
-
-from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import (
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.exceptions import (
     EventStoreError,
     StorageFullError,
     StorageOpenError,
     StorageUnavailableError,
 )
-from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes, within_bytes
+from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.types import identifier
+
+from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorageAdapter", "StorageOpenError"]
 

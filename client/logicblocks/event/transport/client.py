@@ -11,14 +11,18 @@ from typing import NamedTuple, cast
 
 import grpc
 
+from logicblocks.event.store.adapters.base import Saveable, Scannable, StorageAdapter, validate_scan
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.exceptions import ConfigurationError, EventStoreError
+from logicblocks.event.store.records import prepare_events, validate_target
+from logicblocks.event.store.subscription import Subscription, resolve_start
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
-from ..conditions import WriteCondition
-from ..exceptions import ConfigurationError, EventStoreError
-from ..records import prepare_events, validate_target
-from ..subscription import Subscription, resolve_start
-from ..wire import (
+from .credentials import PemSource, channel_credentials, secure_or_plain_channel
+from .errors import RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
+from .subscription import GrpcSubscription
+from .wire import (
     condition_to_wire,
     events_with_ids,
     pending_event_to_wire,
@@ -27,10 +31,6 @@ from ..wire import (
     stream_to_wire,
     target_to_wire,
 )
-from .base import Saveable, Scannable, StorageAdapter, validate_scan
-from .grpc_credentials import PemSource, channel_credentials, secure_or_plain_channel
-from .grpc_errors import RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
-from .grpc_subscription import GrpcSubscription
 
 __all__ = ["GrpcStorageAdapter", "PreparedPublish", "check_client_options", "publish_request"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import grpc
 
-from ..exceptions import ConfigurationError
+from logicblocks.event.store.exceptions import ConfigurationError
 
 __all__ = [
     "BearerTokenInterceptor",

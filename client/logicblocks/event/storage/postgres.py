@@ -56,17 +56,33 @@ from datetime import UTC
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import psycopg
-import psycopg_pool
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+try:
+    import psycopg
+    import psycopg_pool
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+except ImportError as missing:
+    raise ImportError(
+        f"PostgreSQL storage needs the postgres extra ({missing.name} is not installed): "
+        "pip install 'logicblocks-event-store-server[postgres]'"
+    ) from missing
 
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.exceptions import (
+    InvalidInputError,
+    StorageOpenError,
+    StorageUnavailableError,
+)
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    resolve_retry,
+    trusted_event_record,
+)
 from logicblocks.event.types import StoredEvent, identifier
 
-from ..conditions import WriteCondition, ensure_conditions
-from ..exceptions import InvalidInputError, StorageOpenError, StorageUnavailableError
-from ..records import EventRecord, PendingEvent, resolve_retry, trusted_event_record
-from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes
+from .engine import HeadSignal, RecordStorageAdapter, payload_bytes
 
 __all__ = ["ConnectionParameters", "ConnectionSource", "PostgresStorageAdapter", "TableParameters"]
 

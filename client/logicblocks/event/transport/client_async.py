@@ -15,20 +15,20 @@ from typing import Any, Self
 
 import grpc
 
+from logicblocks.event.store.adapters.base import Saveable, Scannable, validate_scan
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.subscription import resolve_start
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
-from ..conditions import WriteCondition
-from ..subscription import resolve_start
-from ..wire import (
+from .client import _channel_options, check_client_options, publish_request
+from .credentials import PemSource, bearer_header, channel_credentials
+from .errors import RETRIED_PUBLISH_CODES, documented_error
+from .subscription import SubscriptionProgress, subscription_error
+from .wire import (
     stored_event_from_wire,
     target_to_wire,
 )
-from .base import Saveable, Scannable, validate_scan
-from .grpc import _channel_options, check_client_options, publish_request
-from .grpc_credentials import PemSource, bearer_header, channel_credentials
-from .grpc_errors import RETRIED_PUBLISH_CODES, documented_error
-from .grpc_subscription import SubscriptionProgress, subscription_error
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
 

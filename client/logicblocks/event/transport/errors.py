@@ -15,10 +15,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
-from logicblocks.event.types import NewEvent, identifier
-from logicblocks.event.v1 import conditions_pb2
-
-from ..exceptions import (
+from logicblocks.event.store.exceptions import (
     AuthenticationError,
     EventStoreError,
     InvalidInputError,
@@ -28,7 +25,10 @@ from ..exceptions import (
     ServerError,
     StorageUnavailableError,
 )
-from ..wire import bad_request_from_wire, condition_failure_from_wire
+from logicblocks.event.types import NewEvent, identifier
+from logicblocks.event.v1 import conditions_pb2
+
+from .wire import bad_request_from_wire, condition_failure_from_wire
 
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # isort: skip

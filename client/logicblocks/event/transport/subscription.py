@@ -9,12 +9,12 @@ from typing import Any
 import grpc
 from google.protobuf.duration_pb2 import Duration
 
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import StoredEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
-from ..subscription import Subscription
-from ..wire import bad_request_from_wire, stored_event_from_wire, target_to_wire
-from .base import Scannable
+from .wire import bad_request_from_wire, stored_event_from_wire, target_to_wire
 
 __all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress", "subscription_error"]
 

@@ -1,11 +1,12 @@
 """Conversions between the store's values and the messages of ``logicblocks.event.v1``.
 
-The gRPC client adapter and the server both translate through here, so the two ends of
-the wire agree by construction. Payloads cross as the UTF-8 bytes of the JSON text every
-backend stores (see ``records``): the server never decodes them on the way out.
+The gRPC clients and the server both translate through here, so the two ends of the wire
+agree by construction; the server's own half (requests in, results out) is
+``logicblocks.event.server.wire``. Payloads cross as the UTF-8 bytes of the JSON text
+every backend stores (see ``records``).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -13,44 +14,37 @@ from google.protobuf.timestamp_pb2 import Timestamp
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.conditions import (
+    EmptyStreamCondition,
+    PositionIsCondition,
+    WriteCondition,
+)
+from logicblocks.event.store.exceptions import (
+    InvalidInputError,
+    PublishOutcomeUnknownError,
+    UnmetWriteConditionError,
+)
+from logicblocks.event.store.records import (
+    PendingEvent,
+    decode_payload,
+)
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.event import trusted_stored_event
 from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2
 
-from .conditions import EmptyStreamCondition, PositionIsCondition, WriteCondition
-from .exceptions import InvalidInputError, PublishOutcomeUnknownError, UnmetWriteConditionError
-from .records import (
-    EventRecord,
-    PendingEvent,
-    decode_payload,
-    prepare_events_with_payload_texts,
-    validate_payload_text,
-)
-
-# The targets a scan accepts (as ``adapters.base.Scannable``, which this module cannot import
-# without a cycle: the gRPC adapter imports this module).
-_Scannable = identifier.Log | identifier.Category | identifier.Stream
-# Stands in for the payloads of wire events, which travel as checked text beside them.
-_NO_PAYLOAD: dict[str, object] = {}
-
 __all__ = [
     "bad_request_from_wire",
-    "bad_request_to_wire",
     "condition_failure_from_wire",
-    "condition_failure_to_wire",
     "condition_from_wire",
     "condition_to_wire",
     "events_with_ids",
-    "new_events_from_wire",
     "pending_event_to_wire",
-    "record_to_receipt",
-    "record_to_wire",
     "stored_event_from_wire",
     "stored_events_from_receipts",
-    "stream_from_wire",
     "stream_to_wire",
-    "target_from_wire",
     "target_to_wire",
+    "timestamp_fields",
     "timestamp_from_wire",
     "timestamp_to_wire",
 ]
@@ -72,7 +66,7 @@ _MAX_SECONDS = 253_402_300_799
 _NANOS_PER_SECOND = 1_000_000_000
 
 
-def _timestamp_fields(value: datetime) -> dict[str, int]:
+def timestamp_fields(value: datetime) -> dict[str, int]:
     """An aware datetime as a Timestamp's fields, for a message constructor."""
     try:
         delta = value - _EPOCH
@@ -98,7 +92,7 @@ def _datetime(value: Timestamp) -> datetime:
 
 def timestamp_to_wire(value: datetime) -> Timestamp:
     """An aware datetime as a protobuf ``Timestamp``."""
-    return Timestamp(**_timestamp_fields(value))
+    return Timestamp(**timestamp_fields(value))
 
 
 def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
@@ -109,21 +103,6 @@ def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
         raise InvalidInputError(
             field, "must be a timestamp between 0001-01-01 and 9999-12-31"
         ) from None
-
-
-def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
-    """A stored record as a wire event; its JSON text passes through undecoded."""
-    return events_pb2.StoredEvent(
-        id=record.id,
-        name=record.name,
-        stream=record.stream,
-        category=record.category,
-        position=record.position,
-        sequence_number=record.sequence_number,
-        payload=record.payload.encode("utf-8"),
-        observed_at=_timestamp_fields(record.observed_at),
-        occurred_at=_timestamp_fields(record.occurred_at),
-    )
 
 
 def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
@@ -138,17 +117,6 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
         decode_payload(event.payload),
         _datetime(event.observed_at),
         _datetime(event.occurred_at),
-    )
-
-
-def record_to_receipt(record: EventRecord) -> event_store_pb2.PublishResponse.Receipt:
-    """What a publisher learns of a stored record: all the store added, no payload."""
-    return event_store_pb2.PublishResponse.Receipt(
-        id=record.id,
-        position=record.position,
-        sequence_number=record.sequence_number,
-        observed_at=_timestamp_fields(record.observed_at),
-        occurred_at=_timestamp_fields(record.occurred_at),
     )
 
 
@@ -221,51 +189,12 @@ def events_with_ids(
     ]
 
 
-def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingEvent]:
-    """Validate wire events as ``prepare_events`` validates documented ones.
-
-    Payload bytes go through ``validate_payload_text`` (kept as sent rather than decoded
-    and re-encoded), then names, ids and timestamps through
-    ``prepare_events_with_payload_texts``, so the rules and the field names in errors are
-    the in-process ones.
-    """
-    events = list(events)
-    payloads = [
-        validate_payload_text(f"events[{index}].payload", event.payload)
-        for index, event in enumerate(events)
-    ]
-    documented = [
-        NewEvent(
-            id=event.id if event.HasField("id") else None,
-            name=event.name,
-            payload=_NO_PAYLOAD,
-            observed_at=(
-                timestamp_from_wire(f"events[{index}].observed_at", event.observed_at)
-                if event.HasField("observed_at")
-                else None
-            ),
-            occurred_at=(
-                timestamp_from_wire(f"events[{index}].occurred_at", event.occurred_at)
-                if event.HasField("occurred_at")
-                else None
-            ),
-        )
-        for index, event in enumerate(events)
-    ]
-    return prepare_events_with_payload_texts(documented, payloads)
-
-
 def stream_to_wire(target: identifier.Stream) -> targets_pb2.Stream:
     """A stream identifier on the wire."""
     return targets_pb2.Stream(category=target.category, stream=target.stream)
 
 
-def stream_from_wire(target: targets_pb2.Stream) -> identifier.Stream:
-    """A wire stream as an identifier (names are checked by the storage adapter)."""
-    return identifier.Stream(category=target.category, stream=target.stream)
-
-
-def target_to_wire(target: _Scannable) -> targets_pb2.Target:
+def target_to_wire(target: Scannable) -> targets_pb2.Target:
     """A log, category or stream identifier as a wire target."""
     match target:
         case identifier.Log():
@@ -275,18 +204,6 @@ def target_to_wire(target: _Scannable) -> targets_pb2.Target:
         case identifier.Stream():
             return targets_pb2.Target(stream=stream_to_wire(target))
     raise InvalidInputError("target", "must be a log, category or stream identifier")
-
-
-def target_from_wire(target: targets_pb2.Target) -> _Scannable:
-    """A wire target as an identifier; exactly one of its kinds must be set."""
-    match target.WhichOneof("target"):
-        case "log":
-            return identifier.Log()
-        case "category":
-            return identifier.Category(category=target.category.category)
-        case "stream":
-            return stream_from_wire(target.stream)
-    raise InvalidInputError("target", "must be set to one of log, category or stream")
 
 
 def condition_to_wire(condition: WriteCondition) -> conditions_pb2.WriteCondition:
@@ -313,20 +230,6 @@ def condition_from_wire(field: str, condition: conditions_pb2.WriteCondition) ->
     raise InvalidInputError(field, "must be set to one of position_is or stream_is_empty")
 
 
-def condition_failure_to_wire(
-    error: UnmetWriteConditionError,
-) -> conditions_pb2.WriteConditionFailure:
-    """The machine-readable details of an unmet condition."""
-    failure = conditions_pb2.WriteConditionFailure(
-        category=error.category or "", stream=error.stream or ""
-    )
-    if isinstance(error.condition, (PositionIsCondition, EmptyStreamCondition)):
-        failure.condition.CopyFrom(condition_to_wire(error.condition))
-    if error.last_position is not None:
-        failure.last_position = error.last_position
-    return failure
-
-
 def condition_failure_from_wire(
     message: str, failure: conditions_pb2.WriteConditionFailure
 ) -> UnmetWriteConditionError:
@@ -342,15 +245,6 @@ def condition_failure_from_wire(
         stream=failure.stream or None,
         condition=condition,
         last_position=failure.last_position if failure.HasField("last_position") else None,
-    )
-
-
-def bad_request_to_wire(error: InvalidInputError) -> error_details_pb2.BadRequest:
-    """Invalid input as the standard ``google.rpc.BadRequest`` details."""
-    return error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.rule)
-        ]
     )
 
 

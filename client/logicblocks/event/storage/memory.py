@@ -5,11 +5,12 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence, Set
 from itertools import islice
 
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
 from logicblocks.event.types import identifier
 
-from ..conditions import WriteCondition, ensure_conditions
-from ..records import EventRecord, PendingEvent, resolve_retry
-from .base import HeadSignal, RecordStorageAdapter, Scannable, payload_bytes, within_bytes
+from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
 
 __all__ = ["InMemoryStorageAdapter"]
 

@@ -1,0 +1,229 @@
+"""The base of the adapters that hold events themselves: in-memory, SQLite, PostgreSQL."""
+
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from itertools import takewhile
+from typing import TypeVar
+
+from logicblocks.event.store.adapters.base import (
+    Saveable,
+    Scannable,
+    StorageAdapter,
+    validate_scan,
+)
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    prepare_events,
+    validate_target,
+)
+from logicblocks.event.store.subscription import Subscription, resolve_start
+from logicblocks.event.types import NewEvent, StoredEvent, identifier
+
+from .local_subscription import LocalSubscription
+
+__all__ = [
+    "HeadSignal",
+    "RecordStorageAdapter",
+    "payload_bytes",
+    "within_bytes",
+]
+
+_T = TypeVar("_T")
+
+
+class RecordStorageAdapter(StorageAdapter):
+    """Base of the adapters that hold events themselves (in-memory, SQLite, PostgreSQL).
+
+    Validation, encoding and decoding live here, once; a backend implements only
+    ``write_records``, ``read_records`` and ``head``, which deal in ``EventRecord``s whose
+    payloads are JSON text. The server calls those directly, so payloads pass from storage
+    to the wire without being decoded.
+    """
+
+    def save(
+        self,
+        *,
+        target: Saveable,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        stream = validate_target(target)
+        pending = prepare_events(events)
+        records = self.write_records(target=stream, events=pending, conditions=conditions)
+        return [record.to_stored_event() for record in records]
+
+    def scan(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+    ) -> Iterator[StoredEvent]:
+        validate_scan(target, after_sequence_number)
+        # A scan ends at the head as it was when the scan began, whichever backend pages
+        # it: under a steady stream of writes it would otherwise never end.
+        bound = self.head()
+        if bound is None:
+            return iter(())
+        records = self.read_records(target=target, after_sequence_number=after_sequence_number)
+        return (
+            record.to_stored_event()
+            for record in takewhile(lambda record: record.sequence_number <= bound, records)
+        )
+
+    def subscribe(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+    ) -> Subscription:
+        validate_scan(target, None)
+        return LocalSubscription(
+            adapter=self,
+            target=target,
+            after_sequence_number=resolve_start(after_sequence_number, from_end),
+        )
+
+    @abstractmethod
+    def write_records(
+        self,
+        *,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[EventRecord]:
+        """Atomically check ``conditions`` and append ``events`` (already validated).
+
+        If every event's id is already stored in the stream, returns those records instead
+        (a retried publish). Raises ``UnmetWriteConditionError`` (via ``ensure_conditions``)
+        or ``InvalidInputError``; then nothing is written.
+        """
+        raise NotImplementedError()
+
+    @abstractmethod
+    def read_records(
+        self,
+        *,
+        target: Scannable = identifier.Log(),
+        after_sequence_number: int | None = None,
+        limit: int | None = None,
+        max_bytes: int | None = None,
+    ) -> Iterator[EventRecord]:
+        """Iterate records of ``target`` in sequence-number order, at most ``limit`` of them.
+
+        With ``max_bytes``, also stop before the record that would take the payloads read
+        past ``max_bytes`` in total (see ``within_bytes``): the first record always comes,
+        so one payload larger than the budget still goes through. Holds a bounded number
+        of records in memory however large the result.
+        """
+        raise NotImplementedError()
+
+    @abstractmethod
+    def head(self) -> int | None:
+        """The greatest sequence number in the store, ``None`` when it is empty."""
+        raise NotImplementedError()
+
+    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+        """Block until the head is past ``known_head`` or ``timeout`` seconds pass.
+
+        Returns the head as it is then (which may still be ``known_head``, or even behind
+        it when the caller learnt of a newer head elsewhere). A wake-up is only a hint
+        that new events may exist: callers always read the events themselves, after the
+        last one they saw. This default polls ``head()``; backends that learn of commits
+        sooner (in process, or by ``LISTEN``) override it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.head()
+            remaining = deadline - time.monotonic()
+            if _after(current, known_head) or remaining <= 0:
+                return current
+            time.sleep(min(_HEAD_POLL_INTERVAL, remaining))
+
+
+_HEAD_POLL_INTERVAL = 0.5
+
+
+def payload_bytes(record: EventRecord) -> int:
+    """The size of ``record``'s payload in UTF-8 bytes, as storage and the wire count it."""
+    # isascii() is a flag check: the common payload is measured without encoding a copy.
+    payload = record.payload
+    return len(payload) if payload.isascii() else len(payload.encode("utf-8", "surrogatepass"))
+
+
+def within_bytes(
+    items: Iterable[_T], max_bytes: int | None, size: Callable[[_T], int]
+) -> Iterator[_T]:
+    """The longest run of ``items`` whose ``size``s total at most ``max_bytes``, and never
+    less than the first item.
+
+    The one rule of a byte-bounded page (``read_records(max_bytes=...)``, with
+    ``payload_bytes`` for ``size``); PostgreSQL evaluates the same rule in SQL. Lazy: the
+    item after the budget is read, not kept.
+    """
+    if max_bytes is None:
+        yield from items
+        return
+    total = 0
+    for item in items:
+        item_size = size(item)
+        if total + item_size > max_bytes and total > 0:
+            return
+        total += item_size
+        yield item
+
+
+def _after(head: int | None, known_head: int | None) -> bool:
+    """Whether ``head`` is past ``known_head`` (``None``, an empty store, is before 0)."""
+    return (-1 if head is None else head) > (-1 if known_head is None else known_head)
+
+
+class HeadSignal:
+    """Wakes threads waiting for the head to move, for backends written to in process.
+
+    A backend calls ``advance(head)`` after each commit and implements
+    ``wait_for_head_change`` with ``wait``; a timeout makes the caller re-read the head
+    itself, which covers writers in other processes (for example a second process on the
+    same SQLite file).
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._head: int | None = None
+        self._known = False
+
+    def advance(self, head: int | None) -> None:
+        """Record the head after a commit and wake every waiter.
+
+        Heads only grow, so a late call with an older head (from a writer that was
+        overtaken between its commit and this call) changes nothing.
+        """
+        with self._condition:
+            if head is not None and (self._head is None or head > self._head):
+                self._head = head
+            self._known = True
+            self._condition.notify_all()
+
+    def wait(
+        self, known_head: int | None, timeout: float, read_head: Callable[[], int | None]
+    ) -> int | None:
+        """Wait until the head is past ``known_head``; on timeout re-read it with ``read_head``.
+
+        Waits by order, not by difference: a caller that knows a newer head than this
+        signal (written by another process) waits for the timeout instead of returning at
+        once, again and again.
+        """
+        if not self._known:
+            # Outside the condition: storage is never read while waiters are blocked on it.
+            self.advance(read_head())
+        with self._condition:
+            self._condition.wait_for(lambda: _after(self._head, known_head), timeout)
+            if _after(self._head, known_head):
+                return self._head
+        current = read_head()
+        self.advance(current)
+        return current
