@@ -31,6 +31,7 @@ from logicblocks.event.store import (
 from logicblocks.event.store.adapters import StorageAdapter
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.testing import NewEventBuilder
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.support.subscribers import take, wait_until
@@ -825,7 +826,7 @@ class RecordStorageContract:
         stored: list[EventRecord],
     ) -> list[list[int]]:
         pages: list[list[int]] = []
-        after: int | None = None
+        after = NO_EVENTS
         while True:
             page = list(
                 records.read_records(

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import SqliteStorageAdapter
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import NewEvent
 
 
@@ -20,7 +21,7 @@ def test_a_waiter_that_knows_a_newer_head_than_its_signal_gets_the_real_head(
     path = tmp_path / "events.db"
     with SqliteStorageAdapter(path=path) as writer, SqliteStorageAdapter(path=path) as reader:
         publish(writer, 3)
-        assert reader.wait_for_head_change(None, 0.01) == 2
+        assert reader.wait_for_head_change(NO_EVENTS, 0.01) == 2
         # The reader's in-process signal still says 2: only the other adapter wrote.
         publish(writer, 2)
         # A caller that read events up to 4 waits past 4; it must not be told "2" at once

@@ -25,6 +25,7 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 from logicblocks.event.store.records import PendingEvent
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import NewEvent, identifier
 from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
 from tests.support.subscribers import wait_until
@@ -325,14 +326,14 @@ def test_a_stuck_lock_holder_makes_publishes_fail_as_unavailable_not_hang(
 def test_head_changes_from_another_adapter_wake_a_waiter(
     adapter: PostgresStorageAdapter, postgres_url: str, table: TableParameters
 ) -> None:
-    assert adapter.wait_for_head_change(None, timeout=0.01) is None
+    assert adapter.wait_for_head_change(NO_EVENTS, timeout=0.01) == NO_EVENTS
     with PostgresStorageAdapter(
         connection_source=ConnectionParameters.from_url(postgres_url), table_parameters=table
     ) as other:
         EventStore(other).stream(category="c", stream="s").publish(
             events=[NewEvent(name="n", payload={}) for _ in range(3)]
         )
-    assert adapter.wait_for_head_change(None, timeout=30) == 2
+    assert adapter.wait_for_head_change(NO_EVENTS, timeout=30) == 2
 
 
 def queue_behind_a_held_lock(

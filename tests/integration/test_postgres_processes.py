@@ -32,7 +32,7 @@ def follow(adapter: PostgresStorageAdapter, stop: threading.Event, seen: list[Ev
         elif stopping:
             return
         else:
-            adapter.wait_for_head_change(after if after >= 0 else None, timeout=1.0)
+            adapter.wait_for_head_change(after, timeout=1.0)
 
 
 def test_writer_processes_keep_every_invariant_and_a_follower_misses_nothing(

@@ -20,6 +20,7 @@ from logicblocks.event.store.adapters import (
     PostgresStorageAdapter,
     TableParameters,
 )
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import NewEvent
 from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
 from tests.support.subscribers import wait_until
@@ -141,7 +142,7 @@ def test_after_a_database_restart_calls_in_flight_fail_and_later_calls_succeed(
         store = EventStore(adapter)
         stream = store.stream(category="c", stream="s")
         stream.publish(events=[NewEvent(name="before", payload={})])
-        assert adapter.wait_for_head_change(None, timeout=30) == 0  # starts the listener
+        assert adapter.wait_for_head_change(NO_EVENTS, timeout=30) == 0  # starts the listener
 
         # A publish in flight: it waits for the write lock a session holds.
         holder = hold_write_lock(own_cluster.url, table)

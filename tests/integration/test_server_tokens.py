@@ -1,5 +1,6 @@
 """Bearer tokens on a real server: who gets in, who may publish, and what the logs keep."""
 
+import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,18 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from logicblocks.event.server.auth import Access, TokensFileError, fingerprint, parse_tokens
-from logicblocks.event.store import AuthenticationError, EventStore, PermissionDeniedError
-from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
-from logicblocks.event.types import NewEvent
+from logicblocks.event.store import (
+    AuthenticationError,
+    ConfigurationError,
+    EventStore,
+    PermissionDeniedError,
+)
+from logicblocks.event.store.adapters import (
+    AsyncGrpcStorageAdapter,
+    GrpcStorageAdapter,
+    InMemoryStorageAdapter,
+)
+from logicblocks.event.types import NewEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
 from tests.support.grpc_server import running_server
 from tests.support.server_process import COMMAND, ServerProcess
@@ -22,6 +32,7 @@ Metadata = tuple[tuple[str, str | bytes], ...]
 WRITER = "writer-5f3a9c1e77d2"
 READER = "reader-0b8e4d2a91c6"
 TOKENS = {WRITER: Access.READ_WRITE, READER: Access.READ_ONLY}
+ORDERS = identifier.Stream(category="orders", stream="o-1")
 
 PUBLISH = event_store_pb2.PublishRequest(
     target=targets_pb2.Stream(category="orders", stream="o-1"),
@@ -94,7 +105,7 @@ def test_calls_without_a_valid_token_are_unauthenticated(
     assert code_of(lambda: first_subscription_message(stub, metadata)) == (
         grpc.StatusCode.UNAUTHENTICATED
     )
-    assert adapter.head() is None
+    assert adapter.head() == -1  # an empty store
 
 
 def test_a_read_only_token_reads_but_may_not_publish(
@@ -151,6 +162,41 @@ def test_the_python_client_without_a_token_is_unauthenticated(target: str) -> No
         pytest.raises(AuthenticationError, match="authorization"),
     ):
         list(EventStore(client).log())
+
+
+def test_the_asyncio_client_sends_its_token_on_every_call(target: str) -> None:
+    async def scenario() -> None:
+        async with (
+            AsyncGrpcStorageAdapter(target=target, token=WRITER) as writer,
+            AsyncGrpcStorageAdapter(target=target, token=READER) as reader,
+        ):
+            await writer.save(target=ORDERS, events=[NewEvent(name="placed", payload={})])
+            assert [event.name async for event in reader.scan()] == ["placed"]
+            async with reader.subscribe() as subscription:
+                assert (await asyncio.wait_for(anext(subscription), 30)).name == "placed"
+            with pytest.raises(PermissionDeniedError, match="read-only"):
+                await reader.save(target=ORDERS, events=[NewEvent(name="placed", payload={})])
+
+    asyncio.run(scenario())
+
+
+def test_the_asyncio_client_without_a_token_is_unauthenticated(target: str) -> None:
+    async def scan() -> list[str]:
+        async with AsyncGrpcStorageAdapter(target=target) as client:
+            return [event.name async for event in client.scan()]
+
+    with pytest.raises(AuthenticationError, match="authorization"):
+        asyncio.run(scan())
+
+
+@pytest.mark.parametrize("client", [GrpcStorageAdapter, AsyncGrpcStorageAdapter])
+@pytest.mark.parametrize("token", ["", "two words", "line\nbreak"])
+def test_a_token_no_header_can_carry_is_refused_before_any_call(client: Any, token: str) -> None:
+    async def make() -> None:
+        client(target="127.0.0.1:1", token=token)
+
+    with pytest.raises(ConfigurationError, match="token must be non-empty and hold no whitespace"):
+        asyncio.run(make())
 
 
 def test_a_tokens_file_is_parsed_with_comments_and_errors_never_show_tokens() -> None:

@@ -11,7 +11,7 @@ from logicblocks.event.store.adapters.base import (
     Saveable,
     Scannable,
     StorageAdapter,
-    validate_scan,
+    validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.records import (
@@ -20,7 +20,8 @@ from logicblocks.event.store.records import (
     prepare_events,
     validate_target,
 )
-from logicblocks.event.store.subscription import Subscription, resolve_start
+from logicblocks.event.store.start import NO_EVENTS, read_start, scan_after
+from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .local_subscription import LocalSubscription
@@ -62,13 +63,14 @@ class RecordStorageAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
     ) -> Iterator[StoredEvent]:
-        validate_scan(target, after_sequence_number)
+        validate_scannable(target)
+        after = scan_after(after_sequence_number)
         # A scan ends at the head as it was when the scan began, whichever backend pages
         # it: under a steady stream of writes it would otherwise never end.
         bound = self.head()
-        if bound is None:
+        if bound == NO_EVENTS:
             return iter(())
-        records = self.read_records(target=target, after_sequence_number=after_sequence_number)
+        records = self.read_records(target=target, after_sequence_number=after)
         return (
             record.to_stored_event()
             for record in takewhile(lambda record: record.sequence_number <= bound, records)
@@ -81,11 +83,11 @@ class RecordStorageAdapter(StorageAdapter):
         after_sequence_number: int | None = None,
         from_end: bool = False,
     ) -> Subscription:
-        validate_scan(target, None)
+        validate_scannable(target)
         return LocalSubscription(
             adapter=self,
             target=target,
-            after_sequence_number=resolve_start(after_sequence_number, from_end),
+            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
         )
 
     @abstractmethod
@@ -109,11 +111,12 @@ class RecordStorageAdapter(StorageAdapter):
         self,
         *,
         target: Scannable = identifier.Log(),
-        after_sequence_number: int | None = None,
+        after_sequence_number: int = NO_EVENTS,
         limit: int | None = None,
         max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
-        """Iterate records of ``target`` in sequence-number order, at most ``limit`` of them.
+        """Iterate records of ``target`` with a sequence number greater than
+        ``after_sequence_number``, in order, at most ``limit`` of them.
 
         With ``max_bytes``, also stop before the record that would take the payloads read
         past ``max_bytes`` in total (see ``within_bytes``): the first record always comes,
@@ -123,11 +126,11 @@ class RecordStorageAdapter(StorageAdapter):
         raise NotImplementedError()
 
     @abstractmethod
-    def head(self) -> int | None:
-        """The greatest sequence number in the store, ``None`` when it is empty."""
+    def head(self) -> int:
+        """The greatest sequence number in the store, ``NO_EVENTS`` (-1) when it is empty."""
         raise NotImplementedError()
 
-    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+    def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         """Block until the head is past ``known_head`` or ``timeout`` seconds pass.
 
         Returns the head as it is then (which may still be ``known_head``, or even behind
@@ -140,7 +143,7 @@ class RecordStorageAdapter(StorageAdapter):
         while True:
             current = self.head()
             remaining = deadline - time.monotonic()
-            if _after(current, known_head) or remaining <= 0:
+            if current > known_head or remaining <= 0:
                 return current
             time.sleep(min(_HEAD_POLL_INTERVAL, remaining))
 
@@ -177,11 +180,6 @@ def within_bytes(
         yield item
 
 
-def _after(head: int | None, known_head: int | None) -> bool:
-    """Whether ``head`` is past ``known_head`` (``None``, an empty store, is before 0)."""
-    return (-1 if head is None else head) > (-1 if known_head is None else known_head)
-
-
 class HeadSignal:
     """Wakes threads waiting for the head to move, for backends written to in process.
 
@@ -193,24 +191,21 @@ class HeadSignal:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._head: int | None = None
+        self._head = NO_EVENTS
         self._known = False
 
-    def advance(self, head: int | None) -> None:
+    def advance(self, head: int) -> None:
         """Record the head after a commit and wake every waiter.
 
         Heads only grow, so a late call with an older head (from a writer that was
         overtaken between its commit and this call) changes nothing.
         """
         with self._condition:
-            if head is not None and (self._head is None or head > self._head):
-                self._head = head
+            self._head = max(self._head, head)
             self._known = True
             self._condition.notify_all()
 
-    def wait(
-        self, known_head: int | None, timeout: float, read_head: Callable[[], int | None]
-    ) -> int | None:
+    def wait(self, known_head: int, timeout: float, read_head: Callable[[], int]) -> int:
         """Wait until the head is past ``known_head``; on timeout re-read it with ``read_head``.
 
         Waits by order, not by difference: a caller that knows a newer head than this
@@ -221,8 +216,8 @@ class HeadSignal:
             # Outside the condition: storage is never read while waiters are blocked on it.
             self.advance(read_head())
         with self._condition:
-            self._condition.wait_for(lambda: _after(self._head, known_head), timeout)
-            if _after(self._head, known_head):
+            self._condition.wait_for(lambda: self._head > known_head, timeout)
+            if self._head > known_head:
                 return self._head
         current = read_head()
         self.advance(current)

@@ -5,7 +5,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.subscription import Subscription, ensure_start_reached
+from logicblocks.event.store.start import ReadStart, start_after
+from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import StoredEvent
 
 if TYPE_CHECKING:
@@ -34,18 +35,16 @@ class LocalSubscription(Subscription):
         *,
         adapter: "RecordStorageAdapter",
         target: Scannable,
-        after_sequence_number: int | None,
+        start: ReadStart,
     ):
         self._adapter = adapter
         self._target = target
         self._closed = threading.Event()
         self._buffer: deque[StoredEvent] = deque()
-        head = adapter.head()
-        ensure_start_reached(after_sequence_number, head)
-        self._known_head = -1 if head is None else head
-        start = self._known_head if after_sequence_number is None else after_sequence_number
-        self._cursor = start
-        self._checkpoint = start
+        self._known_head = adapter.head()
+        after = start_after(start, self._known_head)
+        self._cursor = after
+        self._checkpoint = after
         self._caught_up = False
 
     @property
@@ -65,7 +64,7 @@ class LocalSubscription(Subscription):
                 event = self._buffer.popleft()
                 self._checkpoint = max(self._checkpoint, event.sequence_number)
                 return event
-            head_before_read = self._read_head()
+            head_before_read = self._adapter.head()
             page = list(
                 self._adapter.read_records(
                     target=self._target, after_sequence_number=self._cursor, limit=_PAGE_SIZE
@@ -83,13 +82,7 @@ class LocalSubscription(Subscription):
             self._wait_for_change()
         raise StopIteration
 
-    def _read_head(self) -> int:
-        head = self._adapter.head()
-        return -1 if head is None else head
-
     def _wait_for_change(self) -> None:
         while not self._closed.is_set():
-            known = None if self._known_head < 0 else self._known_head
-            head = self._adapter.wait_for_head_change(known, _WAIT_SLICE)
-            if head is not None and head > self._known_head:
+            if self._adapter.wait_for_head_change(self._known_head, _WAIT_SLICE) > self._known_head:
                 return

@@ -8,6 +8,7 @@ from itertools import islice
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
 from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
 from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
@@ -51,10 +52,10 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
             if retried is not None:
                 return retried
 
-            last = self._log[stream_index[-1]] if stream_index else None
-            ensure_conditions(target, conditions, None if last is None else last.to_stored_event())
+            last_position = len(stream_index) - 1 if stream_index else None
+            ensure_conditions(target, conditions, last_position)
 
-            position = 0 if last is None else last.position + 1
+            position = 0 if last_position is None else last_position + 1
             records = [
                 EventRecord(
                     id=event.id,
@@ -85,13 +86,14 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self,
         *,
         target: Scannable = identifier.Log(),
-        after_sequence_number: int | None = None,
+        after_sequence_number: int = NO_EVENTS,
         limit: int | None = None,
         max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
         snapshot = len(self._log)
-        after = -1 if after_sequence_number is None else after_sequence_number
-        records = within_bytes(self._iterate(target, after, snapshot), max_bytes, payload_bytes)
+        records = within_bytes(
+            self._iterate(target, after_sequence_number, snapshot), max_bytes, payload_bytes
+        )
         return records if limit is None else islice(records, limit)
 
     def _iterate(self, target: Scannable, after: int, snapshot: int) -> Iterator[EventRecord]:
@@ -117,8 +119,9 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
                 return
             yield self._log[sequence_number]
 
-    def head(self) -> int | None:
-        return len(self._log) - 1 if self._log else None
+    def head(self) -> int:
+        # Sequence numbers are places in the log: the last is its length less one.
+        return len(self._log) - 1
 
-    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+    def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         return self._head_signal.wait(known_head, timeout, self.head)

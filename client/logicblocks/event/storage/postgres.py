@@ -80,7 +80,8 @@ from logicblocks.event.store.records import (
     resolve_retry,
     trusted_event_record,
 )
-from logicblocks.event.types import StoredEvent, identifier
+from logicblocks.event.store.start import NO_EVENTS
+from logicblocks.event.types import identifier
 
 from .engine import HeadSignal, RecordStorageAdapter, payload_bytes
 
@@ -219,13 +220,9 @@ class _Publish:
 
 @dataclass
 class _StreamState:
-    """A stream's last event during a group: from the table, then from the group itself."""
+    """A stream's last position during a group: from the table, then from the group itself."""
 
     position: int | None
-    last: EventRecord | None = None
-
-    def last_event(self) -> StoredEvent | None:
-        return None if self.last is None else self.last.to_stored_event()
 
 
 # The record columns in EventRecord field order, payload as its exact JSON text.
@@ -488,10 +485,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
 
     def _write_group(self, group: list[_Publish]) -> int | None:
         queries = self._queries
-        wants_last_payload: dict[tuple[str, str], bool] = {}
-        for publish in group:
-            key = (publish.target.category, publish.target.stream)
-            wants_last_payload[key] = wants_last_payload.get(key, False) or bool(publish.conditions)
+        streams_written = sorted({(p.target.category, p.target.stream) for p in group})
         client_ids = [e.id for p in group for e in p.events if e.id_chosen_by_client]
 
         with (
@@ -510,12 +504,12 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             )
             head_cursor = connection.execute(queries.head)
             last_cursor = connection.execute(
-                queries.last_events,
+                queries.last_positions,
                 (
                     _json_text(
                         [
-                            {"category": key[0], "stream": key[1], "wants_payload": wants}
-                            for key, wants in wants_last_payload.items()
+                            {"category": category, "stream": stream}
+                            for category, stream in streams_written
                         ]
                     ),
                 ),
@@ -525,11 +519,9 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                 if client_ids
                 else None
             )
-            head_row = head_cursor.fetchone()
-            head: int | None = None if head_row is None else head_row[0]
+            head = _single_int(head_cursor.fetchone())
             streams = {
-                (row[3], row[2]): _StreamState(position=row[4], last=_record(row))
-                for row in last_cursor.fetchall()
+                (row[0], row[1]): _StreamState(position=row[2]) for row in last_cursor.fetchall()
             }
             known_ids = {} if ids_cursor is None else {row[0]: _record(row) for row in ids_cursor}
 
@@ -545,13 +537,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
     def _assign(
         self,
         group: list[_Publish],
-        head: int | None,
+        head: int,
         streams: dict[tuple[str, str], _StreamState],
         known_ids: dict[str, EventRecord],
     ) -> "_Rows":
         """Check each publish against the running state and number the accepted ones."""
         rows = _Rows()
-        next_sequence_number = 0 if head is None else head + 1
+        next_sequence_number = head + 1
         for publish in group:
             # A publish may be judged again (alone, after its group failed): afresh.
             publish.error, publish.records = None, ()
@@ -569,10 +561,10 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                     publish.records = retried
                     continue
                 if publish.conditions:
-                    ensure_conditions(target, publish.conditions, state.last_event())
+                    ensure_conditions(target, publish.conditions, state.position)
             except Exception as error:
-                # Rejects this publish only (a failed condition, a reused id, or a
-                # caller-defined condition that raised); the caller's thread re-raises it.
+                # Rejects this publish only (a failed condition or a reused id); the
+                # caller's thread re-raises it.
                 publish.error = error
                 continue
 
@@ -595,7 +587,6 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             if records:
                 next_sequence_number += len(records)
                 state.position = records[-1].position
-                state.last = records[-1]
                 rows.extend(records)
                 for record in records:
                     known_ids[record.id] = record
@@ -607,16 +598,11 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         self,
         *,
         target: Scannable = identifier.Log(),
-        after_sequence_number: int | None = None,
+        after_sequence_number: int = NO_EVENTS,
         limit: int | None = None,
         max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
-        return self._pages(
-            target,
-            -1 if after_sequence_number is None else after_sequence_number,
-            limit,
-            max_bytes,
-        )
+        return self._pages(target, after_sequence_number, limit, max_bytes)
 
     def _pages(
         self, target: Scannable, after: int, limit: int | None, max_bytes: int | None
@@ -653,14 +639,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             if remaining is not None:
                 remaining -= len(records)
 
-    def head(self) -> int | None:
+    def head(self) -> int:
         with self._connection() as connection:
-            row = connection.execute(self._queries.head).fetchone()
-        return None if row is None else row[0]
+            return _single_int(connection.execute(self._queries.head).fetchone())
 
     # Wake-ups -----------------------------------------------------------------------------
 
-    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+    def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         self._ensure_listener()
         return self._head_signal.wait(known_head, timeout, self.head)
 
@@ -683,8 +668,9 @@ class PostgresStorageAdapter(RecordStorageAdapter):
                         sql.SQL("LISTEN {}").format(sql.Identifier(self.table_parameters.channel))
                     )
                     # Anything committed while we were not listening is picked up here.
-                    row = conn.execute(self._queries.head).fetchone()
-                    self._head_signal.advance(None if row is None else row[0])
+                    self._head_signal.advance(
+                        _single_int(conn.execute(self._queries.head).fetchone())
+                    )
                     while not self._closed.is_set():
                         for notify in conn.notifies(timeout=_LISTEN_POLL_SECONDS):
                             if notify.payload.isdigit():
@@ -692,6 +678,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 # Waiters fall back to re-reading the head on their timeouts meanwhile.
                 self._closed.wait(_LISTEN_RETRY_SECONDS)
+
+
+def _single_int(row: Sequence[Any] | None) -> int:
+    """The one integer an aggregate query (``SELECT coalesce(max(...), -1)``) returns."""
+    if row is None or not isinstance(row[0], int):
+        raise StorageUnavailableError(f"PostgreSQL answered {row!r} where a number was due")
+    return row[0]
 
 
 def _connect_arguments(
@@ -813,16 +806,17 @@ class _Queries:
                 " pg_advisory_xact_lock(%s)"
             )
         )
-        self.head = _render(sql.SQL("SELECT max(sequence_number) FROM {}").format(table))
-        self.last_events = _render(
+        # -1 (NO_EVENTS) for an empty table, as every engine's head() says it.
+        self.head = _render(
+            sql.SQL("SELECT coalesce(max(sequence_number), -1) FROM {}").format(table)
+        )
+        # Each written stream's last position: conditions are judged from it alone.
+        self.last_positions = _render(
             sql.SQL(
-                "SELECT e.id, e.name, e.stream, e.category, e.position, e.sequence_number,"
-                " CASE WHEN s.wants_payload THEN e.payload::text ELSE '{{}}' END,"
-                " e.observed_at, e.occurred_at"
-                " FROM json_to_recordset(%s::json)"
-                " AS s(category text, stream text, wants_payload bool)"
+                "SELECT s.category, s.stream, e.position"
+                " FROM json_to_recordset(%s::json) AS s(category text, stream text)"
                 " CROSS JOIN LATERAL ("
-                "  SELECT * FROM {} AS last"
+                "  SELECT last.position FROM {} AS last"
                 "  WHERE last.category = s.category AND last.stream = s.stream"
                 "  ORDER BY last.position DESC LIMIT 1) AS e"
             ).format(table)

@@ -30,6 +30,7 @@ from logicblocks.event.store.exceptions import (
     StorageUnavailableError,
 )
 from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
 from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
@@ -283,19 +284,19 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         if retried is not None:
             return retried
 
-        row = connection.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE category = ? AND stream = ? "
-            "ORDER BY position DESC LIMIT 1",
+        last_position: int | None = connection.execute(
+            "SELECT max(position) FROM events WHERE category = ? AND stream = ?",
             (target.category, target.stream),
-        ).fetchone()
-        last = None if row is None else _record(row)
-        ensure_conditions(target, conditions, None if last is None else last.to_stored_event())
+        ).fetchone()[0]
+        ensure_conditions(target, conditions, last_position)
         if not events:
             return []
 
-        head = connection.execute("SELECT max(sequence_number) FROM events").fetchone()[0]
-        first_sequence_number = 0 if head is None else head + 1
-        first_position = 0 if last is None else last.position + 1
+        head: int = connection.execute(
+            "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
+        ).fetchone()[0]
+        first_sequence_number = head + 1
+        first_position = 0 if last_position is None else last_position + 1
         records = [
             EventRecord(
                 id=event.id,
@@ -356,7 +357,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         self,
         *,
         target: Scannable = identifier.Log(),
-        after_sequence_number: int | None = None,
+        after_sequence_number: int = NO_EVENTS,
         limit: int | None = None,
         max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
@@ -364,8 +365,8 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         # does: numbers are assigned in commit order, so everything up to it is committed
         # and whole, and pages read later neither see half a publish nor run on forever.
         bound = self.head()
-        after = -1 if after_sequence_number is None else after_sequence_number
-        if bound is None or after >= bound or limit == 0:
+        after = after_sequence_number
+        if after >= bound or limit == 0:
             return iter(())
         if max_bytes is not None:
             return iter(self._budgeted_page(target, after, bound, limit, max_bytes))
@@ -420,14 +421,14 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             if remaining is not None:
                 remaining -= len(rows)
 
-    def head(self) -> int | None:
+    def head(self) -> int:
         with self._reader() as connection:
-            head: int | None = connection.execute(
-                "SELECT max(sequence_number) FROM events"
+            head: int = connection.execute(
+                "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
             ).fetchone()[0]
         return head
 
-    def wait_for_head_change(self, known_head: int | None, timeout: float) -> int | None:
+    def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         # Publishes in this process wake waiters at once; the timeout re-reads the head,
         # which catches publishes by other processes sharing the file.
         return self._head_signal.wait(known_head, timeout, self.head)

@@ -1,8 +1,15 @@
-"""Write conditions: optimistic-concurrency checks made atomically with a publish."""
+"""Write conditions: optimistic-concurrency checks made atomically with a publish.
+
+The conditions are closed data: ``position_is(n)`` and ``stream_is_empty()``, the two the
+wire can carry. Every engine evaluates them from the stream's last position alone, inside
+its write transaction, so none has to fetch a last event (or its payload) for a condition
+that might want it.
+"""
 
 from abc import ABC, abstractmethod
 from collections.abc import Set
 from dataclasses import dataclass
+from typing import Any
 
 from logicblocks.event.types import StoredEvent, identifier
 
@@ -19,15 +26,37 @@ __all__ = [
 
 
 class WriteCondition(ABC):
-    """A condition on a stream's last event that must hold for a publish to go ahead."""
+    """A condition on a stream's last position that must hold for a publish to go ahead.
+
+    Closed: the kinds are the ones defined here, which every engine and the wire know.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ != __name__:
+            raise TypeError(
+                "write conditions are closed: use position_is(...) or stream_is_empty()"
+            )
 
     @abstractmethod
+    def holds(self, last_position: int | None) -> bool:
+        """Whether the condition holds for a stream whose last event is at
+        ``last_position`` (``None`` for an empty stream)."""
+        raise NotImplementedError()
+
+    @property
+    @abstractmethod
+    def failure(self) -> str:
+        """What an unmet condition says."""
+        raise NotImplementedError()
+
     def ensure(self, last_event: StoredEvent | None) -> None:
         """Raise ``UnmetWriteConditionError`` unless the condition holds.
 
         ``last_event`` is the stream's last event, ``None`` for an empty stream.
         """
-        raise NotImplementedError()
+        if not self.holds(None if last_event is None else last_event.position):
+            raise UnmetWriteConditionError(self.failure)
 
 
 @dataclass(frozen=True)
@@ -44,19 +73,25 @@ class PositionIsCondition(WriteCondition):
         ):
             raise InvalidInputError("position", "must be an integer >= 0")
 
-    def ensure(self, last_event: StoredEvent | None) -> None:
+    def holds(self, last_position: int | None) -> bool:
         # Compares values: the documented `is not` broke for positions above 256.
-        if last_event is None or last_event.position != self.position:
-            raise UnmetWriteConditionError("unexpected stream position")
+        return last_position == self.position
+
+    @property
+    def failure(self) -> str:
+        return "unexpected stream position"
 
 
 @dataclass(frozen=True)
 class EmptyStreamCondition(WriteCondition):
     """The stream has no events."""
 
-    def ensure(self, last_event: StoredEvent | None) -> None:
-        if last_event is not None:
-            raise UnmetWriteConditionError("stream is not empty")
+    def holds(self, last_position: int | None) -> bool:
+        return last_position is None
+
+    @property
+    def failure(self) -> str:
+        return "stream is not empty"
 
 
 def position_is(position: int) -> WriteCondition:
@@ -72,21 +107,19 @@ def stream_is_empty() -> WriteCondition:
 def ensure_conditions(
     target: identifier.Stream,
     conditions: Set[WriteCondition],
-    last_event: StoredEvent | None,
+    last_position: int | None,
 ) -> None:
-    """Check every condition against the stream's last event.
+    """Check every condition against the stream's last position (``None``: empty).
 
     Raises ``UnmetWriteConditionError`` carrying the stream, the failing condition and the
     stream's actual last position, so callers (and the gRPC status details) can report them.
     """
     for condition in conditions:
-        try:
-            condition.ensure(last_event)
-        except UnmetWriteConditionError as error:
+        if not condition.holds(last_position):
             raise UnmetWriteConditionError(
-                error.message,
+                condition.failure,
                 category=target.category,
                 stream=target.stream,
                 condition=condition,
-                last_position=None if last_event is None else last_event.position,
-            ) from None
+                last_position=last_position,
+            )

@@ -15,56 +15,7 @@ from typing import Self
 
 from logicblocks.event.types import StoredEvent
 
-from .exceptions import InvalidInputError
-
-__all__ = [
-    "AsyncSubscription",
-    "StartBeyondHeadError",
-    "Subscription",
-    "resolve_start",
-]
-
-
-class StartBeyondHeadError(InvalidInputError):
-    """A subscription was asked to start after a sequence number the store has not reached.
-
-    Starting there would skip, unseen, every event up to it once written: the checkpoint
-    comes from another store, or from before a backup was restored.
-    """
-
-    def __init__(self, after_sequence_number: int, head: int):
-        super().__init__(
-            "after_sequence_number",
-            f"{after_sequence_number} is beyond the head of the store ({head}): a checkpoint "
-            "from another store or from before a restore?",
-        )
-        self.head = head
-
-
-def ensure_start_reached(after_sequence_number: int | None, head: int | None) -> None:
-    """Refuse a start beyond ``head`` (``None``: an empty store) with ``StartBeyondHeadError``."""
-    known = -1 if head is None else head
-    if after_sequence_number is not None and after_sequence_number > known:
-        raise StartBeyondHeadError(after_sequence_number, known)
-
-
-def resolve_start(after_sequence_number: int | None, from_end: bool) -> int | None:
-    """Check a subscription's start; ``None`` means "from the current end"."""
-    if from_end:
-        if after_sequence_number is not None:
-            raise InvalidInputError(
-                "after_sequence_number", "cannot be given together with from_end=True"
-            )
-        return None
-    if after_sequence_number is None:
-        return -1
-    if (
-        not isinstance(after_sequence_number, int)
-        or isinstance(after_sequence_number, bool)
-        or after_sequence_number < -1
-    ):
-        raise InvalidInputError("after_sequence_number", "must be an integer >= -1")
-    return after_sequence_number
+__all__ = ["AsyncSubscription", "Subscription"]
 
 
 class Subscription(Iterator[StoredEvent], ABC):

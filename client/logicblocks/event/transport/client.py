@@ -4,23 +4,29 @@
 any local adapter: the same results, the same exceptions, iteration that streams.
 """
 
-import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from typing import NamedTuple, cast
 
 import grpc
 
-from logicblocks.event.store.adapters.base import Saveable, Scannable, StorageAdapter, validate_scan
+from logicblocks.event.store.adapters.base import (
+    Saveable,
+    Scannable,
+    StorageAdapter,
+    validate_scannable,
+)
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import ConfigurationError, EventStoreError
 from logicblocks.event.store.records import prepare_events, validate_target
-from logicblocks.event.store.subscription import Subscription, resolve_start
+from logicblocks.event.store.start import read_start, scan_after
+from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
-from .credentials import PemSource, channel_credentials, secure_or_plain_channel
-from .errors import RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
+from .credentials import PemSource, channel_credentials, secure_or_plain_channel, token_metadata
+from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
+from .retry import Backoff
 from .subscription import GrpcSubscription
 from .wire import (
     condition_to_wire,
@@ -96,9 +102,9 @@ class GrpcStorageAdapter(StorageAdapter):
                 client_certificate=client_certificate,
                 client_key=client_key,
             ),
-            token,
             options,
         )
+        self._metadata = token_metadata(token)
         self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
 
     def save(
@@ -109,18 +115,18 @@ class GrpcStorageAdapter(StorageAdapter):
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
         publish = publish_request(target, events, conditions)
-        delay = 0.05
-        for attempt in range(1, self.attempts + 1):
+        backoff = Backoff.for_calls(self.attempts)
+        while True:
             try:
-                response = self._stub.Publish(publish.request, timeout=self.timeout)
+                response = self._stub.Publish(
+                    publish.request, timeout=self.timeout, metadata=self._metadata
+                )
             except grpc.RpcError as error:
-                if error.code() in RETRIED_PUBLISH_CODES and attempt < self.attempts:
-                    time.sleep(delay * (1 + random.random()))
-                    delay *= 4
-                    continue
-                raise publish.error(error) from None
+                if error.code() not in RETRIED_PUBLISH_CODES or backoff.exhausted:
+                    raise publish.error(error) from None
+                time.sleep(backoff.next_delay())
+                continue
             return publish.stored_events(response)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def scan(
         self,
@@ -128,34 +134,30 @@ class GrpcStorageAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
     ) -> Iterator[StoredEvent]:
-        validate_scan(target, after_sequence_number)
-        return self._stream(target, after_sequence_number)
+        validate_scannable(target)
+        return self._stream(target, scan_after(after_sequence_number))
 
     def _stream(self, target: Scannable, after: int | None) -> Iterator[StoredEvent]:
-        delay = 0.05
-        attempt = 1
+        backoff = Backoff.for_calls(self.attempts)
         while True:
             request = event_store_pb2.ScanRequest(target=target_to_wire(target))
             if after is not None:
                 request.after_sequence_number = after
-            call = self._stub.Scan(request)
+            call = self._stub.Scan(request, metadata=self._metadata)
             try:
                 # gRPC hands over one message at a time as it is read: memory holds a
                 # message's batch, and an abandoned iteration cancels the call below.
                 for response in call:
-                    attempt, delay = 1, 0.05
+                    backoff.reset()  # the call works: a later failure starts afresh
                     for wire_event in response.events:
                         event = stored_event_from_wire(wire_event)
                         after = event.sequence_number
                         yield event
                 return
             except grpc.RpcError as error:
-                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
-                    attempt += 1
-                    time.sleep(delay * (1 + random.random()))
-                    delay *= 4
-                    continue
-                raise documented_error(error) from None
+                if error.code() not in RESUMED_SCAN_CODES or backoff.exhausted:
+                    raise documented_error(error) from None
+                time.sleep(backoff.next_delay())
             finally:
                 call.cancel()  # type: ignore[no-untyped-call]  # untyped in grpc-stubs
 
@@ -173,13 +175,14 @@ class GrpcStorageAdapter(StorageAdapter):
         restart and resumes after its checkpoint. ``heartbeat_interval`` asks the server
         for a heartbeat after that many idle seconds (the server's default otherwise).
         """
-        validate_scan(target, None)
+        validate_scannable(target)
         return GrpcSubscription(
             stub=self._stub,
             target=target,
-            after_sequence_number=resolve_start(after_sequence_number, from_end),
+            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
             heartbeat_interval=heartbeat_interval,
             raise_error=documented_error,
+            metadata=self._metadata,
         )
 
     def close(self) -> None:

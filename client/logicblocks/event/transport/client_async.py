@@ -8,22 +8,22 @@ it), so the two behave alike; only the waiting is ``await`` instead of blocking.
 
 import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator, Sequence, Set
 from types import TracebackType
 from typing import Any, Self
 
 import grpc
 
-from logicblocks.event.store.adapters.base import Saveable, Scannable, validate_scan
+from logicblocks.event.store.adapters.base import Saveable, Scannable, validate_scannable
 from logicblocks.event.store.conditions import WriteCondition
-from logicblocks.event.store.subscription import resolve_start
+from logicblocks.event.store.start import ReadStart, read_start, scan_after
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .client import _channel_options, check_client_options, publish_request
-from .credentials import PemSource, bearer_header, channel_credentials
-from .errors import RETRIED_PUBLISH_CODES, documented_error
+from .credentials import PemSource, channel_credentials, secure_or_plain_aio_channel, token_metadata
+from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
+from .retry import Backoff
 from .subscription import SubscriptionProgress, subscription_error
 from .wire import (
     stored_event_from_wire,
@@ -33,7 +33,6 @@ from .wire import (
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
 
 _MIB = 1024 * 1024
-_FIRST_RETRY_DELAY = 0.05
 
 
 class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
@@ -52,7 +51,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         *,
         stub: event_store_pb2_grpc.EventStoreStub,
         target: Scannable,
-        after_sequence_number: int | None,
+        start: ReadStart,
         heartbeat_interval: float | None,
         metadata: tuple[tuple[str, str], ...] = (),
     ):
@@ -60,7 +59,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         self._metadata = metadata
         self._progress = SubscriptionProgress(
             target=target,
-            after_sequence_number=after_sequence_number,
+            start=start,
             heartbeat_interval=heartbeat_interval,
         )
         self._call: Any = None  # a grpc.aio.UnaryStreamCall (untyped read() in grpc-stubs)
@@ -218,13 +217,8 @@ class AsyncGrpcStorageAdapter:
             client_certificate=client_certificate,
             client_key=client_key,
         )
-        self._channel = (
-            grpc.aio.secure_channel(target, tls, options=options)
-            if tls is not None
-            else grpc.aio.insecure_channel(target, options=options)
-        )
-        # Per-call metadata rather than call credentials: gRPC sends those over TLS only.
-        self._metadata = (bearer_header(token),) if token is not None else ()
+        self._channel = secure_or_plain_aio_channel(target, tls, options)
+        self._metadata = token_metadata(token)
         self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
 
     async def save(
@@ -236,20 +230,18 @@ class AsyncGrpcStorageAdapter:
     ) -> Sequence[StoredEvent]:
         """Publish ``events`` to the stream ``target`` if ``conditions`` hold."""
         publish = publish_request(target, events, conditions)
-        delay = _FIRST_RETRY_DELAY
-        for attempt in range(1, self.attempts + 1):
+        backoff = Backoff.for_calls(self.attempts)
+        while True:
             try:
                 response = await self._stub.Publish(
                     publish.request, timeout=self.timeout, metadata=self._metadata
                 )
             except grpc.RpcError as error:
-                if error.code() in RETRIED_PUBLISH_CODES and attempt < self.attempts:
-                    await asyncio.sleep(delay * (1 + random.random()))
-                    delay *= 4
-                    continue
-                raise publish.error(error) from None
+                if error.code() not in RETRIED_PUBLISH_CODES or backoff.exhausted:
+                    raise publish.error(error) from None
+                await asyncio.sleep(backoff.next_delay())
+                continue
             return publish.stored_events(response)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def scan(
         self,
@@ -262,12 +254,11 @@ class AsyncGrpcStorageAdapter:
         Streams: memory holds one message's batch at a time. Bad input raises here, not
         at the first ``__anext__``.
         """
-        validate_scan(target, after_sequence_number)
-        return self._stream(target, after_sequence_number)
+        validate_scannable(target)
+        return self._stream(target, scan_after(after_sequence_number))
 
     async def _stream(self, target: Scannable, after: int | None) -> AsyncIterator[StoredEvent]:
-        delay = _FIRST_RETRY_DELAY
-        attempt = 1
+        backoff = Backoff.for_calls(self.attempts)
         while True:
             request = event_store_pb2.ScanRequest(target=target_to_wire(target))
             if after is not None:
@@ -275,19 +266,16 @@ class AsyncGrpcStorageAdapter:
             call = self._stub.Scan(request, metadata=self._metadata)
             try:
                 async for response in call:
-                    attempt, delay = 1, _FIRST_RETRY_DELAY
+                    backoff.reset()  # the call works: a later failure starts afresh
                     for wire_event in response.events:
                         event = stored_event_from_wire(wire_event)
                         after = event.sequence_number
                         yield event
                 return
             except grpc.RpcError as error:
-                if error.code() == grpc.StatusCode.UNAVAILABLE and attempt < self.attempts:
-                    attempt += 1
-                    await asyncio.sleep(delay * (1 + random.random()))
-                    delay *= 4
-                    continue
-                raise documented_error(error) from None
+                if error.code() not in RESUMED_SCAN_CODES or backoff.exhausted:
+                    raise documented_error(error) from None
+                await asyncio.sleep(backoff.next_delay())
             finally:
                 call.cancel()
 
@@ -307,11 +295,11 @@ class AsyncGrpcStorageAdapter:
         resumes after its checkpoint; ``heartbeat_interval`` asks the server for a
         heartbeat after that many idle seconds.
         """
-        validate_scan(target, None)
+        validate_scannable(target)
         return AsyncGrpcSubscription(
             stub=self._stub,
             target=target,
-            after_sequence_number=resolve_start(after_sequence_number, from_end),
+            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
             heartbeat_interval=heartbeat_interval,
             metadata=self._metadata,
         )

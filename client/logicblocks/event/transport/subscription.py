@@ -1,6 +1,5 @@
 """Subscriptions over gRPC that survive dropped connections and server restarts."""
 
-import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -10,10 +9,12 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.start import NO_EVENTS, After, FromEnd, ReadStart
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import StoredEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
+from .retry import Backoff
 from .wire import bad_request_from_wire, stored_event_from_wire, target_to_wire
 
 __all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress", "subscription_error"]
@@ -29,8 +30,6 @@ RECONNECT_CODES = frozenset(
         grpc.StatusCode.UNKNOWN,
     }
 )
-_FIRST_DELAY = 0.05
-_MAX_DELAY = 5.0
 # UNKNOWN is also what a connection cut mid-stream can look like, so it is retried, but
 # only this many times in a row without a response: a server that fails the same way on
 # every attempt is reported, not retried for ever.
@@ -64,16 +63,16 @@ class SubscriptionProgress:
         self,
         *,
         target: Scannable,
-        after_sequence_number: int | None,
+        start: ReadStart,
         heartbeat_interval: float | None,
     ):
         self.target = target
-        self.from_end = after_sequence_number is None
-        self.checkpoint = -1 if after_sequence_number is None else after_sequence_number
+        self.from_end = isinstance(start, FromEnd)
+        self.checkpoint = start.sequence_number if isinstance(start, After) else NO_EVENTS
         self.caught_up = False
         self.heartbeat_interval = heartbeat_interval
         self.buffer: deque[StoredEvent] = deque()
-        self._delay = _FIRST_DELAY
+        self._backoff = Backoff.for_reconnects()
         self._unknown_failures = 0
 
     def request(self) -> event_store_pb2.SubscribeRequest:
@@ -101,7 +100,7 @@ class SubscriptionProgress:
     def receive(self, response: event_store_pb2.SubscribeResponse) -> None:
         """Take one response of the stream."""
         # Anything received proves the connection works: the next failure backs off afresh.
-        self._delay = _FIRST_DELAY
+        self._backoff.reset()
         self._unknown_failures = 0
         kind = response.WhichOneof("content")
         if kind == "events":
@@ -127,9 +126,7 @@ class SubscriptionProgress:
 
     def next_delay(self) -> float:
         """How long to wait before the next reconnection: exponential, with jitter."""
-        delay = self._delay * (0.5 + random.random())
-        self._delay = min(self._delay * 2, _MAX_DELAY)
-        return delay
+        return self._backoff.next_delay()
 
 
 class GrpcSubscription(Subscription):
@@ -145,17 +142,19 @@ class GrpcSubscription(Subscription):
         *,
         stub: event_store_pb2_grpc.EventStoreStub,
         target: Scannable,
-        after_sequence_number: int | None,
+        start: ReadStart,
         heartbeat_interval: float | None,
         raise_error: Callable[[grpc.RpcError], Exception],
+        metadata: tuple[tuple[str, str], ...] = (),
     ):
         self._stub = stub
         self._progress = SubscriptionProgress(
             target=target,
-            after_sequence_number=after_sequence_number,
+            start=start,
             heartbeat_interval=heartbeat_interval,
         )
         self._raise_error = raise_error
+        self._metadata = metadata
         self._closed = threading.Event()
         self._lock = threading.Lock()
         # A grpc.CallIterator: an iterator of responses that can also be cancelled
@@ -228,7 +227,7 @@ class GrpcSubscription(Subscription):
     def _connect(self) -> Any:
         """A new call, or ``None`` when the adapter's channel is closed (nothing can come)."""
         try:
-            call: Any = self._stub.Subscribe(self._progress.request())
+            call: Any = self._stub.Subscribe(self._progress.request(), metadata=self._metadata)
         except ValueError:
             self._closed.set()
             return None

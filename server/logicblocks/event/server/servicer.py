@@ -20,10 +20,16 @@ import grpc
 
 from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.store import InvalidInputError
-from logicblocks.event.store.adapters.base import validate_scan
+from logicblocks.event.store.adapters.base import Scannable, validate_scannable
 from logicblocks.event.store.records import validate_target
+from logicblocks.event.store.start import (
+    FROM_BEGINNING,
+    FROM_END,
+    ReadStart,
+    read_start,
+    scan_after,
+)
 from logicblocks.event.transport.wire import condition_from_wire
-from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
@@ -141,8 +147,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
             with self._scans.hold(context.peer()):
                 # The scan ends at the head as it was when it began, as in process: under
                 # a steady stream of writes it would otherwise never end.
-                head = await self._in_executor(self._adapter.head)
-                bound = -1 if head is None else head
+                bound = await self._in_executor(self._adapter.head)
                 pages = PageReader(
                     self._adapter,
                     self._executor,
@@ -193,16 +198,16 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         """
         sent = 0
         try:
-            target, after, heartbeat_interval = self._subscribe_arguments(request)
+            target, start, heartbeat_interval = self._subscribe_arguments(request)
             # Held until the stream ends, however it ends.
             with self._subscriptions.hold(context.peer()):
-                _log.info("event=subscribed target=%s after=%s", target, after)
+                _log.info("event=subscribed target=%s start=%s", target, start)
                 async for item in follow(
                     adapter=self._adapter,
                     tail=self._tail,
                     executor=self._executor,
                     target=target,
-                    after_sequence_number=after,
+                    start=start,
                     heartbeat_interval=heartbeat_interval,
                     page_size=self._page_size,
                     page_bytes=self._page_bytes,
@@ -239,20 +244,20 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
     def _subscribe_arguments(
         self,
         request: event_store_pb2.SubscribeRequest,
-    ) -> tuple[identifier.Log | identifier.Category | identifier.Stream, int | None, float]:
+    ) -> tuple[Scannable, ReadStart, float]:
         if not request.HasField("target"):
             raise InvalidInputError("target", "must be set to one of log, category or stream")
         self._limits.check_target(request.target)
         target = target_from_wire(request.target)
-        start = request.WhichOneof("start")
-        after: int | None
-        if start == "end":
-            after = None
-        elif start == "after_sequence_number":
-            after = request.after_sequence_number
-        else:
-            after = -1
-        validate_scan(target, after)
+        validate_scannable(target)
+        start: ReadStart
+        match request.WhichOneof("start"):
+            case "end":
+                start = FROM_END
+            case "after_sequence_number":
+                start = read_start(after_sequence_number=request.after_sequence_number)
+            case _:
+                start = FROM_BEGINNING
         heartbeat_interval = DEFAULT_HEARTBEAT_SECONDS
         if request.HasField("heartbeat_interval"):
             # Not ToTimedelta(): durations beyond timedelta's range raise OverflowError there.
@@ -263,18 +268,20 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
                     "heartbeat_interval",
                     f"must be between {MIN_HEARTBEAT_SECONDS} and {MAX_HEARTBEAT_SECONDS} seconds",
                 )
-        return target, after, heartbeat_interval
+        return target, start, heartbeat_interval
 
     def _scan_arguments(
         self,
         request: event_store_pb2.ScanRequest,
-    ) -> tuple[identifier.Log | identifier.Category | identifier.Stream, int | None, int | None]:
+    ) -> tuple[Scannable, int, int | None]:
         if not request.HasField("target"):
             raise InvalidInputError("target", "must be set to one of log, category or stream")
         self._limits.check_target(request.target)
         target = target_from_wire(request.target)
-        after = request.after_sequence_number if request.HasField("after_sequence_number") else None
-        validate_scan(target, after)
+        validate_scannable(target)
+        after = scan_after(
+            request.after_sequence_number if request.HasField("after_sequence_number") else None
+        )
         limit = request.limit if request.HasField("limit") else None
         if limit is not None and limit < 0:
             raise InvalidInputError("limit", "must be an integer >= 0")

@@ -15,7 +15,7 @@ from logicblocks.event.store import (
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
-from logicblocks.event.store.subscription import StartBeyondHeadError
+from logicblocks.event.store.start import StartBeyondHeadError
 
 from .limits import ConcurrencyLimitError
 from .wire import bad_request_to_wire, condition_failure_to_wire

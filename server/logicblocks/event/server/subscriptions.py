@@ -32,7 +32,7 @@ from itertools import islice
 from logicblocks.event.storage.engine import RecordStorageAdapter, payload_bytes, within_bytes
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
-from logicblocks.event.store.subscription import ensure_start_reached
+from logicblocks.event.store.start import After, ReadStart, start_after
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import events_pb2
 
@@ -89,11 +89,9 @@ class PageReader:
         self._page_bytes = page_bytes
         self._next_size = page_size
 
-    async def read(
-        self, after: int | None, limit: int | None = None
-    ) -> list[events_pb2.StoredEvent]:
-        """The next page after ``after`` (from the start for ``None``), at most ``limit``,
-        as wire messages (converted in the executor; the records are not kept)."""
+    async def read(self, after: int, limit: int | None = None) -> list[events_pb2.StoredEvent]:
+        """The next page after ``after``, at most ``limit``, as wire messages (converted
+        in the executor; the records are not kept)."""
         size = self._next_size if limit is None else min(self._next_size, limit)
         page = await asyncio.get_running_loop().run_in_executor(
             self._executor,
@@ -209,8 +207,7 @@ class LogTail:
     async def start(self) -> None:
         """Read the head and start following the log; call from the server's event loop."""
         self._loop = asyncio.get_running_loop()
-        head = await asyncio.to_thread(self._adapter.head)
-        self._end = -1 if head is None else head
+        self._end = await asyncio.to_thread(self._adapter.head)
         self._first = self._end + 1
         self._thread = threading.Thread(target=self._follow, name="log-tail", daemon=True)
         self._thread.start()
@@ -277,10 +274,8 @@ class LogTail:
         known = self._end
         while not self._stopping.is_set():
             try:
-                head = self._adapter.wait_for_head_change(
-                    None if known < 0 else known, _WATCH_SLICE
-                )
-                if head is None or head <= known:
+                head = self._adapter.wait_for_head_change(known, _WATCH_SLICE)
+                if head <= known:
                     continue
                 if self.subscribers == 0 or head - known > _TAIL_EVENTS:
                     # Nobody to serve, or too far to read: skip ahead; subscribers behind
@@ -361,24 +356,24 @@ async def follow(
     tail: LogTail,
     executor: Executor,
     target: Scannable,
-    after_sequence_number: int | None,
+    start: ReadStart,
     heartbeat_interval: float,
     page_size: int = _READ_PAGE,
     page_bytes: int = _READ_PAGE_BYTES,
 ) -> AsyncIterator[Events | CaughtUp | Heartbeat]:
     """The messages of one subscription: history, one ``CaughtUp``, then live events.
 
-    ``after_sequence_number`` ``None`` starts at the current end of the log. Heartbeats
-    come whenever nothing was sent for ``heartbeat_interval`` seconds. Ends when the tail
-    is closed (the server is shutting down). Raises ``StartBeyondHeadError`` (before
-    anything is sent) for a start beyond the head of the store.
+    ``start`` ``FROM_END`` starts at the current end of the log. Heartbeats come whenever
+    nothing was sent for ``heartbeat_interval`` seconds. Ends when the tail is closed (the
+    server is shutting down). Raises ``StartBeyondHeadError`` (before anything is sent)
+    for a start beyond the head of the store.
     """
-    if after_sequence_number is not None and after_sequence_number > tail.end:
+    head = tail.end
+    if isinstance(start, After) and start.sequence_number > head:
         # The tail's end may lag the head by a commit: ask storage before refusing.
         head = await asyncio.get_running_loop().run_in_executor(executor, adapter.head)
-        ensure_start_reached(after_sequence_number, head)
+    cursor = start_after(start, head)
     pages = PageReader(adapter, executor, target, page_size=page_size, page_bytes=page_bytes)
-    cursor = tail.end if after_sequence_number is None else after_sequence_number
     caught_up = False
     last_sent = time.monotonic()
     tail.subscribers += 1

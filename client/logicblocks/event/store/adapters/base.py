@@ -11,7 +11,7 @@ from ..conditions import WriteCondition
 from ..exceptions import InvalidInputError
 from ..subscription import Subscription
 
-__all__ = ["Saveable", "Scannable", "StorageAdapter", "validate_scan"]
+__all__ = ["Saveable", "Scannable", "StorageAdapter", "validate_scannable"]
 
 Saveable: TypeAlias = identifier.Stream
 Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
@@ -85,8 +85,8 @@ class StorageAdapter(ABC):
         self.close()
 
 
-def validate_scan(target: object, after_sequence_number: object) -> None:
-    """Check a scan's arguments, naming the offending one."""
+def validate_scannable(target: object) -> None:
+    """Check the target of a scan or subscription, naming the offending field."""
     if not isinstance(target, (identifier.Log, identifier.Category, identifier.Stream)):
         raise InvalidInputError("target", "must be a log, category or stream identifier")
     if isinstance(target, (identifier.Category, identifier.Stream)) and (
@@ -97,9 +97,3 @@ def validate_scan(target: object, after_sequence_number: object) -> None:
         not isinstance(target.stream, str) or target.stream == ""
     ):
         raise InvalidInputError("stream", "must be a non-empty string")
-    if after_sequence_number is not None and (
-        not isinstance(after_sequence_number, int)
-        or isinstance(after_sequence_number, bool)
-        or after_sequence_number < -1
-    ):
-        raise InvalidInputError("after_sequence_number", "must be an integer >= -1")
