@@ -6,32 +6,23 @@ a server that does not speak TLS fails the calls with ``UNAVAILABLE``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import grpc
 
 from logicblocks.event.store.exceptions import ConfigurationError
 
 __all__ = [
-    "BearerTokenInterceptor",
     "PemSource",
-    "bearer_header",
     "channel_credentials",
+    "secure_or_plain_aio_channel",
     "secure_or_plain_channel",
+    "token_metadata",
 ]
 
 # PEM bytes, or the path of a PEM file.
 PemSource = bytes | str | Path
-
-# grpc-stubs makes the interceptors generic; at run time they are plain classes.
-if TYPE_CHECKING:
-    _UnaryUnary = grpc.UnaryUnaryClientInterceptor[Any, Any]
-    _UnaryStream = grpc.UnaryStreamClientInterceptor[Any, Any]
-else:
-    _UnaryUnary = grpc.UnaryUnaryClientInterceptor
-    _UnaryStream = grpc.UnaryStreamClientInterceptor
 
 
 def _pem(source: PemSource | None) -> bytes | None:
@@ -71,78 +62,37 @@ def channel_credentials(
     )
 
 
-def bearer_header(token: str) -> tuple[str, str]:
-    """The ``authorization`` metadata entry carrying ``token``; rejects unusable tokens."""
+def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """The metadata both clients send with every call: ``authorization: Bearer <token>``,
+    or nothing without a token; rejects unusable tokens.
+
+    Per-call metadata, not call credentials, and the same in both clients: gRPC attaches
+    call credentials only to channels with a secure transport (``insecure_channel``
+    cannot carry them; ``local_channel_credentials`` can, but for loopback and Unix
+    sockets only), and a server on a private network may run plaintext with tokens.
+    Metadata goes out alike over TLS and plaintext, on ``grpc`` and ``grpc.aio`` stubs,
+    with no interceptor wrapping the channel.
+    """
+    if token is None:
+        return ()
     if not token or any(character.isspace() for character in token):
         raise ConfigurationError("token must be non-empty and hold no whitespace")
-    return ("authorization", f"Bearer {token}")
-
-
-class _CallDetails(NamedTuple):
-    method: str
-    timeout: float | None
-    metadata: Any
-    credentials: grpc.CallCredentials | None
-    wait_for_ready: bool | None
-    compression: Any
-
-
-class BearerTokenInterceptor(_UnaryUnary, _UnaryStream):
-    """Adds ``authorization: Bearer <token>`` to every unary and server-streaming call.
-
-    An interceptor rather than call credentials, because gRPC sends call credentials over
-    TLS only and servers on a private network may run plaintext.
-    """
-
-    def __init__(self, token: str):
-        self._header = bearer_header(token)
-
-    def __repr__(self) -> str:
-        # Never show the token (in tracebacks, debuggers, logs).
-        return "BearerTokenInterceptor(token=***)"
-
-    def _with_token(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
-        metadata = [*(details.metadata or ()), self._header]
-        return _CallDetails(  # type: ignore[return-value]
-            details.method,
-            details.timeout,
-            metadata,
-            details.credentials,
-            details.wait_for_ready,
-            getattr(details, "compression", None),
-        )
-
-    def intercept_unary_unary(
-        self,
-        continuation: Callable[[grpc.ClientCallDetails, Any], Any],
-        client_call_details: grpc.ClientCallDetails,
-        request: Any,
-    ) -> Any:
-        """Send the call with the token added."""
-        return continuation(self._with_token(client_call_details), request)
-
-    def intercept_unary_stream(
-        self,
-        continuation: Callable[[grpc.ClientCallDetails, Any], Any],
-        client_call_details: grpc.ClientCallDetails,
-        request: Any,
-    ) -> Any:
-        """Send the call with the token added."""
-        return continuation(self._with_token(client_call_details), request)
+    return (("authorization", f"Bearer {token}"),)
 
 
 def secure_or_plain_channel(
-    target: str,
-    credentials: grpc.ChannelCredentials | None,
-    token: str | None,
-    options: list[tuple[str, Any]],
+    target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
 ) -> grpc.Channel:
-    """A channel to ``target``: TLS when ``credentials`` is given, with ``token`` on every call."""
-    channel = (
-        grpc.secure_channel(target, credentials, options=options)
-        if credentials is not None
-        else grpc.insecure_channel(target, options=options)
-    )
-    if token is None:
-        return channel
-    return grpc.intercept_channel(channel, BearerTokenInterceptor(token))
+    """A blocking channel to ``target``: TLS when ``credentials`` is given, else plaintext."""
+    if credentials is not None:
+        return grpc.secure_channel(target, credentials, options=options)
+    return grpc.insecure_channel(target, options=options)
+
+
+def secure_or_plain_aio_channel(
+    target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, Any]]
+) -> grpc.aio.Channel:
+    """An asyncio channel to ``target``: TLS when ``credentials`` is given, else plaintext."""
+    if credentials is not None:
+        return grpc.aio.secure_channel(target, credentials, options=options)
+    return grpc.aio.insecure_channel(target, options=options)

@@ -33,12 +33,22 @@ from .wire import bad_request_from_wire, condition_failure_from_wire
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # isort: skip
 
-__all__ = ["RETRIED_PUBLISH_CODES", "PublishAttempt", "documented_error", "error_for_status"]
+__all__ = [
+    "RESUMED_SCAN_CODES",
+    "RETRIED_PUBLISH_CODES",
+    "PublishAttempt",
+    "documented_error",
+    "error_for_status",
+]
 
 # A publish failing with these is tried again by the client itself, with the same request
 # (the same ids): the server was not reached, or did not answer in time. Either way the
 # retry settles it: it writes the events, or returns them if the first try had.
 RETRIED_PUBLISH_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+# A scan failing with these is resumed after the last event it yielded. Not on a
+# deadline: a scan has none, and a deadline of the server's own is not a lost connection.
+RESUMED_SCAN_CODES = frozenset({grpc.StatusCode.UNAVAILABLE})
 
 # gRPC's own size checks, by the text gRPC gives them (the code alone cannot tell which
 # end refused, and that decides whether a publish was written). A request refused for
