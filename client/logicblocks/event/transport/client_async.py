@@ -92,6 +92,9 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 raise documented_error(error) from None
             if response is not None:
                 self._progress.receive(response)
+            elif not self._closed.is_set():
+                # Ended before catching up: back off before reconnecting, as in __anext__.
+                await self._pause(self._progress.next_delay())
 
     def close(self) -> None:
         """Stop the subscription: a waiting ``__anext__`` ends the iteration."""

@@ -174,7 +174,10 @@ class GrpcSubscription(Subscription):
             try:
                 response = next(call)
             except StopIteration:
+                # Ended before catching up: reconnect, backing off as after any clean end,
+                # so a peer that keeps ending the stream is not called in a tight loop.
                 self._disconnect()
+                self._closed.wait(self._progress.next_delay())
                 continue
             except grpc.RpcError as error:
                 self._disconnect()
