@@ -84,6 +84,14 @@ def test_a_node_client_publishes_meets_a_condition_failure_and_scans(node: str) 
         assert failure["condition"]["position_is"]["position"] == "0"
         assert failure["last_position"] == "1"
 
+        # Every violation names its field by its path from the request's root.
+        assert result["field_paths"] == [
+            ["target.stream"],
+            ["events[1].name"],
+            ["conditions[0].position_is.position"],
+            ["target.category.category"],
+        ]
+
         scanned = result["scanned"]
         assert [event["id"] for event in scanned] == [event["id"] for event in published]
         assert [event["sequence_number"] for event in scanned] == ["0", "1"]

@@ -34,13 +34,18 @@ protobuf.parse(
   `syntax = "proto3";
    package google.rpc;
    message Status { int32 code = 1; string message = 2; repeated PackedAny details = 3; }
-   message PackedAny { string type_url = 1; bytes value = 2; }`,
+   message PackedAny { string type_url = 1; bytes value = 2; }
+   message BadRequest {
+     message FieldViolation { string field = 1; string description = 2; }
+     repeated FieldViolation field_violations = 1;
+   }`,
   messages,
   { keepCase: true },
 );
 messages.resolveAll();
 const RpcStatus = messages.lookupType("google.rpc.Status");
 const WriteConditionFailure = messages.lookupType("logicblocks.event.v1.WriteConditionFailure");
+const BadRequest = messages.lookupType("google.rpc.BadRequest");
 
 function call(client, method, request) {
   return new Promise((resolve, reject) => {
@@ -70,6 +75,29 @@ function conditionFailureOf(error) {
     oneofs: true,
   });
   return { code: error.code, status_code: status.code, message: status.message, ...failure };
+}
+
+// The path a BadRequest names for an INVALID_ARGUMENT, as any client reads it.
+function fieldOf(error) {
+  if (error.code !== grpc.status.INVALID_ARGUMENT) throw error;
+  const [raw] = error.metadata.get("grpc-status-details-bin");
+  const packed = RpcStatus.decode(raw).details.find((any) => any.type_url.endsWith("/google.rpc.BadRequest"));
+  return BadRequest.decode(packed.value).field_violations.map((violation) => violation.field);
+}
+
+async function violations(client) {
+  const event = { name: "e", payload: Buffer.from("{}", "utf8") };
+  const publishes = [
+    { target: { category: "node", stream: "" }, events: [event] },
+    { target: { category: "node", stream: "v" }, events: [event, { ...event, name: "" }] },
+    { target: { category: "node", stream: "v" }, events: [event], conditions: [{ position_is: { position: "-1" } }] },
+  ];
+  const fields = [];
+  for (const request of publishes) {
+    fields.push(await call(client, "Publish", request).then(() => null, fieldOf));
+  }
+  fields.push(await scan(client, { target: { category: { category: "" } } }).then(() => null, fieldOf));
+  return fields;
 }
 
 const now = () => ({ seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 });
@@ -114,6 +142,8 @@ async function main() {
     failure = conditionFailureOf(error);
   }
 
+  const fieldPaths = await violations(client);
+
   const batches = await scan(client, { target: { stream }, after_sequence_number: "-1" });
   const scanned = batches.flat().map((event) => ({
     id: event.id,
@@ -134,6 +164,7 @@ async function main() {
       deprecated_events: published.events.length,
       retry: { first: first.receipts, again: again.receipts },
       failure,
+      field_paths: fieldPaths,
       scanned,
       sent_payload: payloadText,
     }) + "\n",

@@ -28,16 +28,37 @@ if _version_not_supported:
 class EventStoreStub:
     """The event store: publish events into streams, read the log, a category or a stream.
 
-    Errors use standard gRPC status codes:
+    Authentication: a server started with tokens requires the call metadata
+    "authorization: Bearer <token>" on every call (the health service's excepted). A
+    token is read-only (Scan, Subscribe) or read-write (all).
+
+    Errors use standard gRPC status codes, with details in the rich error model
+    (google.rpc.Status in the "grpc-status-details-bin" trailer):
     - FAILED_PRECONDITION: a write condition did not hold; nothing was written. Details: a
     WriteConditionFailure (see conditions.proto).
     - INVALID_ARGUMENT: the request broke a rule; nothing was written. The message reads
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
-    violation naming the field (for example "events[2].payload").
-    - UNAVAILABLE: the storage or the server cannot be reached; retry (publishes are safe to
-    retry when every event carries an id).
-    - UNIMPLEMENTED: the RPC is not served yet by this server.
-    - INTERNAL: anything else; the server logs it.
+    violation whose field is the path from the request's root, the same way in every
+    RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
+    "target.category.category", "heartbeat_interval".
+    - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
+    message names the true head, and a BadRequest names "after_sequence_number".
+    - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
+    bytes are INVALID_ARGUMENT instead; a request over the server's size limit, too many
+    concurrent scans, subscriptions or connections, a full disk). Nothing was written;
+    the limits of concurrency are worth retrying later.
+    - UNAUTHENTICATED: no token, or an unknown one. PERMISSION_DENIED: a read-only token
+    called Publish.
+    - UNAVAILABLE: the storage or the server cannot be reached, or the server is shutting
+    down; retry (a subscription resumes after its last event; see Publish for publishes).
+    - UNIMPLEMENTED: an RPC this server does not serve.
+    - INTERNAL: anything else; the server logs it, the message carries no detail.
+
+    Limits a server applies (each configurable; the defaults in brackets): events per
+    publish [10000], payload bytes per event [1 MiB], request bytes [16 MiB], characters
+    in a name (category, stream, event name, id) [200], concurrent subscriptions [1000
+    per server, 100 per connection], concurrent scans [64 per server, 16 per connection],
+    connections [2000].
 
     The service is named EventStore, not EventStoreService: the name is part of the
     published contract (logicblocks.event.v1.EventStore).
@@ -70,16 +91,37 @@ class EventStoreStub:
 class EventStoreServicer:
     """The event store: publish events into streams, read the log, a category or a stream.
 
-    Errors use standard gRPC status codes:
+    Authentication: a server started with tokens requires the call metadata
+    "authorization: Bearer <token>" on every call (the health service's excepted). A
+    token is read-only (Scan, Subscribe) or read-write (all).
+
+    Errors use standard gRPC status codes, with details in the rich error model
+    (google.rpc.Status in the "grpc-status-details-bin" trailer):
     - FAILED_PRECONDITION: a write condition did not hold; nothing was written. Details: a
     WriteConditionFailure (see conditions.proto).
     - INVALID_ARGUMENT: the request broke a rule; nothing was written. The message reads
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
-    violation naming the field (for example "events[2].payload").
-    - UNAVAILABLE: the storage or the server cannot be reached; retry (publishes are safe to
-    retry when every event carries an id).
-    - UNIMPLEMENTED: the RPC is not served yet by this server.
-    - INTERNAL: anything else; the server logs it.
+    violation whose field is the path from the request's root, the same way in every
+    RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
+    "target.category.category", "heartbeat_interval".
+    - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
+    message names the true head, and a BadRequest names "after_sequence_number".
+    - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
+    bytes are INVALID_ARGUMENT instead; a request over the server's size limit, too many
+    concurrent scans, subscriptions or connections, a full disk). Nothing was written;
+    the limits of concurrency are worth retrying later.
+    - UNAUTHENTICATED: no token, or an unknown one. PERMISSION_DENIED: a read-only token
+    called Publish.
+    - UNAVAILABLE: the storage or the server cannot be reached, or the server is shutting
+    down; retry (a subscription resumes after its last event; see Publish for publishes).
+    - UNIMPLEMENTED: an RPC this server does not serve.
+    - INTERNAL: anything else; the server logs it, the message carries no detail.
+
+    Limits a server applies (each configurable; the defaults in brackets): events per
+    publish [10000], payload bytes per event [1 MiB], request bytes [16 MiB], characters
+    in a name (category, stream, event name, id) [200], concurrent subscriptions [1000
+    per server, 100 per connection], concurrent scans [64 per server, 16 per connection],
+    connections [2000].
 
     The service is named EventStore, not EventStoreService: the name is part of the
     published contract (logicblocks.event.v1.EventStore).
@@ -158,16 +200,37 @@ def add_EventStoreServicer_to_server(servicer, server):
 class EventStore:
     """The event store: publish events into streams, read the log, a category or a stream.
 
-    Errors use standard gRPC status codes:
+    Authentication: a server started with tokens requires the call metadata
+    "authorization: Bearer <token>" on every call (the health service's excepted). A
+    token is read-only (Scan, Subscribe) or read-write (all).
+
+    Errors use standard gRPC status codes, with details in the rich error model
+    (google.rpc.Status in the "grpc-status-details-bin" trailer):
     - FAILED_PRECONDITION: a write condition did not hold; nothing was written. Details: a
     WriteConditionFailure (see conditions.proto).
     - INVALID_ARGUMENT: the request broke a rule; nothing was written. The message reads
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
-    violation naming the field (for example "events[2].payload").
-    - UNAVAILABLE: the storage or the server cannot be reached; retry (publishes are safe to
-    retry when every event carries an id).
-    - UNIMPLEMENTED: the RPC is not served yet by this server.
-    - INTERNAL: anything else; the server logs it.
+    violation whose field is the path from the request's root, the same way in every
+    RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
+    "target.category.category", "heartbeat_interval".
+    - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
+    message names the true head, and a BadRequest names "after_sequence_number".
+    - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
+    bytes are INVALID_ARGUMENT instead; a request over the server's size limit, too many
+    concurrent scans, subscriptions or connections, a full disk). Nothing was written;
+    the limits of concurrency are worth retrying later.
+    - UNAUTHENTICATED: no token, or an unknown one. PERMISSION_DENIED: a read-only token
+    called Publish.
+    - UNAVAILABLE: the storage or the server cannot be reached, or the server is shutting
+    down; retry (a subscription resumes after its last event; see Publish for publishes).
+    - UNIMPLEMENTED: an RPC this server does not serve.
+    - INTERNAL: anything else; the server logs it, the message carries no detail.
+
+    Limits a server applies (each configurable; the defaults in brackets): events per
+    publish [10000], payload bytes per event [1 MiB], request bytes [16 MiB], characters
+    in a name (category, stream, event name, id) [200], concurrent subscriptions [1000
+    per server, 100 per connection], concurrent scans [64 per server, 16 per connection],
+    connections [2000].
 
     The service is named EventStore, not EventStoreService: the name is part of the
     published contract (logicblocks.event.v1.EventStore).

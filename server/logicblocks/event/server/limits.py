@@ -89,15 +89,15 @@ class Limits:
         """Check the names of a scan or subscribe target."""
         kind = target.WhichOneof("target")
         if kind == "category":
-            self.check_name("target.category", target.category.category)
+            self.check_name("target.category.category", target.category.category)
         elif kind == "stream":
             self.check_name("target.stream.category", target.stream.category)
             self.check_name("target.stream.stream", target.stream.stream)
 
     def check_publish(self, request: event_store_pb2.PublishRequest) -> None:
         """Check a publish against every limit before anything is decoded or written."""
-        self.check_name("category", request.target.category)
-        self.check_name("stream", request.target.stream)
+        self.check_name("target.category", request.target.category)
+        self.check_name("target.stream", request.target.stream)
         if len(request.events) > self.max_events_per_publish:
             raise InvalidInputError(
                 "events",

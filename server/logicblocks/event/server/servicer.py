@@ -20,8 +20,7 @@ import grpc
 
 from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.store import InvalidInputError
-from logicblocks.event.store.adapters.base import Scannable, validate_scannable
-from logicblocks.event.store.records import validate_target
+from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.start import (
     FROM_BEGINNING,
     FROM_END,
@@ -35,7 +34,12 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_p
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .status import status_for
 from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
-from .wire import new_events_from_wire, record_to_receipt, stream_from_wire, target_from_wire
+from .wire import (
+    new_events_from_wire,
+    publish_target_from_wire,
+    read_target_from_wire,
+    record_to_receipt,
+)
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",
@@ -100,7 +104,7 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         started = time.monotonic()
         try:
             self._limits.check_publish(request)
-            target = validate_target(stream_from_wire(request.target))
+            target = publish_target_from_wire(request)
             events = new_events_from_wire(request.events)
             conditions = frozenset(
                 condition_from_wire(f"conditions[{index}]", condition)
@@ -245,11 +249,8 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         self,
         request: event_store_pb2.SubscribeRequest,
     ) -> tuple[Scannable, ReadStart, float]:
-        if not request.HasField("target"):
-            raise InvalidInputError("target", "must be set to one of log, category or stream")
         self._limits.check_target(request.target)
-        target = target_from_wire(request.target)
-        validate_scannable(target)
+        target = read_target_from_wire(request.target, is_set=request.HasField("target"))
         start: ReadStart
         match request.WhichOneof("start"):
             case "end":
@@ -274,11 +275,8 @@ class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
         self,
         request: event_store_pb2.ScanRequest,
     ) -> tuple[Scannable, int, int | None]:
-        if not request.HasField("target"):
-            raise InvalidInputError("target", "must be set to one of log, category or stream")
         self._limits.check_target(request.target)
-        target = target_from_wire(request.target)
-        validate_scannable(target)
+        target = read_target_from_wire(request.target, is_set=request.HasField("target"))
         after = scan_after(
             request.after_sequence_number if request.HasField("after_sequence_number") else None
         )

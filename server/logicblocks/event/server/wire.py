@@ -6,12 +6,13 @@ Payloads cross as the UTF-8 bytes of the JSON text every backend stores: the ser
 decodes them on the way out.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
-from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.adapters.base import Scannable, validate_scannable
 from logicblocks.event.store.conditions import EmptyStreamCondition, PositionIsCondition
 from logicblocks.event.store.exceptions import InvalidInputError, UnmetWriteConditionError
 from logicblocks.event.store.records import (
@@ -19,6 +20,7 @@ from logicblocks.event.store.records import (
     PendingEvent,
     prepare_events_with_payload_texts,
     validate_payload_text,
+    validate_target,
 )
 from logicblocks.event.transport.wire import (
     condition_to_wire,
@@ -32,6 +34,8 @@ __all__ = [
     "bad_request_to_wire",
     "condition_failure_to_wire",
     "new_events_from_wire",
+    "publish_target_from_wire",
+    "read_target_from_wire",
     "record_to_receipt",
     "record_to_wire",
     "stream_from_wire",
@@ -117,6 +121,43 @@ def target_from_wire(target: targets_pb2.Target) -> Scannable:
         case "stream":
             return stream_from_wire(target.stream)
     raise InvalidInputError("target", "must be set to one of log, category or stream")
+
+
+@contextmanager
+def _fields_at(paths: Mapping[str, str]) -> Iterator[None]:
+    """Name the fields of in-process rules by their paths in the request.
+
+    The store's rules name fields as the Python API has them (``category``); a gRPC
+    client needs the path from the request's root (``target.stream.category``), as
+    ``google.rpc.BadRequest`` defines it.
+    """
+    try:
+        yield
+    except InvalidInputError as error:
+        path = paths.get(error.field)
+        if path is None:
+            raise
+        raise InvalidInputError(path, error.rule) from None
+
+
+def publish_target_from_wire(request: event_store_pb2.PublishRequest) -> identifier.Stream:
+    """The stream a publish targets, checked by the store's rules, named by request path."""
+    if not request.HasField("target"):
+        raise InvalidInputError("target", "must be set to a stream")
+    with _fields_at({"category": "target.category", "stream": "target.stream"}):
+        return validate_target(stream_from_wire(request.target))
+
+
+def read_target_from_wire(target: targets_pb2.Target, *, is_set: bool) -> Scannable:
+    """The log, category or stream a scan or subscription reads, checked and named by
+    request path."""
+    if not is_set:
+        raise InvalidInputError("target", "must be set to one of log, category or stream")
+    scannable = target_from_wire(target)
+    kind = target.WhichOneof("target")
+    with _fields_at({"category": f"target.{kind}.category", "stream": "target.stream.stream"}):
+        validate_scannable(scannable)
+    return scannable
 
 
 def condition_failure_to_wire(
