@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from logicblocks.event.store.records import decode_payload
+from logicblocks.event.store.payloads import decode_payload
 from logicblocks.event.types import StoredEvent
 
 from .events import CATEGORY, EVENT_NAME, now, payload

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logicblocks.event.store import InvalidInputError
-from logicblocks.event.store.records import (
+from logicblocks.event.store.payloads import (
     _find_non_json,
     _finite_float,
     _reject_constant,

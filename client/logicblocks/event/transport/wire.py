@@ -25,10 +25,8 @@ from logicblocks.event.store.exceptions import (
     PublishOutcomeUnknownError,
     UnmetWriteConditionError,
 )
-from logicblocks.event.store.records import (
-    PendingEvent,
-    decode_payload,
-)
+from logicblocks.event.store.payloads import decode_payload
+from logicblocks.event.store.records import PendingEvent
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.event import trusted_stored_event
 from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2

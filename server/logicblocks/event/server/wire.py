@@ -15,11 +15,11 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 from logicblocks.event.store.adapters.base import Scannable, validate_scannable
 from logicblocks.event.store.conditions import EmptyStreamCondition, PositionIsCondition
 from logicblocks.event.store.exceptions import InvalidInputError, UnmetWriteConditionError
+from logicblocks.event.store.payloads import validate_payload_text
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
     prepare_events_with_payload_texts,
-    validate_payload_text,
     validate_target,
 )
 from logicblocks.event.transport.wire import (

@@ -1,0 +1,229 @@
+"""Payloads as JSON text: the rules a payload must meet, and its encoding and decoding.
+
+A payload is a JSON object that round-trips exactly: string keys, no NaN or infinities,
+objects and arrays nested at most ``_MAX_DEPTH`` levels, integers of any length, valid
+Unicode. The in-process path encodes mappings here (``encode_payload``); the server checks
+the text it receives (``validate_payload_text``) and stores it as sent; reads decode stored
+text (``decode_payload``). Every backend stores the text made or checked here.
+"""
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from .exceptions import InvalidInputError
+
+__all__ = ["decode_payload", "encode_payload", "validate_payload_text"]
+
+# Objects and arrays nest at most this many levels, the payload object being the first.
+# Values that are not objects or arrays add no level.
+_MAX_DEPTH = 100
+
+
+def _find_non_json(value: Any, path: str, depth: int) -> str | None:
+    """Where a value stops being exactly representable as JSON, for the error message.
+
+    ``depth`` is the level ``value`` is at if it is an object or array.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value}, which JSON cannot hold"
+    if isinstance(value, (Mapping, list)) and depth > _MAX_DEPTH:
+        return (
+            f"{path} is an object or array at level {depth}; "
+            f"they nest at most {_MAX_DEPTH} levels, the payload being level 1"
+        )
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has key {key!r}, which is not a string"
+            found = _find_non_json(item, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_non_json(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+        return None
+    return f"{path} is a {type(value).__name__}, which is not a JSON value"
+
+
+def _plainly_json(value: dict[Any, Any] | list[Any], depth: int) -> bool:
+    """Whether a dict or list is made only of the types JSON maps one to one.
+
+    The fast check in front of ``_find_non_json``: exact types only (dicts with str keys,
+    lists, str, int, bool, None, finite floats), no paths built. True means
+    ``_find_non_json`` would find nothing; False means "ask it", which gives the answer and
+    the message (it also accepts other mappings and subclasses this check does not).
+    """
+    if depth > _MAX_DEPTH:
+        return False
+    if type(value) is dict:
+        for key in value:
+            if type(key) is not str:
+                return False
+        items: Iterable[Any] = value.values()
+    else:
+        items = value
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _plainly_json(item, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
+def _json_problem(value: Any) -> str | None:
+    """Where a payload stops being exactly representable as JSON (None: nowhere)."""
+    if type(value) is dict and _plainly_json(value, 1):
+        return None
+    return _find_non_json(value, "payload", 1)
+
+
+def encode_payload(field: str, payload: object) -> str:
+    """Encode a payload as compact JSON text, rejecting anything that would not round-trip."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInputError(field, "must be a JSON object (a mapping with string keys)")
+    problem = _json_problem(payload)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # The checks above leave one cause: an integer longer than Python will turn into
+        # text by itself (sys.get_int_max_str_digits()).
+        text = _dumps_with_long_integers(payload)
+    try:
+        # NUL is escaped by JSON (\u0000); a lone surrogate is not, and is no UTF-8.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+    return text
+
+
+def _dumps_with_long_integers(payload: Mapping[str, Any]) -> str:
+    """``payload`` as compact JSON, writing every digit of integers of any length.
+
+    Each long integer goes through ``json.dumps`` as a unique placeholder string, replaced
+    by its digits (from ``decimal``, which has no digit limit) afterwards.
+    """
+    marker = uuid.uuid4().hex
+    digits: list[str] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: swap(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                repr(int(value))
+            except ValueError:
+                digits.append(str(Decimal(int(value))))
+                return f"{marker}{len(digits) - 1}"
+        return value
+
+    text = json.dumps(swap(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return re.sub(rf'"{marker}(\d+)"', lambda found: digits[int(found.group(1))], text)
+
+
+def _exact_int(text: str) -> int:
+    """A JSON integer of any length (``int()`` refuses very long ones by default)."""
+    try:
+        return int(text)
+    except ValueError:
+        return int(Decimal(text))
+
+
+def _any_int(text: str) -> int:
+    """Stands in for a JSON integer where only the shape of a payload is checked.
+
+    Python refuses to convert long digit strings (the conversion takes quadratic time);
+    a check needs no value, so none is computed.
+    """
+    return 0
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def validate_payload_text(field: str, text: str | bytes) -> str:
+    """Check that wire bytes hold one JSON object; return it as text, unchanged."""
+    try:
+        decoded_text = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
+    # The fast path: the C decoder without hooks, then the exact-types check. Any doubt
+    # (a syntax error, a non-finite number, NaN, too deep) takes the strict path below,
+    # which gives the verdict and the message.
+    try:
+        value = json.loads(decoded_text)
+    except (ValueError, RecursionError):
+        pass
+    else:
+        if type(value) is dict and _plainly_json(value, 1):
+            _require_no_lone_surrogates(field, decoded_text, value)
+            return decoded_text
+    try:
+        value = json.loads(
+            decoded_text,
+            parse_float=_finite_float,
+            parse_int=_any_int,
+            parse_constant=_reject_constant,
+        )
+    except (ValueError, RecursionError) as error:
+        raise InvalidInputError(field, f"must be valid JSON ({error})") from None
+    _require_no_lone_surrogates(field, decoded_text, value)
+    if not isinstance(value, dict):
+        raise InvalidInputError(field, "must be a JSON object")
+    problem = _find_non_json(value, "payload", 1)
+    if problem:
+        raise InvalidInputError(field, f"must be JSON: {problem}")
+    return decoded_text
+
+
+def _require_no_lone_surrogates(field: str, text: str, value: object) -> None:
+    """Refuse JSON whose escapes decode to a lone surrogate (such as ``"\\ud800"``).
+
+    The text is valid UTF-8, but the string it decodes to is not Unicode, and the
+    in-process path refuses such payloads; refuse them here alike. Only text with a
+    surrogate escape can hold one, so other text costs a substring search.
+    """
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
+
+
+def decode_payload(text: str | bytes) -> dict[str, Any]:
+    """Decode stored JSON text into the payload mapping."""
+    try:
+        value: dict[str, Any] = json.loads(text)
+    except ValueError:
+        # Stored text is valid JSON: only an integer too long for int() lands here.
+        value = json.loads(text, parse_int=_exact_int)
+    return value
