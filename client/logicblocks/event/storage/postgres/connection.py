@@ -1,0 +1,174 @@
+"""Where the database is and how the adapter connects to it.
+
+``ConnectionParameters`` (and its URL form), the pool the adapter opens and owns, the check
+a pooled connection passes before each use, and the one place where connection failures
+become ``StorageUnavailableError``.
+"""
+
+import select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import psycopg
+import psycopg_pool
+from psycopg.conninfo import make_conninfo
+
+from logicblocks.event.store.exceptions import InvalidInputError, StorageUnavailableError
+
+__all__ = [
+    "ConnectionParameters",
+    "ConnectionSource",
+    "connect_arguments",
+    "open_pool",
+    "storage_errors",
+]
+
+_RECONNECT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ConnectionParameters:
+    """Where the database is; the adapter opens and owns a connection pool from these."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    """Further libpq parameters, such as ``("sslmode", "verify-full")``."""
+
+    def to_connection_string(self) -> str:
+        """A libpq connection string (values quoted as libpq needs)."""
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+        }
+        if self.password is not None:
+            values["password"] = self.password
+        values.update(self.options)
+        return make_conninfo("", **values)
+
+    @classmethod
+    def from_url(cls, url: str) -> "ConnectionParameters":
+        """Parse ``postgresql://user:password@host:port/dbname?param=value&...``.
+
+        The port defaults to 5432. Query parameters are kept as libpq parameters
+        (``sslmode``, ``connect_timeout``, ...); ``?host=/path`` names a Unix socket
+        directory when the URL has no host.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise InvalidInputError("url", "must start with postgresql://")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise InvalidInputError("url", "port must be a number from 1 to 65535") from None
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if parts.hostname and "host" in options:
+            raise InvalidInputError("url", "names a host twice (in the URL and in ?host=)")
+        host = parts.hostname or options.pop("host", "")
+        if not host:
+            raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
+        try:
+            make_conninfo("", **options)
+        except psycopg.ProgrammingError as error:
+            raise InvalidInputError(
+                "url", f"has a parameter libpq does not know ({str(error).strip()})"
+            ) from None
+        user = unquote(parts.username) if parts.username else "postgres"
+        dbname = unquote(parts.path.lstrip("/")) or user
+        return cls(
+            host=host,
+            port=port,
+            dbname=dbname,
+            user=user,
+            password=None if parts.password is None else unquote(parts.password),
+            options=tuple(options.items()),
+        )
+
+
+ConnectionSource: TypeAlias = "ConnectionParameters | psycopg_pool.ConnectionPool[Any]"
+
+
+def open_pool(
+    parameters: ConnectionParameters, *, max_size: int, timeout: float
+) -> "psycopg_pool.ConnectionPool[Any]":
+    """Open the pool an adapter owns, without waiting for its first connection."""
+    pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+        parameters.to_connection_string(),
+        min_size=1,
+        max_size=max_size,
+        timeout=timeout,
+        # A connection broken by a server restart is replaced before it is used,
+        # so the adapter recovers by itself.
+        check=_check_connection,
+        configure=_configure_connection,
+        # While the database is down the pool retries with growing delays; giving
+        # up after a few seconds lets the next call start a fresh attempt at once.
+        reconnect_timeout=_RECONNECT_TIMEOUT,
+        name="logicblocks-event-store",
+        # Reads are single statements; writes open their transactions explicitly.
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    try:
+        pool.open(wait=False)
+    except psycopg.OperationalError as error:
+        raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
+    return pool
+
+
+def _check_connection(connection: psycopg.Connection[Any]) -> None:
+    """Make sure a pooled connection still works before a call uses it.
+
+    A round trip only when the server has sent something unprompted: an idle connection
+    receives nothing, but a server shutting down sends a termination message and a closed
+    socket reads as end of file. A network partition goes unseen here; the call then fails
+    as unavailable and the broken connection is discarded.
+    """
+    if connection.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    if readable:
+        psycopg_pool.ConnectionPool.check_connection(connection)
+
+
+def _configure_connection(connection: psycopg.Connection[Any]) -> None:
+    """Set up a connection of the adapter's own pool: sessions in UTC.
+
+    Timestamps are returned in UTC whatever the session's time zone, but in a "UTC" session
+    psycopg hands them over in ``datetime.UTC`` (nothing left to convert) rather than in a
+    ``ZoneInfo`` such as ``Etc/UTC``, which halves the cost of loading a row.
+    """
+    connection.execute("SET TIME ZONE 'UTC'")
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Report an unreachable or overloaded database as ``StorageUnavailableError``.
+
+    ``OperationalError`` covers lost connections, pool timeouts (``PoolTimeout``) and the
+    lock and statement timeouts: all are worth retrying. Other database errors propagate.
+    """
+    try:
+        yield
+    except psycopg.errors.ProgramLimitExceeded:
+        # A request too large for the database (an index entry, say): not an outage.
+        raise
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
+
+
+def connect_arguments(
+    pool: "psycopg_pool.ConnectionPool[Any]",
+) -> tuple[str, dict[str, Any]]:
+    """How ``pool`` connects (its settings may be given as callables), in autocommit."""
+    conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+    kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+    return conninfo, {**(kwargs or {}), "autocommit": True}

@@ -1,0 +1,252 @@
+"""The SQL of one events table, composed once, and the shapes of its rows and parameters.
+
+Reads are keyset pages (``sequence_number > s ORDER BY sequence_number LIMIT n``), each its
+own short query; a page under a byte budget is cut in SQL so the rows past it never leave
+the server. Writes insert a whole group with one statement whose rows travel as one JSON
+parameter (``InsertRows``). Queries run often are plain text, which psycopg prepares.
+"""
+
+import json
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from psycopg import sql
+
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.exceptions import InvalidInputError, StorageUnavailableError
+from logicblocks.event.store.records import EventRecord, trusted_event_record
+from logicblocks.event.types import identifier
+
+from .tables import TableParameters
+
+__all__ = ["InsertRows", "Queries", "json_text", "record_from_row", "single_int"]
+
+# Parameters that are lists go as JSON text made by the C encoder, unpacked by PostgreSQL's
+# JSON functions: psycopg dumps list parameters element by element in Python.
+json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+# The record columns in EventRecord field order, payload as its exact JSON text.
+_RECORD_COLUMNS = sql.SQL(
+    "id, name, stream, category, position, sequence_number, payload::text, observed_at, occurred_at"
+)
+
+
+def record_from_row(row: Sequence[Any]) -> EventRecord:
+    """The record a row of the page and id queries holds (their columns, in order)."""
+    observed_at = row[7]
+    occurred_at = row[8]
+    # Already in UTC from the adapter's own sessions (see connection.open_pool).
+    if observed_at.tzinfo is not UTC:
+        observed_at = observed_at.astimezone(UTC)
+    if occurred_at.tzinfo is not UTC:
+        occurred_at = occurred_at.astimezone(UTC)
+    return trusted_event_record(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], observed_at, occurred_at
+    )
+
+
+def single_int(row: Sequence[Any] | None) -> int:
+    """The one integer an aggregate query (``SELECT coalesce(max(...), -1)``) returns."""
+    if row is None or not isinstance(row[0], int):
+        raise StorageUnavailableError(f"PostgreSQL answered {row!r} where a number was due")
+    return row[0]
+
+
+class InsertRows:
+    """Rows of one group's insert, sent as one JSON array for ``json_to_recordset``.
+
+    One text parameter built with C-implemented encoders, rather than nine arrays, which
+    psycopg dumps element by element in Python (that was a sixth of a server's publish
+    time). Each payload goes in as a JSON *string* holding its text, cast to ``json`` in
+    the insert: PostgreSQL's JSON functions unescape what they extract, and would refuse a
+    payload holding ``\\u0000`` as a nested value, while a string's unescaping gives back
+    exactly the payload's text, which the cast keeps as it is.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[EventRecord] = []
+
+    def extend(self, records: Sequence[EventRecord]) -> None:
+        self.records.extend(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def last_sequence_number(self) -> int:
+        return self.records[-1].sequence_number
+
+    def json(self) -> str:
+        string = json_text
+        # isoformat() of an aware datetime carries its offset, so the instant is exact
+        # whatever the session's time zone; microseconds are kept.
+        return (
+            "["
+            + ",".join(
+                [
+                    f'{{"sequence_number":{r.sequence_number},"id":{string(r.id)},'
+                    f'"name":{string(r.name)},"category":{string(r.category)},'
+                    f'"stream":{string(r.stream)},"position":{r.position},'
+                    f'"payload":{string(r.payload)},'
+                    f'"observed_at":"{r.observed_at.isoformat()}",'
+                    f'"occurred_at":"{r.occurred_at.isoformat()}"}}'
+                    for r in self.records
+                ]
+            )
+            + "]"
+        )
+
+
+def _render(query: sql.Composable) -> str:
+    """A composed query as plain text: psycopg caches the parsing of text queries (not of
+    ``Composed`` objects) and prepares those run often, which the hot path relies on."""
+    return query.as_string(None)
+
+
+class Queries:
+    """The SQL of one table, composed once with its identifiers quoted."""
+
+    def __init__(self, table_parameters: TableParameters) -> None:
+        table = sql.Identifier(table_parameters.events_table_name)
+
+        self.read_committed = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+        self.begin_write = _render(
+            sql.SQL(
+                "SELECT set_config('lock_timeout', %s, true),"
+                " set_config('statement_timeout', %s, true),"
+                " set_config('idle_in_transaction_session_timeout', %s, true),"
+                " pg_advisory_xact_lock(%s)"
+            )
+        )
+        # -1 (NO_EVENTS) for an empty table, as every engine's head() says it.
+        self.head = _render(
+            sql.SQL("SELECT coalesce(max(sequence_number), -1) FROM {}").format(table)
+        )
+        # Each written stream's last position: conditions are judged from it alone.
+        self.last_positions = _render(
+            sql.SQL(
+                "SELECT s.category, s.stream, e.position"
+                " FROM json_to_recordset(%s::json) AS s(category text, stream text)"
+                " CROSS JOIN LATERAL ("
+                "  SELECT last.position FROM {} AS last"
+                "  WHERE last.category = s.category AND last.stream = s.stream"
+                "  ORDER BY last.position DESC LIMIT 1) AS e"
+            ).format(table)
+        )
+        self.records_by_id = _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+            ).format(_RECORD_COLUMNS, table)
+        )
+        self.insert = _render(
+            sql.SQL(
+                "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
+                " observed_at, occurred_at)"
+                " SELECT sequence_number, id, name, category, stream, position, payload::json,"
+                " observed_at, occurred_at"
+                " FROM json_to_recordset(%s::json) AS r(sequence_number bigint, id text,"
+                " name text, category text, stream text, position bigint, payload text,"
+                " observed_at timestamptz, occurred_at timestamptz)"
+            ).format(table)
+        )
+        self.notify = "SELECT pg_notify(%s, %s)"
+
+        self._pages = _page_queries(table, _RECORD_COLUMNS)
+        # The budgeted pages read the payload as stored (not cast to text), so the rows a
+        # budget cuts off are never detoasted for output.
+        self._budgeted = {
+            kind: _budgeted(query)
+            for kind, query in _page_queries(
+                table,
+                sql.SQL(
+                    "id, name, stream, category, position, sequence_number, payload,"
+                    " observed_at, occurred_at, {} AS size"
+                ).format(_PAYLOAD_SIZE),
+            ).items()
+        }
+
+    def page(
+        self, target: Scannable, after: int, last_position: int, size: int
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The query and parameters of the next keyset page of ``target``."""
+        kind, parameters = self._page_parameters(target, after, last_position, size)
+        return self._pages[kind], parameters
+
+    def budgeted_page(
+        self,
+        target: Scannable,
+        after: int,
+        last_position: int,
+        size: int,
+        budget: int,
+        *,
+        first: bool,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """``page`` cut by ``within_bytes``'s rule: the rows whose payloads total at most
+        ``budget`` bytes, and the first row anyway when ``first``."""
+        kind, parameters = self._page_parameters(target, after, last_position, size)
+        return self._budgeted[kind], (*parameters, budget, first)
+
+    @staticmethod
+    def _page_parameters(
+        target: Scannable, after: int, last_position: int, size: int
+    ) -> tuple[str, tuple[Any, ...]]:
+        match target:
+            case identifier.Log():
+                return "log", (after, size)
+            case identifier.Category(category=category):
+                return "category", (category, after, size)
+            case identifier.Stream(category=category, stream=stream):
+                return "stream", (category, stream, last_position, after, size)
+        raise InvalidInputError("target", "must be a log, category or stream identifier")
+
+
+# A payload's size in bytes, as within_bytes counts it. A large uncompressed value stored
+# out of line reports its exact size without being read; anything else (small, or
+# compressed) is measured as text, which for a compressed value means decompressing it.
+# Values over 8 KiB cannot be stored inline, so pg_column_size is their exact length there.
+_PAYLOAD_SIZE = sql.SQL(
+    "CASE WHEN pg_column_size(payload) > 8192 AND pg_column_compression(payload) IS NULL"
+    " THEN pg_column_size(payload) ELSE octet_length(payload::text) END"
+)
+
+
+def _page_queries(table: sql.Identifier, columns: sql.Composable) -> dict[str, str]:
+    """The keyset page query of each kind of target, selecting ``columns``."""
+    return {
+        "log": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE sequence_number > %s ORDER BY sequence_number LIMIT %s"
+            ).format(columns, table)
+        ),
+        "category": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND sequence_number > %s"
+                " ORDER BY sequence_number LIMIT %s"
+            ).format(columns, table)
+        ),
+        "stream": _render(
+            sql.SQL(
+                "SELECT {} FROM {} WHERE category = %s AND stream = %s AND position > %s"
+                " AND sequence_number > %s ORDER BY position LIMIT %s"
+            ).format(columns, table)
+        ),
+    }
+
+
+def _budgeted(page: str) -> str:
+    """``page`` (selecting ``size``) cut where the running total of ``size`` passes a budget.
+
+    Candidates and window both follow the page's order; the window streams, so PostgreSQL
+    reads no more rows than the page's LIMIT.
+    """
+    return (
+        "SELECT id, name, stream, category, position, sequence_number, payload::text,"
+        " observed_at, occurred_at FROM ("
+        " SELECT *, sum(size) OVER w AS running, row_number() OVER w AS n"
+        f" FROM ({page}) AS candidates"
+        " WINDOW w AS (ORDER BY sequence_number ROWS UNBOUNDED PRECEDING)) AS cut"
+        " WHERE running <= %s OR (n = 1 AND %s) ORDER BY sequence_number"
+    )

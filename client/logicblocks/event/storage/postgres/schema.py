@@ -1,0 +1,89 @@
+"""The schema of one events table: its migrations, and the version recorded beside it.
+
+Each migration runs once, in order, in the transaction that records its version in the
+table's ``<events>_schema_version`` table, under the writers' advisory lock, so processes
+starting at the same time neither race nor apply a step twice.
+"""
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from logicblocks.event.store.exceptions import StorageOpenError
+
+from .tables import TableParameters
+
+__all__ = ["SCHEMA_VERSION", "migrate"]
+
+SCHEMA_VERSION = 1
+
+_LOCK = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
+
+
+def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[sql.Composed]]]:
+    """Each schema version, its description and its statements, oldest first."""
+    table = sql.Identifier(table_parameters.events_table_name)
+    name = table_parameters.events_table_name
+
+    def index(suffix: str) -> sql.Identifier:
+        return sql.Identifier(f"{name}_{suffix}")
+
+    return [
+        (
+            1,
+            "events table with log, category, stream and id indexes",
+            [
+                sql.SQL(
+                    "CREATE TABLE {} ("
+                    " sequence_number bigint NOT NULL,"
+                    " id text NOT NULL,"
+                    " name text NOT NULL,"
+                    " category text NOT NULL,"
+                    " stream text NOT NULL,"
+                    " position bigint NOT NULL,"
+                    # json, not jsonb: keeps the payload's exact text.
+                    " payload json NOT NULL,"
+                    " observed_at timestamptz NOT NULL,"
+                    " occurred_at timestamptz NOT NULL,"
+                    " CONSTRAINT {} PRIMARY KEY (sequence_number),"
+                    " CONSTRAINT {} UNIQUE (category, stream, position),"
+                    " CONSTRAINT {} UNIQUE (id))"
+                ).format(table, index("pkey"), index("stream_position_key"), index("id_key")),
+                sql.SQL("CREATE INDEX {} ON {} (category, sequence_number)").format(
+                    index("category_idx"), table
+                ),
+            ],
+        ),
+    ]
+
+
+def migrate(connection: psycopg.Connection[Any], table_parameters: TableParameters) -> None:
+    """Create or upgrade the schema, once, whichever processes start at the same time."""
+    versions = sql.Identifier(table_parameters.schema_version_table_name)
+    with connection.transaction():
+        connection.execute(_LOCK, (table_parameters.lock_key,))
+        connection.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " version integer PRIMARY KEY,"
+                " description text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(versions)
+        )
+        row = connection.execute(sql.SQL("SELECT max(version) FROM {}").format(versions)).fetchone()
+        current = 0 if row is None or row[0] is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StorageOpenError(
+                f"table {table_parameters.events_table_name} has schema version "
+                f"{current}, newer than this adapter's {SCHEMA_VERSION}: upgrade the library"
+            )
+        for version, description, statements in _migrations(table_parameters):
+            if version <= current:
+                continue
+            for statement in statements:
+                connection.execute(statement)
+            connection.execute(
+                sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(versions),
+                (version, description),
+            )
