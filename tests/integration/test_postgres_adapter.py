@@ -236,6 +236,17 @@ def test_url_query_parameters_are_kept_for_libpq() -> None:
         assert raised.value.field == "url"
 
 
+def test_urls_mean_what_they_mean_to_libpq_and_its_complaints_leave_the_password_out() -> None:
+    # libpq reads a raw "?" or "#" in the password as part of it, as psql does.
+    parameters = ConnectionParameters.from_url("postgresql://app:pa?ss#w@db/ev")
+    assert (parameters.host, parameters.password, parameters.dbname) == ("db", "pa?ss#w", "ev")
+    with pytest.raises(InvalidInputError) as raised:
+        ConnectionParameters.from_url("postgresql://app:s3cret@[::1/ev")
+    assert raised.value.field == "url"
+    assert "libpq does not know" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
 def test_names_too_long_for_an_index_entry_are_refused_before_the_database(
     adapter: PostgresStorageAdapter,
 ) -> None:

@@ -5,16 +5,17 @@ a pooled connection passes before each use, and the one place where connection f
 become ``StorageUnavailableError``.
 """
 
+import re
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import psycopg_pool
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from logicblocks.event.store.exceptions import InvalidInputError, StorageUnavailableError
 
@@ -58,39 +59,57 @@ class ConnectionParameters:
     def from_url(cls, url: str) -> "ConnectionParameters":
         """Parse ``postgresql://user:password@host:port/dbname?param=value&...``.
 
-        The port defaults to 5432. Query parameters are kept as libpq parameters
-        (``sslmode``, ``connect_timeout``, ...); ``?host=/path`` names a Unix socket
-        directory when the URL has no host.
+        libpq's own parser reads the URL (percent-decoding, IPv6 hosts, query parameters),
+        so it means here what it means to ``psql``. The port defaults to 5432, the user to
+        ``postgres`` and the database to the user's name. Query parameters are kept as
+        libpq parameters (``sslmode``, ``connect_timeout``, ...); ``?host=/path`` names a
+        Unix socket directory when the URL has no host.
         """
-        parts = urlsplit(url)
-        if parts.scheme not in ("postgresql", "postgres"):
+        if not url.startswith(("postgresql://", "postgres://")):
             raise InvalidInputError("url", "must start with postgresql://")
         try:
-            port = parts.port or 5432
-        except ValueError:
-            raise InvalidInputError("url", "port must be a number from 1 to 65535") from None
-        options = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if parts.hostname and "host" in options:
-            raise InvalidInputError("url", "names a host twice (in the URL and in ?host=)")
-        host = parts.hostname or options.pop("host", "")
-        if not host:
-            raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
-        try:
-            make_conninfo("", **options)
+            values = conninfo_to_dict(url)
         except psycopg.ProgrammingError as error:
             raise InvalidInputError(
-                "url", f"has a parameter libpq does not know ({str(error).strip()})"
+                "url", f"libpq does not know how to read it ({_without_quoted_text(error)})"
             ) from None
-        user = unquote(parts.username) if parts.username else "postgres"
-        dbname = unquote(parts.path.lstrip("/")) or user
+        # libpq lets ?host= replace the URL's host; a URL naming two hosts is a mistake.
+        parts = urlsplit(url)
+        if parts.hostname and "host" in dict(parse_qsl(parts.query)):
+            raise InvalidInputError("url", "names a host twice (in the URL and in ?host=)")
+        host = values.pop("host", "")
+        if not host:
+            raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
+        port_text = values.pop("port", "")
+        if not port_text.strip(","):
+            # No port, or several hosts without ports (one empty port each: ",").
+            port = 5432
+        elif port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535:
+            port = int(port_text)
+        else:
+            raise InvalidInputError("url", "port must be a number from 1 to 65535")
+        user = values.pop("user", "") or "postgres"
         return cls(
             host=host,
             port=port,
-            dbname=dbname,
+            dbname=values.pop("dbname", "") or user,
             user=user,
-            password=None if parts.password is None else unquote(parts.password),
-            options=tuple(options.items()),
+            password=values.pop("password", None),
+            options=tuple(values.items()),
         )
+
+
+def _without_quoted_text(error: Exception) -> str:
+    """libpq's complaint about a URL without the text it quotes, which may be the password.
+
+    A quoted parameter name (``"bogus"``) is kept: it says what to fix and is no secret.
+    """
+    message = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
+    return re.sub(
+        r'"([^"]*)"',
+        lambda quoted: quoted[0] if re.fullmatch(r"[a-z_]+|=", quoted[1]) else '"..."',
+        message,
+    )
 
 
 ConnectionSource: TypeAlias = "ConnectionParameters | psycopg_pool.ConnectionPool[Any]"
