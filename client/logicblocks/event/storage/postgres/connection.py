@@ -68,7 +68,8 @@ class ConnectionParameters:
         if not url.startswith(("postgresql://", "postgres://")):
             raise InvalidInputError("url", "must start with postgresql://")
         try:
-            values = conninfo_to_dict(url)
+            # Typed for keyword arguments too; what libpq parses out of a URL is text.
+            values = {key: str(value) for key, value in conninfo_to_dict(url).items()}
         except psycopg.ProgrammingError as error:
             raise InvalidInputError(
                 "url", f"libpq does not know how to read it ({_without_quoted_text(error)})"
