@@ -20,8 +20,8 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from logicblocks.event.storage.postgres import QuerySettings
 from logicblocks.event.store import EventStore, PostgresEventStorageAdapter
+from logicblocks.event.store.adapters.postgres import QuerySettings
 from logicblocks.event.types import NewEvent
 
 TABLE = "lb_events"

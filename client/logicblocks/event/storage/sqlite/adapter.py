@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence, Set
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,50 +25,25 @@ from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
 from logicblocks.event.store.exceptions import (
     EventStoreError,
     StorageFullError,
-    StorageOpenError,
     StorageUnavailableError,
 )
 from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
-from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
+from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
+from .files import open_writer
+from .readers import ReaderPool
 
-__all__ = ["SCHEMA_VERSION", "SqliteStorageAdapter", "StorageOpenError"]
-
-# Recorded in the file header (PRAGMA user_version); raised by each schema change.
-SCHEMA_VERSION = 1
-# Marks the file as an event store ("LBev"), so a foreign database is recognised as one.
-APPLICATION_ID = int.from_bytes(b"LBev", "big")
+__all__ = ["SqliteStorageAdapter"]
 
 # How many rows one read page fetches: bounds a scan's memory whatever its size.
 READ_PAGE_SIZE = 500
-# Idle reader connections kept open for reuse; more are opened when needed, then closed.
-MAX_IDLE_READERS = 8
-# How long a writer waits for another process's write lock before giving up.
-BUSY_TIMEOUT_MS = 10_000
 # Ids looked up per statement, well under SQLite's bound-parameter limit.
 ID_LOOKUP_CHUNK = 500
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    sequence_number INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    category TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    observed_at INTEGER NOT NULL,
-    occurred_at INTEGER NOT NULL,
-    UNIQUE (category, stream, position)
-) STRICT;
-CREATE INDEX IF NOT EXISTS events_by_category ON events (category, sequence_number);
-CREATE INDEX IF NOT EXISTS events_by_stream ON events (category, stream, sequence_number);
-"""
 
 _COLUMNS = (
     "sequence_number, id, name, category, stream, position, payload, observed_at, occurred_at"
@@ -119,126 +93,14 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         self._path = Path(path)
         self._closed = False
         self._write_lock = threading.Lock()
-        self._pool_lock = threading.Lock()
-        self._idle_readers: list[sqlite3.Connection] = []
         self._head_signal = HeadSignal()
-        self._writer = self._open_writer()
+        self._writer = open_writer(self._path)
+        self._readers = ReaderPool(self._path)
 
     @property
     def path(self) -> Path:
         """The database file."""
         return self._path
-
-    # Opening ------------------------------------------------------------------------
-
-    def _fail(self, reason: str) -> StorageOpenError:
-        return StorageOpenError(f"cannot open SQLite event store {str(self._path)!r}: {reason}")
-
-    def _connect(self) -> sqlite3.Connection:
-        # Autocommit mode: transactions are begun explicitly, so each publish is exactly one.
-        connection = sqlite3.connect(
-            self._path, isolation_level=None, check_same_thread=False, timeout=0
-        )
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return connection
-
-    def _open_writer(self) -> sqlite3.Connection:
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise self._fail(f"its folder cannot be created ({error})") from error
-        if self._path.is_dir():
-            raise self._fail("it is a directory")
-        try:
-            connection = self._connect()
-        except sqlite3.Error as error:
-            raise self._fail(f"{error} (is the folder writable?)") from error
-        try:
-            self._check_file(connection)
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise self._fail(f"the file system does not support WAL mode (got {mode})")
-            # FULL in WAL mode: every commit is fsynced before it returns.
-            connection.execute("PRAGMA synchronous = FULL")
-            self._migrate(connection)
-        except StorageOpenError:
-            connection.close()
-            raise
-        except sqlite3.Error as error:
-            connection.close()
-            raise self._fail(str(error)) from error
-        return connection
-
-    def _check_file(self, connection: sqlite3.Connection) -> None:
-        try:
-            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            tables = connection.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-        except sqlite3.DatabaseError as error:
-            if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
-                raise self._fail(f"it is not a SQLite database ({error})") from error
-            raise
-        self._check_identity(application_id, version, tables)
-
-    def _check_identity(self, application_id: int, version: int, tables: int) -> None:
-        if application_id == 0 and tables == 0:
-            return  # a new, empty database: ours to set up
-        if application_id != APPLICATION_ID:
-            raise self._fail("it is a SQLite database of another application, not an event store")
-        if version > SCHEMA_VERSION:
-            raise self._fail(
-                f"its schema version {version} is newer than this code knows "
-                f"({SCHEMA_VERSION}); upgrade the event store"
-            )
-
-    def _migrate(self, connection: sqlite3.Connection) -> None:
-        # Checked again under the write lock: another process may have set the file up.
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            tables = connection.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            self._check_identity(application_id, version, tables)
-            if version < SCHEMA_VERSION:
-                # executescript would commit first; run the statements inside this transaction.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
-                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-
-    # Reader connections ---------------------------------------------------------------
-
-    @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
-        with self._pool_lock:
-            if self._closed:
-                raise StorageUnavailableError(f"the SQLite event store {self._path} is closed")
-            connection = self._idle_readers.pop() if self._idle_readers else None
-        try:
-            if connection is None:
-                connection = self._connect()
-                connection.execute("PRAGMA query_only = ON")
-            yield connection
-        except sqlite3.OperationalError as error:
-            raise StorageUnavailableError(f"SQLite read failed: {error}") from error
-        finally:
-            if connection is not None:
-                with self._pool_lock:
-                    keep = not self._closed and len(self._idle_readers) < MAX_IDLE_READERS
-                    if keep:
-                        self._idle_readers.append(connection)
-                if not keep:
-                    connection.close()
 
     # Writing --------------------------------------------------------------------------
 
@@ -395,7 +257,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         query, parameters = self._page_query(target)
         # LIMIT -1: no limit in SQLite; the budget ends the page.
         size = -1 if limit is None else limit
-        with self._reader() as connection:
+        with self._readers.reader() as connection:
             rows = connection.execute(query, (*parameters, after, bound, size))
             try:
                 return list(within_bytes((_record(row) for row in rows), max_bytes, payload_bytes))
@@ -411,7 +273,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             page_size = READ_PAGE_SIZE if remaining is None else min(READ_PAGE_SIZE, remaining)
             # One short read transaction per page: a slow consumer holds no connection
             # and no snapshot between pages.
-            with self._reader() as connection:
+            with self._readers.reader() as connection:
                 rows = connection.execute(query, (*parameters, after, bound, page_size)).fetchall()
             for row in rows:
                 yield _record(row)
@@ -422,7 +284,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 remaining -= len(rows)
 
     def head(self) -> int:
-        with self._reader() as connection:
+        with self._readers.reader() as connection:
             head: int = connection.execute(
                 "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
             ).fetchone()[0]
@@ -435,11 +297,9 @@ class SqliteStorageAdapter(RecordStorageAdapter):
 
     def close(self) -> None:
         """Close every connection; later calls raise ``StorageUnavailableError``."""
-        with self._write_lock, self._pool_lock:
+        with self._write_lock:
             if self._closed:
                 return
             self._closed = True
-            idle, self._idle_readers = self._idle_readers, []
             self._writer.close()
-        for connection in idle:
-            connection.close()
+        self._readers.close()

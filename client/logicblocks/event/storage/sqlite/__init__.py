@@ -1,0 +1,13 @@
+"""The SQLite engine: the embedded, durable default, one file on local disk.
+
+The parts: ``files`` (connecting, knowing the file for an event store's, the schema and its
+version), ``readers`` (the pool of read-only connections) and ``adapter``
+(``SqliteStorageAdapter``: durability, the one writer, and the reads).
+"""
+
+from logicblocks.event.store.exceptions import StorageOpenError
+
+from .adapter import SqliteStorageAdapter
+from .files import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "SqliteStorageAdapter", "StorageOpenError"]
