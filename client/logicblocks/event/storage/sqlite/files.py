@@ -82,21 +82,22 @@ def open_writer(path: Path) -> sqlite3.Connection:
 
 def _check_file(path: Path, connection: sqlite3.Connection) -> None:
     try:
-        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = connection.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-        ).fetchone()[0]
+        _check_identity(path, connection)
     except sqlite3.DatabaseError as error:
         if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
             raise _fail(path, f"it is not a SQLite database ({error})") from error
         raise
-    _check_identity(path, application_id, version, tables)
 
 
-def _check_identity(path: Path, application_id: int, version: int, tables: int) -> None:
+def _check_identity(path: Path, connection: sqlite3.Connection) -> int:
+    """Refuse a file that is not an event store's, or is newer; return its schema version."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+    ).fetchone()[0]
     if application_id == 0 and tables == 0:
-        return  # a new, empty database: ours to set up
+        return version  # a new, empty database: ours to set up
     if application_id != APPLICATION_ID:
         raise _fail(path, "it is a SQLite database of another application, not an event store")
     if version > SCHEMA_VERSION:
@@ -105,18 +106,14 @@ def _check_identity(path: Path, application_id: int, version: int, tables: int) 
             f"its schema version {version} is newer than this code knows "
             f"({SCHEMA_VERSION}); upgrade the event store",
         )
+    return version
 
 
 def _migrate(path: Path, connection: sqlite3.Connection) -> None:
     # Checked again under the write lock: another process may have set the file up.
     connection.execute("BEGIN IMMEDIATE")
     try:
-        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = connection.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-        ).fetchone()[0]
-        _check_identity(path, application_id, version, tables)
+        version = _check_identity(path, connection)
         if version < SCHEMA_VERSION:
             # executescript would commit first; run the statements inside this transaction.
             for statement in _SCHEMA.split(";"):
