@@ -6,10 +6,13 @@ from contextlib import ExitStack
 import pytest
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter, StorageAdapter
+from logicblocks.event.testing.contract import (
+    AdapterFactory,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
-
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
 class TestGrpcInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):

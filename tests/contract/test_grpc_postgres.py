@@ -12,10 +12,13 @@ from logicblocks.event.store.adapters import (
     StorageAdapter,
     TableParameters,
 )
+from logicblocks.event.testing.contract import (
+    AdapterFactory,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
-
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
 class TestGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):

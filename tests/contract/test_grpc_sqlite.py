@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from logicblocks.event.store.adapters import SqliteStorageAdapter, StorageAdapter
+from logicblocks.event.testing.contract import (
+    AdapterFactory,
+    StorageAdapterContract,
+    SubscriptionContract,
+)
 from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
-
-from .suite import AdapterFactory, StorageAdapterContract, SubscriptionContract
 
 
 class TestGrpcSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract):

@@ -5,8 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
-
-from .suite import (
+from logicblocks.event.testing.contract import (
     AdapterFactory,
     RecordStorageContract,
     StorageAdapterContract,

@@ -11,8 +11,7 @@ from logicblocks.event.store.adapters import (
     StorageAdapter,
     TableParameters,
 )
-
-from .suite import (
+from logicblocks.event.testing.contract import (
     AdapterFactory,
     RecordStorageContract,
     StorageAdapterContract,

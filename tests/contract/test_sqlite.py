@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from logicblocks.event.store.adapters import SqliteStorageAdapter
-
-from .suite import (
+from logicblocks.event.testing.contract import (
     AdapterFactory,
     RecordStorageContract,
     StorageAdapterContract,

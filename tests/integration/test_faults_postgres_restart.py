@@ -18,12 +18,13 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent, identifier
 from tests.support.postgres import PostgresCluster
 from tests.support.publish_load import check_log
 from tests.support.retrying_publisher import RetryingPublisher, stop_all
 from tests.support.server_process import COMMAND, ServerProcess, healthy
-from tests.support.subscribers import Collector, wait_until
+from tests.support.subscribers import Collector
 
 PUBLISHERS = 3
 PUBLISHES_PER_PHASE = 10

@@ -17,11 +17,11 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.testing.waiting import wait_until
 from tests.support.publish_load import check_log
 from tests.support.retrying_publisher import RetryingPublisher, stop_all
 from tests.support.server_process import COMMAND, ServerProcess
 from tests.support.stored_log import final_log
-from tests.support.subscribers import wait_until
 
 PUBLISHERS = 4
 # Acknowledged publishes each publisher makes before the kill and again after the restart.

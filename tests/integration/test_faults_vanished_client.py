@@ -22,6 +22,7 @@ import pytest
 from logicblocks.event.store import EventStore, LimitExceededError
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from tests.support.server_process import (
     COMMAND,
@@ -31,7 +32,6 @@ from tests.support.server_process import (
     resident_set_bytes,
     thread_count,
 )
-from tests.support.subscribers import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 SLOTS = 3

@@ -11,9 +11,9 @@ import pytest
 from logicblocks.event.server import subscriptions
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
+from logicblocks.event.testing.waiting import take
 from logicblocks.event.types import NewEvent, StoredEvent
 from tests.support.grpc_server import running_server
-from tests.support.subscribers import take
 
 
 @pytest.fixture

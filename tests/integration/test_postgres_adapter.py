@@ -26,9 +26,9 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.store.records import PendingEvent
 from logicblocks.event.store.start import NO_EVENTS
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent, identifier
 from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
-from tests.support.subscribers import wait_until
 
 
 @pytest.fixture

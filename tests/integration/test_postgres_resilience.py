@@ -21,15 +21,15 @@ from logicblocks.event.store.adapters import (
     TableParameters,
 )
 from logicblocks.event.store.start import NO_EVENTS
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from tests.support.postgres import PostgresCluster, hold_write_lock, lock_waiters
-from tests.support.subscribers import wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 # A writer that stops for good while its transaction holds the write lock: inside the
-# adapter (a caller-defined condition is checked under the lock, before the insert), or
+# adapter (its condition check, under the lock and before the insert, never returns), or
 # by hand after inserting rows, as a writer dying between insert and commit would.
 _BLOCKED_IN_ADAPTER = """
 import sys, threading
@@ -37,20 +37,23 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import (
     ConnectionParameters, PostgresStorageAdapter, TableParameters,
 )
-from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store import stream_is_empty
+from logicblocks.event.storage.postgres import group_commit
 from logicblocks.event.types import NewEvent
 
-class Hold(WriteCondition):
-    def ensure(self, last_event):
-        print("holding", flush=True)
-        threading.Event().wait()
+# Stall the writer where it judges conditions: inside its transaction, the lock held.
+def hold(*arguments):
+    print("holding", flush=True)
+    threading.Event().wait()
+
+group_commit.ensure_conditions = hold
 
 adapter = PostgresStorageAdapter(
     connection_source=ConnectionParameters.from_url(sys.argv[1]),
     table_parameters=TableParameters(events_table_name=sys.argv[2]),
 )
 EventStore(adapter).stream(category="c", stream="victim").publish(
-    events=[NewEvent(name="never", payload={}) for _ in range(3)], conditions={Hold()}
+    events=[NewEvent(name="never", payload={}) for _ in range(3)], conditions={stream_is_empty()}
 )
 """
 

@@ -30,10 +30,10 @@ from logicblocks.event.store.adapters import (
     InMemoryStorageAdapter,
 )
 from logicblocks.event.store.records import EventRecord, PendingEvent
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
 from tests.support.grpc_server import running_server
-from tests.support.subscribers import wait_until
 
 _MIB = 1024 * 1024
 STREAM = identifier.Stream(category="orders", stream="o-1")

@@ -15,10 +15,10 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 from tests.support.server_process import COMMAND, ServerProcess, resident_set_bytes
-from tests.support.subscribers import wait_until
 
 EVENTS = 48_000
 PAYLOAD_BYTES = 4_000

@@ -22,11 +22,12 @@ from logicblocks.event.store.adapters import (
     SqliteStorageAdapter,
     StorageAdapter,
 )
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.transport.subscription import GrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.support.server_process import COMMAND, ServerProcess
 from tests.support.stored_log import final_log
-from tests.support.subscribers import Collector, wait_until
+from tests.support.subscribers import Collector
 
 TIMEOUT = 90.0
 # Events the writer must publish while the subscriber's server is down, so the resumed

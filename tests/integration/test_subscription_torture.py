@@ -19,6 +19,7 @@ from logicblocks.event.store.adapters import (
     GrpcStorageAdapter,
     PostgresStorageAdapter,
 )
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from tests.support.publish_load import (
     CATEGORY,
@@ -28,7 +29,7 @@ from tests.support.publish_load import (
     start_writer_processes,
 )
 from tests.support.server_process import COMMAND, ServerProcess
-from tests.support.subscribers import Collector, wait_until
+from tests.support.subscribers import Collector
 
 WRITER_PROCESSES = 4
 WRITERS_PER_PROCESS = 2
