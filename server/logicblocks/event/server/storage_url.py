@@ -5,7 +5,7 @@
 """
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.storage.memory import InMemoryStorageAdapter
@@ -56,18 +56,25 @@ def open_storage(url: str) -> RecordStorageAdapter:
 
 
 def redact(url: str) -> str:
-    """A storage URL fit for logs and messages: any password replaced by ``***``."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if parts.password is None and not any(name == "password" for name, _ in pairs):
-        return url
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = urlencode(
-        [(name, "***" if name == "password" else value) for name, value in pairs], safe="*/"
-    )
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """A storage URL fit for logs and messages: any password replaced by ``***``.
+
+    The user information ends at the last ``@`` of the URL, not where a URL parser would
+    end it: libpq reads a password holding a raw ``#`` or ``?`` whole, so masking only what
+    ``urlsplit`` calls the password would print the rest of it. When in doubt, more is
+    masked, never less.
+    """
+    scheme, separator, rest = url.partition("://")
+    at = rest.rfind("@")
+    user, colon, _ = rest[:at].partition(":") if at != -1 else ("", "", "")
+    if colon:
+        rest = f"{user}:***{rest[at:]}"
+    path, question, query = rest.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(name == "password" for name, _ in pairs):
+        query = urlencode(
+            [(name, "***" if name == "password" else value) for name, value in pairs], safe="*/"
+        )
+    return f"{scheme}{separator}{path}{question}{query}"
 
 
 def sqlite_path(url: str) -> Path:
