@@ -32,7 +32,7 @@ from itertools import islice
 from logicblocks.event.storage.engine import RecordStorageAdapter, payload_bytes, within_bytes
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
-from logicblocks.event.store.start import After, ReadStart, start_after
+from logicblocks.event.store.start import After, FromEnd, ReadStart, start_after
 from logicblocks.event.types import identifier
 from logicblocks.event.v1 import events_pb2
 
@@ -369,8 +369,10 @@ async def follow(
     for a start beyond the head of the store.
     """
     head = tail.end
-    if isinstance(start, After) and start.sequence_number > head:
-        # The tail's end may lag the head by a commit: ask storage before refusing.
+    if isinstance(start, FromEnd) or (isinstance(start, After) and start.sequence_number > head):
+        # The tail's end may lag the head by a commit: storage says where the end is (an
+        # event acknowledged before the subscription began is not a new one) and whether a
+        # start is really beyond it.
         head = await asyncio.get_running_loop().run_in_executor(executor, adapter.head)
     cursor = start_after(start, head)
     pages = PageReader(adapter, executor, target, page_size=page_size, page_bytes=page_bytes)
