@@ -10,6 +10,7 @@ import psycopg_pool
 import pytest
 
 from logicblocks.event.store import (
+    ConfigurationError,
     EventStore,
     InvalidInputError,
     StorageOpenError,
@@ -199,7 +200,7 @@ def test_long_scans_page_through_everything_in_order(adapter: PostgresStorageAda
 
 def test_bad_table_names_are_rejected() -> None:
     for name in ("", "1abc", "drop table x;", "a" * 41):
-        with pytest.raises(InvalidInputError) as raised:
+        with pytest.raises(ConfigurationError) as raised:
             TableParameters(events_table_name=name)
         assert raised.value.field == "events_table_name"
 
@@ -217,7 +218,7 @@ def test_connection_parameters_round_trip_through_urls() -> None:
         "user": "us@er",
         "password": "p:ss w",
     }
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(ConfigurationError):
         ConnectionParameters.from_url("mysql://x@y/z")
 
 
@@ -231,7 +232,7 @@ def test_url_query_parameters_are_kept_for_libpq() -> None:
     socket = ConnectionParameters.from_url("postgresql://app@/ev?host=/var/run/postgresql")
     assert (socket.host, socket.dbname, socket.options) == ("/var/run/postgresql", "ev", ())
     for bad in ("postgresql://app@db/ev?bogus=1", "postgresql://app@db/ev?host=/tmp"):
-        with pytest.raises(InvalidInputError) as raised:
+        with pytest.raises(ConfigurationError) as raised:
             ConnectionParameters.from_url(bad)
         assert raised.value.field == "url"
 
@@ -240,7 +241,7 @@ def test_urls_mean_what_they_mean_to_libpq_and_its_complaints_leave_the_password
     # libpq reads a raw "?" or "#" in the password as part of it, as psql does.
     parameters = ConnectionParameters.from_url("postgresql://app:pa?ss#w@db/ev")
     assert (parameters.host, parameters.password, parameters.dbname) == ("db", "pa?ss#w", "ev")
-    with pytest.raises(InvalidInputError) as raised:
+    with pytest.raises(ConfigurationError) as raised:
         ConnectionParameters.from_url("postgresql://app:s3cret@[::1/ev")
     assert raised.value.field == "url"
     assert "libpq does not know" in str(raised.value)

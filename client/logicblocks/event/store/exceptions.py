@@ -145,9 +145,15 @@ class ServerError(EventStoreError):
         self.code = code
 
 
-class ConfigurationError(EventStoreError):
-    """A client or adapter was configured wrongly (arguments that contradict each other,
-    an unusable token, a value out of range). Raised when it is made, before any call."""
+class ConfigurationError(EventStoreError, ValueError):
+    """A client, adapter or server was configured wrongly (arguments that contradict each
+    other, an unusable token or URL, a value out of range). Raised when it is made, before
+    any call. ``field`` names the setting when one is to blame (``url``), else ``None``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
 
 
 class StorageOpenError(EventStoreError):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
-from logicblocks.event.store import InvalidInputError
+from logicblocks.event.store import ConfigurationError, InvalidInputError
 from logicblocks.event.v1 import event_store_pb2, targets_pb2
 
 __all__ = [
@@ -67,7 +67,7 @@ class Limits:
     def __post_init__(self) -> None:
         for field in fields(self):
             if getattr(self, field.name) < 1:
-                raise ValueError(f"{field.name} must be at least 1")
+                raise ConfigurationError("must be at least 1", field=field.name)
 
     def check_name(self, field: str, value: str) -> None:
         """Reject a category, stream, event name or id too long or holding control characters.

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from logicblocks.event.storage.engine import RecordStorageAdapter
 from logicblocks.event.storage.memory import InMemoryStorageAdapter
 from logicblocks.event.store.exceptions import (
-    InvalidInputError,
+    ConfigurationError,
     StorageOpenError,
     StorageUnavailableError,
 )
@@ -48,7 +48,7 @@ def open_storage(url: str) -> RecordStorageAdapter:
 
         try:
             return PostgresStorageAdapter(connection_source=ConnectionParameters.from_url(url))
-        except (InvalidInputError, StorageOpenError, StorageUnavailableError) as error:
+        except (ConfigurationError, StorageOpenError, StorageUnavailableError) as error:
             raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from error
     raise StorageUrlError(
         f"storage URL {redact(url)!r}: scheme must be memory://, sqlite:///path.db or postgresql://"

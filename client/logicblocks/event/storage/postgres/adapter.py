@@ -10,7 +10,7 @@ import psycopg_pool
 
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
-from logicblocks.event.store.exceptions import InvalidInputError
+from logicblocks.event.store.exceptions import ConfigurationError
 from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
@@ -62,11 +62,12 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             self.connection_pool_owner = False
             self.connection_pool = connection_source
         else:
-            raise InvalidInputError(
-                "connection_source", "must be ConnectionParameters or a psycopg_pool.ConnectionPool"
+            raise ConfigurationError(
+                field="connection_source",
+                message="must be ConnectionParameters or a psycopg_pool.ConnectionPool",
             )
         if not isinstance(table_parameters, TableParameters):
-            raise InvalidInputError("table_parameters", "must be TableParameters")
+            raise ConfigurationError(field="table_parameters", message="must be TableParameters")
         self.table_parameters = table_parameters
         self._pool_timeout = pool_timeout
         self._queries = Queries(table_parameters)

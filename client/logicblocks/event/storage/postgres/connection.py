@@ -17,7 +17,7 @@ import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from logicblocks.event.store.exceptions import InvalidInputError, StorageUnavailableError
+from logicblocks.event.store.exceptions import ConfigurationError, StorageUnavailableError
 
 __all__ = [
     "ConnectionParameters",
@@ -66,21 +66,26 @@ class ConnectionParameters:
         Unix socket directory when the URL has no host.
         """
         if not url.startswith(("postgresql://", "postgres://")):
-            raise InvalidInputError("url", "must start with postgresql://")
+            raise ConfigurationError(field="url", message="must start with postgresql://")
         try:
             # Typed for keyword arguments too; what libpq parses out of a URL is text.
             values = {key: str(value) for key, value in conninfo_to_dict(url).items()}
         except psycopg.ProgrammingError as error:
-            raise InvalidInputError(
-                "url", f"libpq does not know how to read it ({_without_quoted_text(error)})"
+            raise ConfigurationError(
+                field="url",
+                message=f"libpq does not know how to read it ({_without_quoted_text(error)})",
             ) from None
         # libpq lets ?host= replace the URL's host; a URL naming two hosts is a mistake.
         parts = urlsplit(url)
         if parts.hostname and "host" in dict(parse_qsl(parts.query)):
-            raise InvalidInputError("url", "names a host twice (in the URL and in ?host=)")
+            raise ConfigurationError(
+                field="url", message="names a host twice (in the URL and in ?host=)"
+            )
         host = values.pop("host", "")
         if not host:
-            raise InvalidInputError("url", "must name a host: postgresql://user@host:port/db")
+            raise ConfigurationError(
+                field="url", message="must name a host: postgresql://user@host:port/db"
+            )
         port_text = values.pop("port", "")
         if not port_text.strip(","):
             # No port, or several hosts without ports (one empty port each: ",").
@@ -88,7 +93,7 @@ class ConnectionParameters:
         elif port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535:
             port = int(port_text)
         else:
-            raise InvalidInputError("url", "port must be a number from 1 to 65535")
+            raise ConfigurationError(field="url", message="port must be a number from 1 to 65535")
         user = values.pop("user", "") or "postgres"
         return cls(
             host=host,

@@ -4,7 +4,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from logicblocks.event.store.exceptions import InvalidInputError
+from logicblocks.event.store.exceptions import ConfigurationError
 
 __all__ = ["TableParameters"]
 
@@ -24,9 +24,9 @@ class TableParameters:
         if not isinstance(self.events_table_name, str) or not _IDENTIFIER.fullmatch(
             self.events_table_name
         ):
-            raise InvalidInputError(
-                "events_table_name",
-                "must be an identifier: a letter or underscore, then letters, digits or "
+            raise ConfigurationError(
+                field="events_table_name",
+                message="must be an identifier: a letter or underscore, then letters, digits or "
                 "underscores, at most 40 characters",
             )
 
