@@ -104,3 +104,83 @@ class SubscribeResponse(_message.Message):
     caught_up: SubscribeResponse.CaughtUp
     heartbeat: SubscribeResponse.Heartbeat
     def __init__(self, events: _Optional[_Union[SubscribeResponse.Events, _Mapping]] = ..., caught_up: _Optional[_Union[SubscribeResponse.CaughtUp, _Mapping]] = ..., heartbeat: _Optional[_Union[SubscribeResponse.Heartbeat, _Mapping]] = ...) -> None: ...
+
+class ListCategoriesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCategoriesResponse(_message.Message):
+    __slots__ = ("categories", "next_page_token")
+    class Category(_message.Message):
+        __slots__ = ("category", "streams", "events", "last_sequence_number")
+        CATEGORY_FIELD_NUMBER: _ClassVar[int]
+        STREAMS_FIELD_NUMBER: _ClassVar[int]
+        EVENTS_FIELD_NUMBER: _ClassVar[int]
+        LAST_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+        category: str
+        streams: int
+        events: int
+        last_sequence_number: int
+        def __init__(self, category: _Optional[str] = ..., streams: _Optional[int] = ..., events: _Optional[int] = ..., last_sequence_number: _Optional[int] = ...) -> None: ...
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedCompositeFieldContainer[ListCategoriesResponse.Category]
+    next_page_token: str
+    def __init__(self, categories: _Optional[_Iterable[_Union[ListCategoriesResponse.Category, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListStreamsRequest(_message.Message):
+    __slots__ = ("category", "prefix", "page_size", "page_token")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    prefix: str
+    page_size: int
+    page_token: str
+    def __init__(self, category: _Optional[str] = ..., prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStreamsResponse(_message.Message):
+    __slots__ = ("streams", "next_page_token")
+    class Stream(_message.Message):
+        __slots__ = ("stream", "events", "last_position", "last_sequence_number", "last_observed_at")
+        STREAM_FIELD_NUMBER: _ClassVar[int]
+        EVENTS_FIELD_NUMBER: _ClassVar[int]
+        LAST_POSITION_FIELD_NUMBER: _ClassVar[int]
+        LAST_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+        LAST_OBSERVED_AT_FIELD_NUMBER: _ClassVar[int]
+        stream: str
+        events: int
+        last_position: int
+        last_sequence_number: int
+        last_observed_at: _timestamp_pb2.Timestamp
+        def __init__(self, stream: _Optional[str] = ..., events: _Optional[int] = ..., last_position: _Optional[int] = ..., last_sequence_number: _Optional[int] = ..., last_observed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    streams: _containers.RepeatedCompositeFieldContainer[ListStreamsResponse.Stream]
+    next_page_token: str
+    def __init__(self, streams: _Optional[_Iterable[_Union[ListStreamsResponse.Stream, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetInfoResponse(_message.Message):
+    __slots__ = ("server_version", "storage", "head", "categories", "streams", "events")
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FIELD_NUMBER: _ClassVar[int]
+    HEAD_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    server_version: str
+    storage: str
+    head: int
+    categories: int
+    streams: int
+    events: int
+    def __init__(self, server_version: _Optional[str] = ..., storage: _Optional[str] = ..., head: _Optional[int] = ..., categories: _Optional[int] = ..., streams: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...

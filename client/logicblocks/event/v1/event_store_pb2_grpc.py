@@ -30,7 +30,8 @@ class EventStoreStub:
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -86,6 +87,21 @@ class EventStoreStub:
                 request_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeResponse.FromString,
                 _registered_method=True)
+        self.ListCategories = channel.unary_unary(
+                '/logicblocks.event.v1.EventStore/ListCategories',
+                request_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesRequest.SerializeToString,
+                response_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesResponse.FromString,
+                _registered_method=True)
+        self.ListStreams = channel.unary_unary(
+                '/logicblocks.event.v1.EventStore/ListStreams',
+                request_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsRequest.SerializeToString,
+                response_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsResponse.FromString,
+                _registered_method=True)
+        self.GetInfo = channel.unary_unary(
+                '/logicblocks.event.v1.EventStore/GetInfo',
+                request_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoRequest.SerializeToString,
+                response_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoResponse.FromString,
+                _registered_method=True)
 
 
 class EventStoreServicer:
@@ -93,7 +109,8 @@ class EventStoreServicer:
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -171,6 +188,35 @@ class EventStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCategories(self, request, context):
+        """List the categories of the store in name order (by Unicode code point), a page at a
+        time, each with its number of streams and events and its last sequence number. The
+        figures come from an index kept in each publish's transaction, not from reading the
+        log, so a page costs the same however many events the store holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStreams(self, request, context):
+        """List the streams of one category in name order (by Unicode code point), optionally
+        only those whose name starts with a prefix, a page at a time, each with its number of
+        events, last position, last sequence number and the time of its last event. Served
+        from the same index as ListCategories: a category of a million streams is listed page
+        by page, each page as cheap as the first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInfo(self, request, context):
+        """The store at a glance: the server's version, the kind of storage, the head sequence
+        number, and how many categories, streams and events it holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -189,6 +235,21 @@ def add_EventStoreServicer_to_server(servicer, server):
                     request_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeRequest.FromString,
                     response_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeResponse.SerializeToString,
             ),
+            'ListCategories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCategories,
+                    request_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesRequest.FromString,
+                    response_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesResponse.SerializeToString,
+            ),
+            'ListStreams': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStreams,
+                    request_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsRequest.FromString,
+                    response_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsResponse.SerializeToString,
+            ),
+            'GetInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInfo,
+                    request_deserializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoRequest.FromString,
+                    response_serializer=logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'logicblocks.event.v1.EventStore', rpc_method_handlers)
@@ -202,7 +263,8 @@ class EventStore:
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -308,6 +370,87 @@ class EventStore:
             '/logicblocks.event.v1.EventStore/Subscribe',
             logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeRequest.SerializeToString,
             logicblocks_dot_event_dot_v1_dot_event__store__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCategories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logicblocks.event.v1.EventStore/ListCategories',
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesRequest.SerializeToString,
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListCategoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStreams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logicblocks.event.v1.EventStore/ListStreams',
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsRequest.SerializeToString,
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.ListStreamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/logicblocks.event.v1.EventStore/GetInfo',
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoRequest.SerializeToString,
+            logicblocks_dot_event_dot_v1_dot_event__store__pb2.GetInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,7 +31,8 @@ class EventStoreStub:
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -101,6 +102,23 @@ class EventStoreStub:
     caught_up marker, then live batches; heartbeats carrying the head whenever the stream
     is idle for heartbeat_interval. A slow reader is never dropped: the server waits.
     """
+    ListCategories: _grpc.UnaryUnaryMultiCallable[_event_store_pb2.ListCategoriesRequest, _event_store_pb2.ListCategoriesResponse]
+    """List the categories of the store in name order (by Unicode code point), a page at a
+    time, each with its number of streams and events and its last sequence number. The
+    figures come from an index kept in each publish's transaction, not from reading the
+    log, so a page costs the same however many events the store holds.
+    """
+    ListStreams: _grpc.UnaryUnaryMultiCallable[_event_store_pb2.ListStreamsRequest, _event_store_pb2.ListStreamsResponse]
+    """List the streams of one category in name order (by Unicode code point), optionally
+    only those whose name starts with a prefix, a page at a time, each with its number of
+    events, last position, last sequence number and the time of its last event. Served
+    from the same index as ListCategories: a category of a million streams is listed page
+    by page, each page as cheap as the first.
+    """
+    GetInfo: _grpc.UnaryUnaryMultiCallable[_event_store_pb2.GetInfoRequest, _event_store_pb2.GetInfoResponse]
+    """The store at a glance: the server's version, the kind of storage, the head sequence
+    number, and how many categories, streams and events it holds.
+    """
 
 @_typing.type_check_only
 class EventStoreAsyncStub(EventStoreStub):
@@ -108,7 +126,8 @@ class EventStoreAsyncStub(EventStoreStub):
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -175,13 +194,31 @@ class EventStoreAsyncStub(EventStoreStub):
     caught_up marker, then live batches; heartbeats carrying the head whenever the stream
     is idle for heartbeat_interval. A slow reader is never dropped: the server waits.
     """
+    ListCategories: _aio.UnaryUnaryMultiCallable[_event_store_pb2.ListCategoriesRequest, _event_store_pb2.ListCategoriesResponse]  # type: ignore[assignment]
+    """List the categories of the store in name order (by Unicode code point), a page at a
+    time, each with its number of streams and events and its last sequence number. The
+    figures come from an index kept in each publish's transaction, not from reading the
+    log, so a page costs the same however many events the store holds.
+    """
+    ListStreams: _aio.UnaryUnaryMultiCallable[_event_store_pb2.ListStreamsRequest, _event_store_pb2.ListStreamsResponse]  # type: ignore[assignment]
+    """List the streams of one category in name order (by Unicode code point), optionally
+    only those whose name starts with a prefix, a page at a time, each with its number of
+    events, last position, last sequence number and the time of its last event. Served
+    from the same index as ListCategories: a category of a million streams is listed page
+    by page, each page as cheap as the first.
+    """
+    GetInfo: _aio.UnaryUnaryMultiCallable[_event_store_pb2.GetInfoRequest, _event_store_pb2.GetInfoResponse]  # type: ignore[assignment]
+    """The store at a glance: the server's version, the kind of storage, the head sequence
+    number, and how many categories, streams and events it holds.
+    """
 
 class EventStoreServicer(metaclass=_abc_1.ABCMeta):
     """The event store: publish events into streams, read the log, a category or a stream.
 
     Authentication: a server started with tokens requires the call metadata
     "authorization: Bearer <token>" on every call (the health service's excepted). A
-    token is read-only (Scan, Subscribe) or read-write (all).
+    token is read-only (Scan, Subscribe, ListCategories, ListStreams, GetInfo) or read-write
+    (all).
 
     Errors use standard gRPC status codes, with details in the rich error model
     (google.rpc.Status in the "grpc-status-details-bin" trailer):
@@ -263,6 +300,41 @@ class EventStoreServicer(metaclass=_abc_1.ABCMeta):
         commit. Sends, in order: the history from the start point (several batches), one
         caught_up marker, then live batches; heartbeats carrying the head whenever the stream
         is idle for heartbeat_interval. A slow reader is never dropped: the server waits.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCategories(
+        self,
+        request: _event_store_pb2.ListCategoriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_event_store_pb2.ListCategoriesResponse, _abc.Awaitable[_event_store_pb2.ListCategoriesResponse]]:
+        """List the categories of the store in name order (by Unicode code point), a page at a
+        time, each with its number of streams and events and its last sequence number. The
+        figures come from an index kept in each publish's transaction, not from reading the
+        log, so a page costs the same however many events the store holds.
+        """
+
+    @_abc_1.abstractmethod
+    def ListStreams(
+        self,
+        request: _event_store_pb2.ListStreamsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_event_store_pb2.ListStreamsResponse, _abc.Awaitable[_event_store_pb2.ListStreamsResponse]]:
+        """List the streams of one category in name order (by Unicode code point), optionally
+        only those whose name starts with a prefix, a page at a time, each with its number of
+        events, last position, last sequence number and the time of its last event. Served
+        from the same index as ListCategories: a category of a million streams is listed page
+        by page, each page as cheap as the first.
+        """
+
+    @_abc_1.abstractmethod
+    def GetInfo(
+        self,
+        request: _event_store_pb2.GetInfoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_event_store_pb2.GetInfoResponse, _abc.Awaitable[_event_store_pb2.GetInfoResponse]]:
+        """The store at a glance: the server's version, the kind of storage, the head sequence
+        number, and how many categories, streams and events it holds.
         """
 
 def add_EventStoreServicer_to_server(servicer: EventStoreServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
