@@ -1,4 +1,5 @@
-"""The command line: ``logicblocks-event-store serve`` and ``logicblocks-event-store health``."""
+"""The command line: ``logicblocks-event-store serve`` and ``logicblocks-event-store health``,
+and the operator's client subcommands (``read``, ``tail``, ``publish``, ..., in ``operator/``)."""
 
 import argparse
 import asyncio
@@ -17,6 +18,7 @@ from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_
 from .auth import TokensFileError, load_tokens
 from .limits import Limits
 from .logs import configure_logging
+from .operator import add_operator_commands, run_operator_command
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
 from .version import DISTRIBUTION, version
@@ -93,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("EVENT_STORE_HEALTH_TLS_KEY"),
         help="PEM client key, for mutual TLS (env EVENT_STORE_HEALTH_TLS_KEY)",
     )
+    add_operator_commands(commands)
     return parser
 
 
@@ -215,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "serve":
         return _serve(arguments)
+    if getattr(arguments, "operator", None) is not None:
+        return run_operator_command(arguments)
     return _health(arguments)
 
 
