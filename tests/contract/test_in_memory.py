@@ -7,6 +7,7 @@ import pytest
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
     SubscriptionContract,
@@ -14,7 +15,7 @@ from logicblocks.event.testing.contract import (
 
 
 class TestInMemoryStorageAdapter(
-    StorageAdapterContract, SubscriptionContract, RecordStorageContract
+    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
 ):
     @pytest.fixture
     def adapter_factory(self) -> Iterator[AdapterFactory]:

@@ -13,6 +13,7 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
     SubscriptionContract,
@@ -20,7 +21,7 @@ from logicblocks.event.testing.contract import (
 
 
 class TestPostgresStorageAdapter(
-    StorageAdapterContract, SubscriptionContract, RecordStorageContract
+    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
 ):
     @pytest.fixture
     def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:

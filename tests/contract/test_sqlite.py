@@ -8,13 +8,16 @@ import pytest
 from logicblocks.event.store.adapters import SqliteStorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
     SubscriptionContract,
 )
 
 
-class TestSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract, RecordStorageContract):
+class TestSqliteStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
+):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path) -> Iterator[AdapterFactory]:
         made: list[SqliteStorageAdapter] = []

@@ -1,5 +1,6 @@
 """The base of the adapters that hold events themselves: in-memory, SQLite, PostgreSQL."""
 
+import logging
 import threading
 import time
 from abc import abstractmethod
@@ -14,6 +15,7 @@ from logicblocks.event.store.adapters.base import (
     validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
@@ -27,6 +29,7 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from .local_subscription import LocalSubscription
 
 __all__ = [
+    "CommitObserver",
     "HeadSignal",
     "RecordStorageAdapter",
     "payload_bytes",
@@ -34,6 +37,11 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+_log = logging.getLogger(__name__)
+
+CommitObserver = Callable[[int], None]
+"""Told the number of events each storage commit wrote (see ``commit_observer``)."""
 
 
 class RecordStorageAdapter(StorageAdapter):
@@ -44,6 +52,25 @@ class RecordStorageAdapter(StorageAdapter):
     payloads are JSON text. The server calls those directly, so payloads pass from storage
     to the wire without being decoded.
     """
+
+    commit_observer: CommitObserver | None = None
+    """Called after each storage commit with the number of events it wrote (never 0).
+
+    Set by whoever wants to watch the engine (the server's metrics); engines call it
+    through ``_committed``. It must be quick: it runs in the writer's thread.
+    """
+
+    def _committed(self, events: int) -> None:
+        """Tell the commit observer, if any, that a commit wrote ``events`` events."""
+        observer = self.commit_observer
+        if observer is None or events <= 0:
+            return
+        try:
+            observer(events)
+        except Exception:
+            # The events are stored: a failing observer must not turn a write that
+            # succeeded into an error the caller would retry.
+            _log.exception("event=commit_observer_failed")
 
     def save(
         self,
@@ -128,6 +155,25 @@ class RecordStorageAdapter(StorageAdapter):
     @abstractmethod
     def head(self) -> int:
         """The greatest sequence number in the store, ``NO_EVENTS`` (-1) when it is empty."""
+        raise NotImplementedError()
+
+    @abstractmethod
+    def list_categories(self, *, after: str | None = None, limit: int) -> Sequence[CategorySummary]:
+        """The first ``limit`` categories named after ``after`` (all when ``None``), in code
+        point order, read at one moment from the engine's index, not from the log."""
+        raise NotImplementedError()
+
+    @abstractmethod
+    def list_streams(
+        self, *, category: str, prefix: str = "", after: str | None = None, limit: int
+    ) -> Sequence[StreamSummary]:
+        """The first ``limit`` streams of ``category`` whose names start with ``prefix``
+        and come after ``after`` (all when ``None``), in code point order, from the index."""
+        raise NotImplementedError()
+
+    @abstractmethod
+    def summary(self) -> StoreSummary:
+        """The engine's kind, head and counts, read at one moment from the index."""
         raise NotImplementedError()
 
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:

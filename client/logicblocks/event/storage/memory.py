@@ -1,12 +1,18 @@
 """The in-memory adapter: the whole store in this process, for tests and in-process use."""
 
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Sequence, Set
 from itertools import islice
 
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.listing import (
+    CategorySummary,
+    StoreSummary,
+    StreamSummary,
+    prefix_upper_bound,
+)
 from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
@@ -31,6 +37,11 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self._category_index: dict[str, list[int]] = {}
         self._stream_index: dict[tuple[str, str], list[int]] = {}
         self._ids: dict[str, int] = {}
+        # The listing index: each stream's last event, and the names in code point order
+        # (kept sorted on insert, so a page is a bisection and a slice).
+        self._streams: dict[tuple[str, str], StreamSummary] = {}
+        self._stream_names: dict[str, list[str]] = {}
+        self._category_names: list[str] = []
         self._head_signal = HeadSignal()
 
     def write_records(
@@ -76,10 +87,13 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
                 category_index.append(record.sequence_number)
                 stream_index.append(record.sequence_number)
                 self._ids[record.id] = record.sequence_number
+            if records:
+                self._index_stream(records[-1])
             # Appending to the log last publishes the batch to scans all at once: a scan's
             # snapshot is the log's length, which grows only here.
             self._log.extend(records)
         self._head_signal.advance(len(self._log) - 1)
+        self._committed(len(records))
         return records
 
     def read_records(
@@ -118,6 +132,61 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
             if sequence_number >= snapshot:
                 return
             yield self._log[sequence_number]
+
+    def _index_stream(self, last: EventRecord) -> None:
+        """Record ``last`` as its stream's last event (under the write lock)."""
+        key = (last.category, last.stream)
+        if key not in self._streams:
+            names = self._stream_names.get(last.category)
+            if names is None:
+                names = self._stream_names[last.category] = []
+                insort(self._category_names, last.category)
+            insort(names, last.stream)
+        self._streams[key] = StreamSummary(
+            category=last.category,
+            stream=last.stream,
+            last_position=last.position,
+            last_sequence_number=last.sequence_number,
+            last_observed_at=last.observed_at,
+        )
+
+    def list_categories(self, *, after: str | None = None, limit: int) -> Sequence[CategorySummary]:
+        with self._lock:
+            names = self._category_names
+            start = 0 if after is None else bisect_right(names, after)
+            return [self._category(name) for name in names[start : start + limit]]
+
+    def _category(self, category: str) -> CategorySummary:
+        events = self._category_index[category]
+        return CategorySummary(
+            category=category,
+            streams=len(self._stream_names[category]),
+            events=len(events),
+            last_sequence_number=events[-1],
+        )
+
+    def list_streams(
+        self, *, category: str, prefix: str = "", after: str | None = None, limit: int
+    ) -> Sequence[StreamSummary]:
+        with self._lock:
+            names = self._stream_names.get(category, [])
+            start = bisect_left(names, prefix)
+            if after is not None:
+                start = max(start, bisect_right(names, after))
+            bound = prefix_upper_bound(prefix)
+            end = len(names) if bound is None else bisect_left(names, bound)
+            return [
+                self._streams[(category, name)] for name in names[start : min(end, start + limit)]
+            ]
+
+    def summary(self) -> StoreSummary:
+        with self._lock:
+            return StoreSummary(
+                storage="memory",
+                head=len(self._log) - 1,
+                categories=len(self._category_names),
+                streams=len(self._streams),
+            )
 
     def head(self) -> int:
         # Sequence numbers are places in the log: the last is its length less one.

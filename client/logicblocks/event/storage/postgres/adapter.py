@@ -11,6 +11,7 @@ import psycopg_pool
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import ConfigurationError
+from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
 from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
@@ -19,6 +20,7 @@ from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes
 from .connection import ConnectionParameters, ConnectionSource, open_pool, storage_errors
 from .group_commit import GroupCommit
 from .listener import HeadListener
+from .listing import Listing
 from .queries import Queries, record_from_row, single_int
 from .schema import migrate
 from .tables import TableParameters
@@ -71,12 +73,14 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         self.table_parameters = table_parameters
         self._pool_timeout = pool_timeout
         self._queries = Queries(table_parameters)
+        self._listing = Listing(table_parameters)
         self._head_signal = HeadSignal()
         self._group_commit = GroupCommit(
             connection=self._connection,
             queries=self._queries,
             table_parameters=table_parameters,
             head_signal=self._head_signal,
+            on_commit=self._committed,
             lock_timeout=lock_timeout,
             statement_timeout=statement_timeout,
         )
@@ -168,6 +172,20 @@ class PostgresStorageAdapter(RecordStorageAdapter):
     def head(self) -> int:
         with self._connection() as connection:
             return single_int(connection.execute(self._queries.head).fetchone())
+
+    def list_categories(self, *, after: str | None = None, limit: int) -> Sequence[CategorySummary]:
+        with self._connection() as connection:
+            return self._listing.categories(connection, after, limit)
+
+    def list_streams(
+        self, *, category: str, prefix: str = "", after: str | None = None, limit: int
+    ) -> Sequence[StreamSummary]:
+        with self._connection() as connection:
+            return self._listing.streams(connection, category, prefix, after, limit)
+
+    def summary(self) -> StoreSummary:
+        with self._connection() as connection:
+            return self._listing.summary(connection)
 
     # Wake-ups -----------------------------------------------------------------------------
 

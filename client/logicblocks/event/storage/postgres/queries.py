@@ -110,6 +110,7 @@ class Queries:
 
     def __init__(self, table_parameters: TableParameters) -> None:
         table = sql.Identifier(table_parameters.events_table_name)
+        streams = sql.Identifier(table_parameters.streams_table_name)
 
         self.read_committed = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
         self.begin_write = _render(
@@ -124,24 +125,26 @@ class Queries:
         self.head = _render(
             sql.SQL("SELECT coalesce(max(sequence_number), -1) FROM {}").format(table)
         )
-        # Each written stream's last position: conditions are judged from it alone.
+        # Each written stream's last position, from the streams table (one key lookup
+        # each): conditions are judged from it alone. Streams without events have no row.
         self.last_positions = _render(
             sql.SQL(
-                "SELECT s.category, s.stream, e.position"
+                "SELECT s.category, s.stream, t.last_position"
                 " FROM json_to_recordset(%s::json) AS s(category text, stream text)"
-                " CROSS JOIN LATERAL ("
-                "  SELECT last.position FROM {} AS last"
-                "  WHERE last.category = s.category AND last.stream = s.stream"
-                "  ORDER BY last.position DESC LIMIT 1) AS e"
-            ).format(table)
+                ' JOIN {} AS t ON t.category = s.category COLLATE "C"'
+                ' AND t.stream = s.stream COLLATE "C"'
+            ).format(streams)
         )
         self.records_by_id = _render(
             sql.SQL(
                 "SELECT {} FROM {} WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
             ).format(_RECORD_COLUMNS, table)
         )
+        # One statement inserts the events and moves each written stream's row in the
+        # streams table to its last event: the index is never apart from the log.
         self.insert = _render(
             sql.SQL(
+                "WITH inserted AS ("
                 "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
                 " observed_at, occurred_at)"
                 " SELECT sequence_number, id, name, category, stream, position, payload::json,"
@@ -149,7 +152,17 @@ class Queries:
                 " FROM json_to_recordset(%s::json) AS r(sequence_number bigint, id text,"
                 " name text, category text, stream text, position bigint, payload text,"
                 " observed_at timestamptz, occurred_at timestamptz)"
-            ).format(table)
+                " RETURNING category, stream, position, sequence_number, observed_at)"
+                " INSERT INTO {} AS t (category, stream, last_position, last_sequence_number,"
+                " last_observed_at)"
+                " SELECT DISTINCT ON (category, stream) category, stream, position,"
+                " sequence_number, observed_at FROM inserted"
+                " ORDER BY category, stream, position DESC"
+                " ON CONFLICT (category, stream) DO UPDATE SET"
+                " last_position = excluded.last_position,"
+                " last_sequence_number = excluded.last_sequence_number,"
+                " last_observed_at = excluded.last_observed_at"
+            ).format(table, streams)
         )
         self.notify = "SELECT pg_notify(%s, %s)"
 

@@ -16,7 +16,7 @@ from .tables import TableParameters
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _LOCK = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
 
@@ -24,6 +24,7 @@ _LOCK = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
 def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[sql.Composed]]]:
     """Each schema version, its description and its statements, oldest first."""
     table = sql.Identifier(table_parameters.events_table_name)
+    streams = sql.Identifier(table_parameters.streams_table_name)
     name = table_parameters.events_table_name
 
     def index(suffix: str) -> sql.Identifier:
@@ -53,6 +54,31 @@ def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[
                 sql.SQL("CREATE INDEX {} ON {} (category, sequence_number)").format(
                     index("category_idx"), table
                 ),
+            ],
+        ),
+        (
+            2,
+            "streams table: each stream's last event, filled from the events",
+            [
+                # Collation "C": names are listed in code point order, as in every engine,
+                # whatever the database's collation, and the key's index serves that order.
+                sql.SQL(
+                    "CREATE TABLE {} ("
+                    ' category text COLLATE "C" NOT NULL,'
+                    ' stream text COLLATE "C" NOT NULL,'
+                    " last_position bigint NOT NULL,"
+                    " last_sequence_number bigint NOT NULL,"
+                    " last_observed_at timestamptz NOT NULL,"
+                    " CONSTRAINT {} PRIMARY KEY (category, stream))"
+                ).format(streams, sql.Identifier(f"{name}_streams_pkey")),
+                # Each stream's last event, read backwards along (category, stream, position).
+                sql.SQL(
+                    "INSERT INTO {} (category, stream, last_position, last_sequence_number,"
+                    " last_observed_at)"
+                    " SELECT DISTINCT ON (category, stream) category, stream, position,"
+                    " sequence_number, observed_at FROM {}"
+                    " ORDER BY category, stream, position DESC"
+                ).format(streams, table),
             ],
         ),
     ]

@@ -36,6 +36,11 @@ class TableParameters:
         return f"{self.events_table_name}_schema_version"
 
     @property
+    def streams_table_name(self) -> str:
+        """The table holding each stream's last event (the listings' index)."""
+        return f"{self.events_table_name}_streams"
+
+    @property
     def channel(self) -> str:
         """The ``LISTEN``/``NOTIFY`` channel carrying the head after each commit."""
         return f"{self.events_table_name}_head"

@@ -16,7 +16,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence, Set
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,16 @@ from logicblocks.event.store.exceptions import (
     StorageFullError,
     StorageUnavailableError,
 )
+from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
 from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
 from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
+from . import streams
 from .files import open_writer
 from .readers import ReaderPool
+from .times import from_microseconds, to_microseconds
 
 __all__ = ["SqliteStorageAdapter"]
 
@@ -42,21 +44,9 @@ READ_PAGE_SIZE = 500
 # Ids looked up per statement, well under SQLite's bound-parameter limit.
 ID_LOOKUP_CHUNK = 500
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
 _COLUMNS = (
     "sequence_number, id, name, category, stream, position, payload, observed_at, occurred_at"
 )
-
-
-def _to_microseconds(value: datetime) -> int:
-    # Integer microseconds since the epoch: exact, sortable, and independent of time zones.
-    return (value - _EPOCH) // _MICROSECOND
-
-
-def _from_microseconds(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def _record(row: tuple[Any, ...]) -> EventRecord:
@@ -68,8 +58,8 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
         stream=row[4],
         position=row[5],
         payload=row[6],
-        observed_at=_from_microseconds(row[7]),
-        occurred_at=_from_microseconds(row[8]),
+        observed_at=from_microseconds(row[7]),
+        occurred_at=from_microseconds(row[8]),
     )
 
 
@@ -120,7 +110,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             except sqlite3.OperationalError as error:
                 raise StorageUnavailableError(f"SQLite write lock: {error}") from error
             try:
-                records = self._write(connection, target, events, conditions)
+                records, written = self._write(connection, target, events, conditions)
                 # A retry or an empty publish wrote nothing: its commit costs no sync.
                 connection.execute("COMMIT")
             except BaseException as error:
@@ -132,6 +122,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         if records:
             # Heads only grow, so a retry's (older) last number changes nothing here.
             self._head_signal.advance(records[-1].sequence_number)
+        self._committed(written)
         return records
 
     def _write(
@@ -140,19 +131,19 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         target: identifier.Stream,
         events: Sequence[PendingEvent],
         conditions: Set[WriteCondition],
-    ) -> Sequence[EventRecord]:
-        """Inside the write transaction: resolve retries, check conditions, insert."""
+    ) -> tuple[Sequence[EventRecord], int]:
+        """Inside the write transaction: resolve retries, check conditions, insert.
+
+        Returns the publish's records and how many of them this call wrote (0 for a retry).
+        """
         retried = resolve_retry(target, events, self._stored_ids(connection, events))
         if retried is not None:
-            return retried
+            return retried, 0
 
-        last_position: int | None = connection.execute(
-            "SELECT max(position) FROM events WHERE category = ? AND stream = ?",
-            (target.category, target.stream),
-        ).fetchone()[0]
+        last_position = streams.last_position(connection, target.category, target.stream)
         ensure_conditions(target, conditions, last_position)
         if not events:
-            return []
+            return [], 0
 
         head: int = connection.execute(
             "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
@@ -185,13 +176,14 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                     record.stream,
                     record.position,
                     record.payload,
-                    _to_microseconds(record.observed_at),
-                    _to_microseconds(record.occurred_at),
+                    to_microseconds(record.observed_at),
+                    to_microseconds(record.occurred_at),
                 )
                 for record in records
             ],
         )
-        return records
+        streams.record_last_event(connection, records[-1])
+        return records, len(records)
 
     def _stored_ids(
         self, connection: sqlite3.Connection, events: Sequence[PendingEvent]
@@ -282,6 +274,20 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             after = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
+
+    def list_categories(self, *, after: str | None = None, limit: int) -> Sequence[CategorySummary]:
+        with self._readers.reader() as connection:
+            return streams.list_categories(connection, after, limit)
+
+    def list_streams(
+        self, *, category: str, prefix: str = "", after: str | None = None, limit: int
+    ) -> Sequence[StreamSummary]:
+        with self._readers.reader() as connection:
+            return streams.list_streams(connection, category, prefix, after, limit)
+
+    def summary(self) -> StoreSummary:
+        with self._readers.reader() as connection:
+            return streams.summary(connection)
 
     def head(self) -> int:
         with self._readers.reader() as connection:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from logicblocks.event.store.exceptions import StorageOpenError
 
+from .streams import add_streams_table
+
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "open_writer"]
 
 # Recorded in the file header (PRAGMA user_version); raised by each schema change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Marks the file as an event store ("LBev"), so a foreign database is recognised as one.
 APPLICATION_ID = int.from_bytes(b"LBev", "big")
 # How long a writer waits for another process's write lock before giving up.
@@ -114,11 +116,14 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         version = _check_identity(path, connection)
-        if version < SCHEMA_VERSION:
+        if version < 1:
             # executescript would commit first; run the statements inside this transaction.
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
+        if version < 2:
+            add_streams_table(connection)
+        if version < SCHEMA_VERSION:
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")

@@ -19,10 +19,12 @@ closes what it made)::
 project's repository): numbering, atomic publishes, conditions, races, retries, reads and
 exact round trips. ``SubscriptionContract`` checks subscriptions, and
 ``RecordStorageContract`` the ``read_records`` of engines built on
-``RecordStorageAdapter``. Needs pytest and hypothesis (the ``testing`` extra).
+``RecordStorageAdapter``, and ``ListingContract`` their listings and summary. Needs pytest
+and hypothesis (the ``testing`` extra).
 """
 
 from .fixtures import AdapterFactory
+from .listing import ListingContract
 from .reads import ReadsContract
 from .records import RecordStorageContract
 from .subscriptions import SubscriptionContract
@@ -30,6 +32,7 @@ from .writes import WritesContract
 
 __all__ = [
     "AdapterFactory",
+    "ListingContract",
     "ReadsContract",
     "RecordStorageContract",
     "StorageAdapterContract",
