@@ -128,3 +128,42 @@ def test_subscribe(
     code, message, field = violation(raised.value)
     assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, path)
     assert message.startswith(f"{path}: ")
+
+
+LIST_CATEGORIES: list[tuple[dict[str, Any], str]] = [
+    ({"page_size": -1}, "page_size"),
+    ({"page_size": 1001}, "page_size"),
+    ({"page_token": "not a token"}, "page_token"),
+    ({"page_token": "MTpi"[:-1]}, "page_token"),
+]
+
+LIST_STREAMS: list[tuple[dict[str, Any], str]] = [
+    ({"category": ""}, "category"),
+    ({"category": LONG}, "category"),
+    ({"category": "c\x07"}, "category"),
+    ({"category": "c", "prefix": LONG}, "prefix"),
+    ({"category": "c", "page_size": 1001}, "page_size"),
+    ({"category": "c", "page_token": "%%%"}, "page_token"),
+]
+
+
+@pytest.mark.parametrize(("fields", "path"), LIST_CATEGORIES)
+def test_list_categories(
+    stub: event_store_pb2_grpc.EventStoreStub, fields: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.ListCategories(event_store_pb2.ListCategoriesRequest(**fields), timeout=10)
+    code, message, field = violation(raised.value)
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, path)
+    assert message.startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(("fields", "path"), LIST_STREAMS)
+def test_list_streams(
+    stub: event_store_pb2_grpc.EventStoreStub, fields: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.ListStreams(event_store_pb2.ListStreamsRequest(**fields), timeout=10)
+    code, message, field = violation(raised.value)
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, path)
+    assert message.startswith(f"{path}: ")

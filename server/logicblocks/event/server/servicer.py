@@ -32,6 +32,7 @@ from logicblocks.event.transport.wire import condition_from_wire
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
+from .listing import ListingService
 from .status import status_for
 from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
 from .wire import (
@@ -66,8 +67,9 @@ MIN_HEARTBEAT_SECONDS = 1.0
 MAX_HEARTBEAT_SECONDS = 3600.0
 
 
-class EventStoreServicer(event_store_pb2_grpc.EventStoreServicer):
-    """Serves ``Publish``, ``Scan`` and ``Subscribe`` from a ``RecordStorageAdapter``."""
+class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer):
+    """Serves ``Publish``, ``Scan`` and ``Subscribe`` from a ``RecordStorageAdapter``, and
+    the listings (``ListingService``) from its index."""
 
     def __init__(
         self,
