@@ -60,7 +60,8 @@ class GroupCommit:
     ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write transaction, so a
     stuck or vanished writer cannot hold the store: its transaction is cancelled or its
     session ended, which rolls it back and frees the lock. ``head_signal`` learns each
-    committed head.
+    committed head, and ``on_commit`` the number of events each commit wrote: the group's
+    size, which is what group commit is for and what an operator wants to see.
     """
 
     def __init__(
@@ -70,10 +71,12 @@ class GroupCommit:
         queries: Queries,
         table_parameters: TableParameters,
         head_signal: HeadSignal,
+        on_commit: Callable[[int], None],
         lock_timeout: float,
         statement_timeout: float,
     ) -> None:
         self._connection = connection
+        self._on_commit = on_commit
         self._queries = queries
         self._table_parameters = table_parameters
         self._head_signal = head_signal
@@ -223,6 +226,7 @@ class GroupCommit:
             connection.execute(queries.insert, (rows.json(),))
             new_head = rows.last_sequence_number
             connection.execute(queries.notify, (self._table_parameters.channel, str(new_head)))
+        self._on_commit(len(rows))
         return new_head
 
     def _assign(
