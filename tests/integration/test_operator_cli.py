@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -276,3 +277,43 @@ def test_tokens_and_tls_failures_are_one_line(tmp_path: Path) -> None:
         ca = tmp_path / "absent-ca.pem"
         missing = cli("read", "--tls-ca", str(ca), "--token", "reader-token", target=server.target)
         assert "cannot read" in one_line_failure(missing, status=2)
+
+
+def test_categories_streams_and_info_list_every_page(server: ServerProcess) -> None:
+    # More streams than two of the server's largest pages: the command follows the tokens.
+    names = [f"s-{index:05d}" for index in range(2_100)]
+    with (
+        GrpcStorageAdapter(target=server.target) as adapter,
+        ThreadPoolExecutor(max_workers=8) as pool,
+    ):
+        store = EventStore(adapter)
+        event = NewEvent(name="made", payload={})
+        list(
+            pool.map(
+                lambda name: store.stream(category="many", stream=name).publish(events=[event]),
+                names,
+            )
+        )
+    streams = cli("streams", "many", target=server.target)
+    assert streams.returncode == 0, streams.stderr
+    listed = json_lines(streams.stdout)
+    assert [row["stream"] for row in listed] == names
+    assert {row["events"] for row in listed} == {1}
+    assert set(listed[0]) == {
+        "stream", "events", "last_position", "last_sequence_number", "last_observed_at",
+    }  # fmt: skip
+    prefixed = cli("streams", "many", "--prefix", "s-0205", target=server.target)
+    assert [row["stream"] for row in json_lines(prefixed.stdout)] == names[2050:2060]
+
+    categories = {row["category"]: row for row in json_lines(
+        cli("categories", target=server.target).stdout
+    )}  # fmt: skip
+    assert (categories["many"]["streams"], categories["many"]["events"]) == (2_100, 2_100)
+    table = cli("categories", "--format", "table", target=server.target).stdout.splitlines()
+    assert table[0].split() == ["category", "streams", "events", "last_sequence_number"]
+    assert any(line.split()[:3] == ["many", "2100", "2100"] for line in table[1:])
+
+    (info,) = json_lines(cli("info", target=server.target).stdout)
+    assert info["storage"] == "memory"
+    assert info["head"] == max(row["last_sequence_number"] for row in categories.values())
+    assert info["streams"] >= 2_100 and info["categories"] == len(categories)
