@@ -7,7 +7,7 @@ them all).
 """
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ __all__ = ["categories", "info", "streams"]
 _PAGE_SIZE = 1000  # the most the server gives in one page
 
 _Response = TypeVar("_Response")
+_Item = TypeVar("_Item")
 
 
 def _call(method: Callable[..., _Response], request: Any, connection: Connection) -> _Response:
@@ -43,6 +44,16 @@ def _print(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], form: str) 
         out.write(row)
 
 
+def _pages(fetch: Callable[[str], tuple[Iterable[_Item], str]]) -> Iterator[_Item]:
+    """Every item of a paged listing: ``fetch(token)`` gives a page and the next token."""
+    token = ""
+    while True:
+        items, token = fetch(token)
+        yield from items
+        if not token:
+            return
+
+
 _CATEGORY_COLUMNS = ("category", "streams", "events", "last_sequence_number")
 
 
@@ -51,20 +62,16 @@ def categories(arguments: argparse.Namespace, connection: Connection) -> int:
     with connection.channel() as channel:
         stub = event_store_pb2_grpc.EventStoreStub(channel)
 
-        def rows() -> Iterator[dict[str, Any]]:
-            token = ""
-            while True:
-                request = event_store_pb2.ListCategoriesRequest(
-                    page_size=_PAGE_SIZE, page_token=token
-                )
-                page = _call(stub.ListCategories, request, connection)
-                for category in page.categories:
-                    yield {column: getattr(category, column) for column in _CATEGORY_COLUMNS}
-                token = page.next_page_token
-                if not token:
-                    return
+        def page(token: str) -> tuple[Iterable[dict[str, Any]], str]:
+            request = event_store_pb2.ListCategoriesRequest(page_size=_PAGE_SIZE, page_token=token)
+            answer = _call(stub.ListCategories, request, connection)
+            rows = (
+                {column: getattr(category, column) for column in _CATEGORY_COLUMNS}
+                for category in answer.categories
+            )
+            return rows, answer.next_page_token
 
-        _print(rows(), _CATEGORY_COLUMNS, arguments.format)
+        _print(_pages(page), _CATEGORY_COLUMNS, arguments.format)
     return 0
 
 
@@ -76,29 +83,27 @@ def streams(arguments: argparse.Namespace, connection: Connection) -> int:
     with connection.channel() as channel:
         stub = event_store_pb2_grpc.EventStoreStub(channel)
 
-        def rows() -> Iterator[dict[str, Any]]:
-            token = ""
-            while True:
-                request = event_store_pb2.ListStreamsRequest(
-                    category=arguments.category,
-                    prefix=arguments.prefix or "",
-                    page_size=_PAGE_SIZE,
-                    page_token=token,
-                )
-                page = _call(stub.ListStreams, request, connection)
-                for stream in page.streams:
-                    yield {
-                        "stream": stream.stream,
-                        "events": stream.events,
-                        "last_position": stream.last_position,
-                        "last_sequence_number": stream.last_sequence_number,
-                        "last_observed_at": rfc3339(stream.last_observed_at.ToDatetime(tzinfo=UTC)),
-                    }
-                token = page.next_page_token
-                if not token:
-                    return
+        def page(token: str) -> tuple[Iterable[dict[str, Any]], str]:
+            request = event_store_pb2.ListStreamsRequest(
+                category=arguments.category,
+                prefix=arguments.prefix or "",
+                page_size=_PAGE_SIZE,
+                page_token=token,
+            )
+            answer = _call(stub.ListStreams, request, connection)
+            rows = (
+                {
+                    "stream": stream.stream,
+                    "events": stream.events,
+                    "last_position": stream.last_position,
+                    "last_sequence_number": stream.last_sequence_number,
+                    "last_observed_at": rfc3339(stream.last_observed_at.ToDatetime(tzinfo=UTC)),
+                }
+                for stream in answer.streams
+            )
+            return rows, answer.next_page_token
 
-        _print(rows(), _STREAM_COLUMNS, arguments.format)
+        _print(_pages(page), _STREAM_COLUMNS, arguments.format)
     return 0
 
 
