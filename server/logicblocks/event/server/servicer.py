@@ -33,7 +33,7 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_p
 
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .listing import ListingService
-from .status import status_for
+from .status import status_for, storage_failure
 from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
 from .wire import (
     new_events_from_wire,
@@ -69,7 +69,11 @@ MAX_HEARTBEAT_SECONDS = 3600.0
 
 class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer):
     """Serves ``Publish``, ``Scan`` and ``Subscribe`` from a ``RecordStorageAdapter``, and
-    the listings (``ListingService``) from its index."""
+    the listings (``ListingService``) from its index.
+
+    ``on_storage_error``, if given, is told the kind (``storage_failure``) of each storage
+    failure that ends a call.
+    """
 
     def __init__(
         self,
@@ -81,8 +85,10 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         page_bytes: int = DEFAULT_PAGE_BYTES,
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
         limits: Limits = DEFAULT_LIMITS,
+        on_storage_error: Callable[[str], None] | None = None,
     ):
         self._adapter = adapter
+        self._on_storage_error = on_storage_error
         self._limits = limits
         self._subscriptions = SubscriptionSlots(limits)
         self._scans = ScanSlots(limits)
@@ -94,6 +100,13 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
 
     def _in_executor(self, work: Callable[[], _T]) -> Awaitable[_T]:
         return asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    def _status(self, error: Exception, *, method: str) -> grpc.Status:
+        """``status_for(error)``, telling ``on_storage_error`` of a storage failure."""
+        failure = storage_failure(error)
+        if failure is not None and self._on_storage_error is not None:
+            self._on_storage_error(failure)
+        return status_for(error, method=method)
 
     async def Publish(
         self,
@@ -118,9 +131,11 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                 )
             )
         except Exception as error:
-            status = status_for(error, method="Publish")
+            status = self._status(error, method="Publish")
             _log.info(
-                "event=publish_rejected code=%s category=%r stream=%r events=%d",
+                "event=publish_rejected method=Publish peer=%s code=%s category=%s stream=%s "
+                "events=%d",
+                context.peer(),
                 status.code.name,
                 request.target.category,
                 request.target.stream,
@@ -128,7 +143,7 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             )
             await context.abort(status.code, status.details, status.trailing_metadata)
         _log.debug(
-            "event=published category=%r stream=%r events=%d ms=%.1f",
+            "event=published category=%s stream=%s events=%d ms=%.1f",
             target.category,
             target.stream,
             len(records),
@@ -182,7 +197,9 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                     # Let the page go before reading the next: one page held at a time.
                     del page, events
         except asyncio.CancelledError:
-            _log.info("event=scan_cancelled events_sent=%d", sent)
+            _log.info(
+                "event=scan_cancelled method=Scan peer=%s events_sent=%d", context.peer(), sent
+            )
             raise
         except Exception as error:
             await self._end_stream(context, error, method="Scan", kind="scan", sent=sent)
@@ -207,7 +224,12 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             target, start, heartbeat_interval = self._subscribe_arguments(request)
             # Held until the stream ends, however it ends.
             with self._subscriptions.hold(context.peer()):
-                _log.info("event=subscribed target=%s start=%s", target, start)
+                _log.info(
+                    "event=subscribed method=Subscribe peer=%s target=%s start=%s",
+                    context.peer(),
+                    target,
+                    start,
+                )
                 async for item in follow(
                     adapter=self._adapter,
                     tail=self._tail,
@@ -237,14 +259,22 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                             )
                         )
         except asyncio.CancelledError:
-            _log.info("event=subscription_cancelled events_sent=%d", sent)
+            _log.info(
+                "event=subscription_cancelled method=Subscribe peer=%s events_sent=%d",
+                context.peer(),
+                sent,
+            )
             raise
         except Exception as error:
             await self._end_stream(
                 context, error, method="Subscribe", kind="subscription", sent=sent
             )
             return
-        _log.info("event=subscription_ended reason=shutdown events_sent=%d", sent)
+        _log.info(
+            "event=subscription_ended method=Subscribe peer=%s reason=shutdown events_sent=%d",
+            context.peer(),
+            sent,
+        )
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect")
 
     def _subscribe_arguments(
@@ -287,8 +317,8 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             raise InvalidInputError("limit", "must be an integer >= 0")
         return target, after, limit
 
-    @staticmethod
     async def _end_stream(
+        self,
         context: grpc.aio.ServicerContext[Any, Any],
         error: Exception,
         *,
@@ -299,10 +329,23 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         """End a server stream that failed: with its status, unless the reader is gone."""
         if context.cancelled():
             # The reader went away mid-write: nothing to tell it.
-            _log.info("event=%s_cancelled events_sent=%d", kind, sent)
+            _log.info(
+                "event=%s_cancelled method=%s peer=%s events_sent=%d",
+                kind,
+                method,
+                context.peer(),
+                sent,
+            )
             return
-        status = status_for(error, method=method)
-        _log.info("event=%s_failed code=%s events_sent=%d", kind, status.code.name, sent)
+        status = self._status(error, method=method)
+        _log.info(
+            "event=%s_failed method=%s peer=%s code=%s events_sent=%d",
+            kind,
+            method,
+            context.peer(),
+            status.code.name,
+            sent,
+        )
         await context.abort(status.code, status.details, status.trailing_metadata)
 
     def _batches(

@@ -20,7 +20,7 @@ from logicblocks.event.store.start import StartBeyondHeadError
 from .limits import ConcurrencyLimitError
 from .wire import bad_request_to_wire, condition_failure_to_wire
 
-__all__ = ["status_for"]
+__all__ = ["status_for", "storage_failure"]
 
 _log = logging.getLogger("logicblocks.event.server")
 
@@ -53,6 +53,15 @@ def _is_unavailable(error: BaseException) -> bool:
     )
 
 
+def storage_failure(error: BaseException) -> str | None:
+    """``full`` or ``unavailable`` when ``error`` is the storage failing, else ``None``."""
+    if isinstance(error, StorageFullError) or getattr(error, "sqlstate", None) == _DISK_FULL:
+        return "full"
+    if _is_unavailable(error):
+        return "unavailable"
+    return None
+
+
 def status_for(error: Exception, *, method: str) -> grpc.Status:
     """The status to end an RPC with for ``error``; never carries a stack trace."""
     if isinstance(error, UnmetWriteConditionError):
@@ -69,7 +78,8 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
         )
-    if isinstance(error, StorageFullError) or getattr(error, "sqlstate", None) == _DISK_FULL:
+    failure = storage_failure(error)
+    if failure == "full":
         # Certain (the write was rolled back) and not transient: RESOURCE_EXHAUSTED, which
         # clients do not retry at once as they do UNAVAILABLE.
         _log.error(
@@ -84,7 +94,7 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
                 message="storage full: the server's disk is full; nothing was written",
             )
         )
-    if _is_unavailable(error):
+    if failure == "unavailable":
         _log.warning("event=storage_unavailable method=%s error=%s", method, type(error).__name__)
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.UNAVAILABLE, message="storage unavailable")

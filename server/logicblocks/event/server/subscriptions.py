@@ -24,7 +24,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from itertools import islice
@@ -178,11 +178,17 @@ class LogTail:
 
     ``end`` is the greatest sequence number the tail has read (-1 for an empty store);
     every event up to it is committed and readable. The tail holds the events from
-    ``first`` to ``end``, contiguously.
+    ``first`` to ``end``, contiguously. ``on_storage_error``, if given, is told (with
+    ``"unavailable"``) each time reading the log fails.
     """
 
-    def __init__(self, adapter: RecordStorageAdapter):
+    def __init__(
+        self,
+        adapter: RecordStorageAdapter,
+        on_storage_error: Callable[[str], None] | None = None,
+    ):
         self._adapter = adapter
+        self._on_storage_error = on_storage_error
         self._records: list[_Entry] = []
         self._bytes = 0
         self._first = 0
@@ -288,6 +294,8 @@ class LogTail:
                 if self._stopping.is_set():
                     return
                 _log.warning("event=log_tail_failed error=%s", type(error).__name__)
+                if self._on_storage_error is not None:
+                    self._on_storage_error("unavailable")
                 self._stopping.wait(_WATCH_SLICE)
                 continue
             if batch:
