@@ -6,12 +6,20 @@ minutes, and ``BENCH_SCAN_EVENTS`` / ``BENCH_W5_EVENTS`` (or the flags) set the 
 
 import argparse
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import echo, latency, memory, ours, raw
+from logicblocks.event.storage.engine import RecordStorageAdapter
+from logicblocks.event.store.adapters import (
+    ConnectionParameters,
+    PostgresStorageAdapter,
+    SqliteStorageAdapter,
+)
+
+from . import echo, latency, listing, memory, ours, raw
 from .environment import (
     BENCH_SETTINGS,
     FAST_SETTINGS,
@@ -53,6 +61,7 @@ TITLES = {
     "W4": "publish-to-delivery latency, 50 subscribers, 500 events/s",
     "W5": "server peak memory growth",
     "W6": "server peak memory growth, 520 events of 1000 KiB on PostgreSQL",
+    "W7": "listings and summary from the streams index, in process on each engine",
 }
 
 TARGETS = [
@@ -94,6 +103,8 @@ class Sizes:
     w6_events: int = 520
     w6_readers: int = 3
     w6_hold_seconds: float = 5.0
+    w7_events: int = 1_000_000
+    w7_streams: int = 100_000
 
 
 def _sizes(arguments: argparse.Namespace) -> Sizes:
@@ -104,6 +115,8 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
         sizes.scan_events = 50_000
         sizes.w4_seconds = 4.0
         sizes.w5_events = 200_000
+        sizes.w7_events = 200_000
+        sizes.w7_streams = 20_000
     if arguments.repeats:
         sizes.repeats = arguments.repeats
     scan = arguments.scan_events or os.environ.get("BENCH_SCAN_EVENTS")
@@ -336,6 +349,43 @@ class Run:
             )
             self.report.add(Figure("W6", name, "MB", [result.growth_mb], higher_is_better=False))
 
+    def w7(self) -> None:
+        s = self.sizes
+        print(
+            f"W7: listings and summary, {s.w7_events:,} events in {s.w7_streams:,} streams",
+            flush=True,
+        )
+        url = self.cluster.create_database("bench_listing")
+        table, migrated = listing.fill_postgres(url, s.w7_events, s.w7_streams)
+        with PostgresStorageAdapter(
+            connection_source=ConnectionParameters.from_url(url), table_parameters=table
+        ) as adapter:
+            self._w7_figures("PostgreSQL", adapter, migrated)
+        with tempfile.TemporaryDirectory(prefix="bench-listing-") as folder:
+            path = Path(folder) / "events.db"
+            migrated = listing.fill_sqlite(path, s.w7_events, s.w7_streams)
+            sqlite = SqliteStorageAdapter(path=path)
+            try:
+                self._w7_figures("SQLite", sqlite, migrated)
+            finally:
+                sqlite.close()
+
+    def _w7_figures(self, engine: str, adapter: RecordStorageAdapter, migrated: float) -> None:
+        s = self.sizes
+        for name, samples in listing.measure(adapter, s.w7_streams, s.repeats).items():
+            figure = Figure("W7", f"{engine}: {name}", "ms", samples, higher_is_better=False)
+            print(f"    {figure.subject}: {figure.value:.1f} ms", flush=True)
+            self.report.add(figure)
+        self.report.add(
+            Figure(
+                "W7",
+                f"{engine}: migrating to the streams index (once per store)",
+                "ms",
+                [migrated * 1000],
+                higher_is_better=False,
+            )
+        )
+
     # Helpers ------------------------------------------------------------------------------
 
     def _peer(self, workload: str, peer: LogicblocksPeer, name: str, **sizes: int) -> None:
@@ -378,7 +428,7 @@ def _parser() -> argparse.ArgumentParser:
         "--w5-events", type=int, help="W5 slow-scan size (env BENCH_W5_EVENTS; default 1000000)"
     )
     parser.add_argument(
-        "--only", default="W1,W2,W3,W4,W5,W6", help="comma-separated workloads (default all)"
+        "--only", default="W1,W2,W3,W4,W5,W6,W7", help="comma-separated workloads (default all)"
     )
     parser.add_argument(
         "--profile",
@@ -416,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             run.w5()
         if "W6" in only:
             run.w6()
+        if "W7" in only:
+            run.w7()
     print()
     print(run.report.table())
     if peer.version:
