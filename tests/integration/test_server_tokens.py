@@ -1,6 +1,7 @@
 """Bearer tokens on a real server: who gets in, who may publish, and what the logs keep."""
 
 import asyncio
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,6 +242,8 @@ def test_the_server_process_takes_a_tokens_file_and_never_logs_tokens(tmp_path: 
         assert server.wait(timeout=30) == 0
     log = "\n".join(server.lines)
     assert "event=permission_denied" in log and "event=unauthenticated" in log
+    # A refused call names its caller's address, as other refused calls do.
+    assert re.search(r"event=unauthenticated method=\S+ peer=ipv4:127\.0\.0\.1:\d+ ", log)
     assert f"token_sha256={fingerprint(READER)}" in log
     assert "event=tokens_file_exposed" not in log
     for secret in (WRITER, READER, wrong):

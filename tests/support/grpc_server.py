@@ -3,7 +3,9 @@
 ``running_server(adapter)`` runs the production server (``EventStoreServer``) in a
 background thread with its own event loop on a free port, yields its target
 (``"127.0.0.1:PORT"``) and stops it on exit. The adapter stays the caller's to close.
-Keyword arguments (``limits``, ``tokens``, ``tls``) go to ``EventStoreServer``.
+Keyword arguments (``limits``, ``tokens``, ``tls``, ``metrics_listen``) go to
+``EventStoreServer``; ``running_event_store_server`` yields the server itself (its
+``port``, ``metrics_port``).
 """
 
 import asyncio
@@ -16,7 +18,7 @@ from typing import Any
 from logicblocks.event.server.app import EventStoreServer
 from logicblocks.event.storage.engine import RecordStorageAdapter
 
-__all__ = ["running_server"]
+__all__ = ["running_event_store_server", "running_server"]
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 30.0
@@ -25,6 +27,15 @@ _STOP_TIMEOUT = 30.0
 @contextmanager
 def running_server(adapter: RecordStorageAdapter, **server_options: Any) -> Iterator[str]:
     """Serve ``adapter`` on a free loopback port; yield ``"127.0.0.1:PORT"``."""
+    with running_event_store_server(adapter, **server_options) as server:
+        yield f"127.0.0.1:{server.port}"
+
+
+@contextmanager
+def running_event_store_server(
+    adapter: RecordStorageAdapter, **server_options: Any
+) -> Iterator[EventStoreServer]:
+    """Serve ``adapter`` on a free loopback port; yield the started server."""
     loop = asyncio.new_event_loop()
     server_ready: Future[EventStoreServer] = Future()
 
@@ -48,7 +59,7 @@ def running_server(adapter: RecordStorageAdapter, **server_options: Any) -> Iter
     thread.start()
     server = server_ready.result(timeout=_START_TIMEOUT)
     try:
-        yield f"127.0.0.1:{server.port}"
+        yield server
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(grace=1.0), loop).result(timeout=_STOP_TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)

@@ -43,6 +43,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         start_timeout: float = 60.0,
+        listening: re.Pattern[str] | None = None,
     ):
         self.lines: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -56,7 +57,8 @@ class ServerProcess:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.port = int(self.wait_for_line(_LISTENING, start_timeout).group(1))
+        # ``listening`` finds the port in another log format (its group 1).
+        self.port = int(self.wait_for_line(listening or _LISTENING, start_timeout).group(1))
         self.target = f"127.0.0.1:{self.port}"
 
     def _read(self) -> None:

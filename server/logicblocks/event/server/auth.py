@@ -110,16 +110,24 @@ def load_tokens(path: Path) -> dict[str, Access]:
 
 
 def _rejecting(
-    handler: grpc.RpcMethodHandler[Any, Any], code: grpc.StatusCode, message: str
+    handler: grpc.RpcMethodHandler[Any, Any],
+    code: grpc.StatusCode,
+    message: str,
+    log_refusal: Callable[[str], None],
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    """``handler`` with its behaviour replaced by ending the call with ``code``."""
+    """``handler`` with its behaviour replaced by ending the call with ``code``.
+
+    ``log_refusal`` is given the caller's peer (known only once the call runs).
+    """
 
     async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        log_refusal(context.peer())
         await context.abort(code, message)
 
     async def streaming(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
+        log_refusal(context.peer())
         await context.abort(code, message)
         yield  # pragma: no cover - makes this a generator; abort always raises
 
@@ -165,17 +173,22 @@ class TokenAuthInterceptor(_ServerInterceptor):
         access = self._access(presented.strip()) if scheme.lower() == "bearer" else None
         if access is None:
             reason = "missing" if not header else "invalid"
-            _log.warning("event=unauthenticated method=%s token=%s", method, reason)
             return _rejecting(
                 handler,
                 grpc.StatusCode.UNAUTHENTICATED,
                 "a valid 'authorization: Bearer <token>' is required",
+                lambda peer: _log.warning(
+                    "event=unauthenticated method=%s peer=%s token=%s", method, peer, reason
+                ),
             )
         if access is Access.READ_ONLY and method in WRITE_METHODS:
-            _log.warning(
-                "event=permission_denied method=%s token_sha256=%s",
-                method,
-                fingerprint(presented.strip()),
+            token = fingerprint(presented.strip())
+            return _rejecting(
+                handler,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "this token is read-only",
+                lambda peer: _log.warning(
+                    "event=permission_denied method=%s peer=%s token_sha256=%s", method, peer, token
+                ),
             )
-            return _rejecting(handler, grpc.StatusCode.PERMISSION_DENIED, "this token is read-only")
         return handler
