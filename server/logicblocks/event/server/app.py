@@ -23,6 +23,7 @@ from .connections import (
 )
 from .health import BoundedHealthServicer
 from .limits import DEFAULT_LIMITS, Limits
+from .listen_address import bind_problem
 from .malformed import MalformedRequestInterceptor
 from .reflection import enable_reflection
 from .servicer import EventStoreServicer
@@ -117,6 +118,9 @@ class EventStoreServer:
 
     async def start(self) -> None:
         """Bind ``listen`` and start serving; ``port`` is then the bound port."""
+        problem = bind_problem(self.listen)
+        if problem is not None:
+            raise OSError(f"cannot listen on {self.listen}: {problem}")
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
         self._tail = LogTail(self.adapter)
         await self._tail.start()

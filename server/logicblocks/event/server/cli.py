@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level",
+        type=_log_level,
         default=os.environ.get("EVENT_STORE_LOG_LEVEL", "INFO"),
         help="DEBUG, INFO, WARNING or ERROR (env EVENT_STORE_LOG_LEVEL; default %(default)s)",
     )
@@ -97,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_operator_commands(commands)
     return parser
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not DEBUG, INFO, WARNING or ERROR")
+    return level
 
 
 def _positive_int(text: str) -> int:

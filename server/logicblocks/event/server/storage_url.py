@@ -4,6 +4,7 @@
 ``postgresql://user:password@host:port/dbname``.
 """
 
+import logging
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -16,6 +17,8 @@ from logicblocks.event.store.exceptions import (
 )
 
 __all__ = ["DEFAULT_STORAGE_URL", "StorageUrlError", "open_storage"]
+
+_log = logging.getLogger("logicblocks.event.server")
 
 # The embedded durable default: a SQLite file under data/ in the working directory.
 DEFAULT_STORAGE_URL = "sqlite:///data/events.db"
@@ -33,8 +36,10 @@ def open_storage(url: str) -> RecordStorageAdapter:
     if scheme == "sqlite":
         from logicblocks.event.storage.sqlite import SqliteStorageAdapter
 
+        path = sqlite_path(url)
+        _log.info("event=sqlite_file path=%s", path)
         try:
-            return SqliteStorageAdapter(path=sqlite_path(url))
+            return SqliteStorageAdapter(path=path)
         except StorageOpenError as error:
             raise StorageUrlError(f"storage URL {redact(url)!r}: {error}") from error
     if scheme in ("postgresql", "postgres"):
@@ -82,4 +87,5 @@ def sqlite_path(url: str) -> Path:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise StorageUrlError(f"storage URL {url!r}: expected sqlite:///path/to/file.db")
-    return Path(url[len(prefix) :])
+    # Resolved here, against the working directory, so logs and messages name the file.
+    return Path(url[len(prefix) :]).resolve()

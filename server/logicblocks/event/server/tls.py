@@ -1,12 +1,17 @@
 """TLS for the server: its certificate and key, and optionally a CA clients must be signed by."""
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import grpc
 
-__all__ = ["ServerTls"]
+__all__ = ["InvalidTlsFileError", "ServerTls"]
+
+
+class InvalidTlsFileError(ValueError):
+    """A TLS file that holds no usable certificate or key, or a key of another certificate."""
 
 
 @dataclass(frozen=True)
@@ -19,12 +24,15 @@ class ServerTls:
 
     @classmethod
     def from_files(cls, certificate: Path, key: Path, client_ca: Path | None = None) -> Self:
-        """Read the PEM files (``OSError`` when one cannot be read)."""
-        return cls(
+        """Read the PEM files (``OSError`` when one cannot be read) and check them
+        (``InvalidTlsFileError`` saying which file is wrong and how)."""
+        tls = cls(
             certificate_chain=certificate.read_bytes(),
             private_key=key.read_bytes(),
             client_ca=client_ca.read_bytes() if client_ca is not None else None,
         )
+        _check_files(certificate, key, client_ca)
+        return tls
 
     def credentials(self) -> grpc.ServerCredentials:
         """Server credentials; with a client CA, clients without a certificate it signed fail."""
@@ -33,3 +41,30 @@ class ServerTls:
             root_certificates=self.client_ca,
             require_client_auth=self.client_ca is not None,
         )
+
+
+def _check_files(certificate: Path, key: Path, client_ca: Path | None) -> None:
+    """Judge the files with OpenSSL before gRPC sees them: gRPC reports a bad file only as
+    "Failed to bind to address", with the reason in its own log."""
+    _check_certificates(certificate, "certificate")
+    if client_ca is not None:
+        _check_certificates(client_ca, "client CA")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        # A key protected by a passphrase is refused (gRPC cannot use one), not prompted for.
+        context.load_cert_chain(certificate, key, password=lambda: b"")
+    except ssl.SSLError as error:
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise InvalidTlsFileError(
+                f"invalid TLS key {key}: it is not the key of the certificate {certificate}"
+            ) from None
+        raise InvalidTlsFileError(
+            f"invalid TLS key {key}: no unencrypted PEM private key in it"
+        ) from None
+
+
+def _check_certificates(path: Path, what: str) -> None:
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError:
+        raise InvalidTlsFileError(f"invalid TLS {what} {path}: no PEM certificate in it") from None

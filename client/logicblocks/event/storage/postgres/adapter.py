@@ -22,7 +22,7 @@ from .group_commit import GroupCommit
 from .listener import HeadListener
 from .listing import Listing
 from .queries import Queries, record_from_row, single_int
-from .schema import migrate
+from .schema import migrate, privilege_error
 from .tables import TableParameters
 
 __all__ = ["PostgresStorageAdapter"]
@@ -93,7 +93,10 @@ class PostgresStorageAdapter(RecordStorageAdapter):
 
         try:
             with self._connection() as connection:
-                migrate(connection, table_parameters)
+                try:
+                    migrate(connection, table_parameters)
+                except psycopg.errors.InsufficientPrivilege as error:
+                    raise privilege_error(error, connection.info.user) from None
         except BaseException:
             self.close()
             raise

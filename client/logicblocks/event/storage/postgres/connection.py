@@ -86,6 +86,12 @@ class ConnectionParameters:
             raise ConfigurationError(
                 field="url", message="must name a host: postgresql://user@host:port/db"
             )
+        if "@" in host:
+            # libpq ends the user information at the first "@": the rest of a password
+            # holding one would be taken for the host and shown in every connection error.
+            raise ConfigurationError(
+                field="url", message="has an '@' in its password: write it as %40"
+            )
         port_text = values.pop("port", "")
         if not port_text.strip(","):
             # No port, or several hosts without ports (one empty port each: ",").
@@ -142,11 +148,28 @@ def open_pool(
         kwargs={"autocommit": True},
         open=False,
     )
+    _check_first_connection(parameters, timeout)
     try:
         pool.open(wait=False)
     except psycopg.OperationalError as error:
         raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
     return pool
+
+
+def _check_first_connection(parameters: ConnectionParameters, timeout: float) -> None:
+    """Connect once before the pool starts, and fail at once with PostgreSQL's reason.
+
+    The pool would retry a refused password or a missing database in the background,
+    logging each attempt, until the first call gave up with only "couldn't get a
+    connection". Retrying mends an outage of a running store, not a wrong address.
+    """
+    options = dict(parameters.options)
+    options.setdefault("connect_timeout", str(max(2, round(timeout))))
+    try:
+        psycopg.connect(make_conninfo(parameters.to_connection_string(), **options)).close()
+    except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split())
+        raise StorageUnavailableError(f"PostgreSQL is unavailable: {reason}") from None
 
 
 def _check_connection(connection: psycopg.Connection[Any]) -> None:

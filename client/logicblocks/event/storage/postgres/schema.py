@@ -14,7 +14,7 @@ from logicblocks.event.store.exceptions import StorageOpenError
 
 from .tables import TableParameters
 
-__all__ = ["SCHEMA_VERSION", "migrate"]
+__all__ = ["SCHEMA_VERSION", "migrate", "privilege_error"]
 
 SCHEMA_VERSION = 2
 
@@ -113,3 +113,15 @@ def migrate(connection: psycopg.Connection[Any], table_parameters: TableParamete
                 sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(versions),
                 (version, description),
             )
+
+
+def privilege_error(error: psycopg.errors.InsufficientPrivilege, user: str) -> StorageOpenError:
+    """The one-line reason a role may not set up or use the tables, with the grant it needs."""
+    reason = error.diag.message_primary or str(error).splitlines()[0]
+    schema = reason.rpartition(" for schema ")[2] if " for schema " in reason else None
+    needed = (
+        f"the CREATE privilege on schema {schema} (GRANT CREATE ON SCHEMA {schema} TO {user})"
+        if schema is not None
+        else "SELECT, INSERT and UPDATE on the event store's tables"
+    )
+    return StorageOpenError(f"PostgreSQL refused role {user}: {reason}; it needs {needed}")

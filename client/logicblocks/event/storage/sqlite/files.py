@@ -7,6 +7,7 @@ application, or with a newer schema than this code knows, is refused with
 opening the same new file at once set it up once.
 """
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def open_writer(path: Path) -> sqlite3.Connection:
         raise _fail(path, f"its folder cannot be created ({error})") from error
     if path.is_dir():
         raise _fail(path, "it is a directory")
+    _check_writable(path)
     try:
         connection = connect(path)
     except sqlite3.Error as error:
@@ -80,6 +82,14 @@ def open_writer(path: Path) -> sqlite3.Connection:
         connection.close()
         raise _fail(path, str(error)) from error
     return connection
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a file SQLite would open read-only without a word, to fail every write later."""
+    if not os.access(path.parent, os.W_OK):
+        raise _fail(path, f"its folder {str(path.parent)!r} is read-only (SQLite writes beside it)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise _fail(path, "the file is read-only")
 
 
 def _check_file(path: Path, connection: sqlite3.Connection) -> None:
