@@ -4,6 +4,7 @@ delivers once, when it reconnects and how long it waits first."""
 import grpc
 import pytest
 
+from logicblocks.event.store.exceptions import StorageUnavailableError
 from logicblocks.event.store.start import FROM_BEGINNING, FROM_END, After, ReadStart
 from logicblocks.event.transport.subscription import RECONNECT_CODES, SubscriptionProgress
 from logicblocks.event.types import identifier
@@ -155,3 +156,67 @@ def test_reconnections_back_off_and_a_response_resets_the_wait() -> None:
     assert 0.4 <= later < 1.2
     subscription.receive(heartbeat(None))
     assert 0.025 <= subscription.next_delay() < 0.075
+
+
+class Unreachable(grpc.RpcError):
+    """The failure a call to a server nobody answers for ends with."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "failed to connect to all addresses"
+
+
+def documented(error: grpc.RpcError) -> Exception:
+    return StorageUnavailableError(f"unavailable: {error.details()}")
+
+
+def bounded(seconds: float | None, now: list[float]) -> SubscriptionProgress:
+    return SubscriptionProgress(
+        target=identifier.Log(),
+        start=FROM_BEGINNING,
+        heartbeat_interval=None,
+        max_reconnect_seconds=seconds,
+        clock=lambda: now[0],
+    )
+
+
+def test_failed_reconnections_are_logged_as_the_run_grows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    subscription = bounded(None, now)
+    with caplog.at_level("WARNING", logger="logicblocks.event.transport.subscription"):
+        for _ in range(40):
+            now[0] += subscription.retry_delay(Unreachable(), documented)
+    failures = [record.getMessage().split()[2] for record in caplog.records]
+    assert failures == ["failures=5", "failures=10", "failures=20", "failures=40"]
+    assert "code=UNAVAILABLE details=failed to connect to all addresses" in caplog.text
+
+
+def test_reconnections_stop_at_the_bound_and_a_response_restarts_it() -> None:
+    now = [0.0]
+    subscription = bounded(3.0, now)
+    delays = []
+    with pytest.raises(StorageUnavailableError) as raised:
+        while True:
+            delays.append(subscription.retry_delay(Unreachable(), documented))
+            now[0] += delays[-1]
+            if len(delays) == 3:
+                # A response proves the server reachable: the run of failures starts again.
+                subscription.receive(heartbeat(None))
+                start = now[0]
+    assert now[0] - start == pytest.approx(3.0)  # the last wait ends at the bound, not past it
+    assert "attempts to reach the server failed in 3.0 s (max_reconnect_seconds=3)" in str(
+        raised.value
+    )
+    assert "unavailable: failed to connect to all addresses" in str(raised.value)
+
+
+def test_an_unbounded_subscription_keeps_reconnecting() -> None:
+    now = [0.0]
+    subscription = bounded(None, now)
+    for _ in range(200):
+        now[0] += subscription.retry_delay(Unreachable(), documented)
+    assert now[0] > 600

@@ -168,12 +168,16 @@ class GrpcStorageAdapter(StorageAdapter):
         after_sequence_number: int | None = None,
         from_end: bool = False,
         heartbeat_interval: float | None = None,
+        max_reconnect_seconds: float | None = None,
     ) -> Subscription:
         """Follow ``target`` through the server; see ``StorageAdapter.subscribe``.
 
         The subscription reconnects by itself after a dropped connection or a server
         restart and resumes after its checkpoint. ``heartbeat_interval`` asks the server
         for a heartbeat after that many idle seconds (the server's default otherwise).
+        Reconnections that keep failing are logged; with ``max_reconnect_seconds`` the
+        subscription raises ``StorageUnavailableError`` once they have failed for that long
+        without a response (``None``, the default: it keeps trying).
         """
         validate_scannable(target)
         return GrpcSubscription(
@@ -183,6 +187,7 @@ class GrpcStorageAdapter(StorageAdapter):
             heartbeat_interval=heartbeat_interval,
             raise_error=documented_error,
             metadata=self._metadata,
+            max_reconnect_seconds=max_reconnect_seconds,
         )
 
     def close(self) -> None:

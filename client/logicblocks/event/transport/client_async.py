@@ -24,7 +24,7 @@ from .client import _channel_options, check_client_options, publish_request
 from .credentials import PemSource, channel_credentials, secure_or_plain_aio_channel, token_metadata
 from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
 from .retry import Backoff
-from .subscription import SubscriptionProgress, subscription_error
+from .subscription import SubscriptionProgress
 from .wire import (
     stored_event_from_wire,
     target_to_wire,
@@ -54,6 +54,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         start: ReadStart,
         heartbeat_interval: float | None,
         metadata: tuple[tuple[str, str], ...] = (),
+        max_reconnect_seconds: float | None = None,
     ):
         self._stub = stub
         self._metadata = metadata
@@ -61,6 +62,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
             target=target,
             start=start,
             heartbeat_interval=heartbeat_interval,
+            max_reconnect_seconds=max_reconnect_seconds,
         )
         self._call: Any = None  # a grpc.aio.UnaryStreamCall (untyped read() in grpc-stubs)
         self._closed = asyncio.Event()
@@ -121,10 +123,9 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
                 self._call = None
                 if self._closed.is_set():
                     break
-                if not self._progress.should_reconnect(error.code()):
-                    raise subscription_error(error, documented_error) from None
+                delay = self._progress.retry_delay(error, documented_error)
                 self.reconnects += 1
-                await self._pause(self._progress.next_delay())
+                await self._pause(delay)
                 continue
             if response is not None:
                 self._progress.receive(response)
@@ -289,6 +290,7 @@ class AsyncGrpcStorageAdapter:
         after_sequence_number: int | None = None,
         from_end: bool = False,
         heartbeat_interval: float | None = None,
+        max_reconnect_seconds: float | None = None,
     ) -> AsyncGrpcSubscription:
         """Follow ``target``: its events after the start, then each new one as it commits.
 
@@ -296,7 +298,10 @@ class AsyncGrpcStorageAdapter:
         the current end with ``from_end=True`` (fixed when the subscription starts: use
         ``async with`` or ``await subscription.start()``). Reconnects by itself and
         resumes after its checkpoint; ``heartbeat_interval`` asks the server for a
-        heartbeat after that many idle seconds.
+        heartbeat after that many idle seconds. Reconnections that keep failing are
+        logged; with ``max_reconnect_seconds`` the subscription raises
+        ``StorageUnavailableError`` once they have failed for that long without a response
+        (``None``, the default: it keeps trying).
         """
         validate_scannable(target)
         return AsyncGrpcSubscription(
@@ -305,6 +310,7 @@ class AsyncGrpcStorageAdapter:
             start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
             heartbeat_interval=heartbeat_interval,
             metadata=self._metadata,
+            max_reconnect_seconds=max_reconnect_seconds,
         )
 
     async def close(self) -> None:

@@ -1,6 +1,8 @@
 """Subscriptions over gRPC that survive dropped connections and server restarts."""
 
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +11,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.exceptions import ConfigurationError, StorageUnavailableError
 from logicblocks.event.store.start import NO_EVENTS, After, FromEnd, ReadStart
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import StoredEvent
@@ -34,6 +37,10 @@ RECONNECT_CODES = frozenset(
 # only this many times in a row without a response: a server that fails the same way on
 # every attempt is reported, not retried for ever.
 _UNKNOWN_LIMIT = 5
+# A run of failed reconnections is logged at this many failures, then each time it doubles.
+_WARN_AFTER = 5
+
+_log = logging.getLogger(__name__)
 
 
 def subscription_error(
@@ -65,8 +72,19 @@ class SubscriptionProgress:
         target: Scannable,
         start: ReadStart,
         heartbeat_interval: float | None,
+        max_reconnect_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
+        if max_reconnect_seconds is not None and not max_reconnect_seconds >= 0:
+            raise ConfigurationError(
+                f"max_reconnect_seconds must be >= 0 or None, not {max_reconnect_seconds}"
+            )
         self.target = target
+        self.max_reconnect_seconds = max_reconnect_seconds
+        self._clock = clock
+        # The run of failed reconnections since the last response: when it began, how long.
+        self._failing_since: float | None = None
+        self._failures = 0
         self.from_end = isinstance(start, FromEnd)
         self.checkpoint = start.sequence_number if isinstance(start, After) else NO_EVENTS
         self.caught_up = False
@@ -102,6 +120,8 @@ class SubscriptionProgress:
         # Anything received proves the connection works: the next failure backs off afresh.
         self._backoff.reset()
         self._unknown_failures = 0
+        self._failing_since = None
+        self._failures = 0
         kind = response.WhichOneof("content")
         if kind == "events":
             last = self.buffer[-1].sequence_number if self.buffer else self.checkpoint
@@ -128,6 +148,44 @@ class SubscriptionProgress:
         """How long to wait before the next reconnection: exponential, with jitter."""
         return self._backoff.next_delay()
 
+    def retry_delay(
+        self, error: grpc.RpcError, documented: Callable[[grpc.RpcError], Exception]
+    ) -> float:
+        """The wait before reconnecting after ``error``, or raise what to report instead.
+
+        Raised: the documented error of a failure not worth retrying, and
+        ``StorageUnavailableError`` once reconnections have failed for
+        ``max_reconnect_seconds`` without a response. A long run of failures is logged
+        (a warning at the fifth, then each time the run doubles) so it is never silent.
+        """
+        if not self.should_reconnect(error.code()):
+            raise subscription_error(error, documented) from None
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        self._failures += 1
+        failing_for = now - self._failing_since
+        bound = self.max_reconnect_seconds
+        if bound is not None and failing_for >= bound:
+            raise StorageUnavailableError(
+                f"subscription gave up: {self._failures} attempts to reach the server failed "
+                f"in {failing_for:.1f} s (max_reconnect_seconds={bound:g}): {documented(error)}"
+            ) from None
+        runs = self._failures // _WARN_AFTER
+        if self._failures % _WARN_AFTER == 0 and (runs & (runs - 1)) == 0:
+            _log.warning(
+                "event=subscription_reconnect_failing target=%s failures=%d seconds=%.1f "
+                "code=%s details=%s",
+                self.target,
+                self._failures,
+                failing_for,
+                error.code().name,
+                error.details(),
+            )
+        delay = self.next_delay()
+        # Try once more at the bound rather than give up up to a whole delay after it.
+        return delay if bound is None else max(0.0, min(delay, bound - failing_for))
+
 
 class GrpcSubscription(Subscription):
     """Follows a target through the ``Subscribe`` RPC.
@@ -146,12 +204,14 @@ class GrpcSubscription(Subscription):
         heartbeat_interval: float | None,
         raise_error: Callable[[grpc.RpcError], Exception],
         metadata: tuple[tuple[str, str], ...] = (),
+        max_reconnect_seconds: float | None = None,
     ):
         self._stub = stub
         self._progress = SubscriptionProgress(
             target=target,
             start=start,
             heartbeat_interval=heartbeat_interval,
+            max_reconnect_seconds=max_reconnect_seconds,
         )
         self._raise_error = raise_error
         self._metadata = metadata
@@ -219,10 +279,9 @@ class GrpcSubscription(Subscription):
                 self._disconnect()
                 if self._closed.is_set():
                     break
-                if not self._progress.should_reconnect(error.code()):
-                    raise subscription_error(error, self._raise_error) from None
+                delay = self._progress.retry_delay(error, self._raise_error)
                 self.reconnects += 1
-                self._closed.wait(self._progress.next_delay())
+                self._closed.wait(delay)
             else:
                 self._progress.receive(response)
         raise StopIteration
