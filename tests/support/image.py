@@ -2,9 +2,15 @@
 
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-__all__ = ["DOCKERFILE", "ROOT", "copy_build_context", "dockerfile_instructions"]
+__all__ = [
+    "DOCKERFILE",
+    "ROOT",
+    "copy_build_context",
+    "docker_ignores",
+    "dockerfile_instructions",
+]
 
 ROOT = Path(__file__).parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -38,3 +44,32 @@ def copy_build_context(destination: Path) -> None:
                 )
             else:
                 shutil.copy2(path, destination / source)
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A ``.dockerignore`` pattern as Docker reads it: ``**`` any directories, ``*`` and
+    ``?`` within one path segment, relative to the context's root."""
+    parts = re.split(r"(\*\*/|\*\*|\*|\?)", pattern.strip("/"))
+    wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts))
+
+
+def docker_ignores(path: str) -> bool:
+    """Whether Docker leaves ``path`` (relative to the root) out of the build context.
+
+    As Docker decides: the last pattern that matches the path or one of its parent
+    folders wins, and a ``!`` pattern keeps what it matches.
+    """
+    rules = [
+        (line.startswith("!"), _pattern_regex(line.removeprefix("!")))
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    candidates = [str(PurePosixPath(path))] + [
+        str(parent) for parent in PurePosixPath(path).parents if str(parent) != "."
+    ]
+    ignored = False
+    for kept, regex in rules:
+        if any(regex.fullmatch(candidate) for candidate in candidates):
+            ignored = not kept
+    return ignored
