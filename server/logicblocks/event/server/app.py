@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self
@@ -25,6 +25,7 @@ from .health import BoundedHealthServicer
 from .limits import DEFAULT_LIMITS, Limits
 from .listen_address import bind_problem
 from .malformed import MalformedRequestInterceptor
+from .metrics import MetricsEndpoint, ServerMetrics
 from .reflection import enable_reflection
 from .servicer import EventStoreServicer
 from .subscriptions import LogTail
@@ -67,6 +68,8 @@ class EventStoreServer:
     ``stop()`` from a running event loop, or ``async with``. The adapter stays the caller's
     to close. ``limits`` bounds requests and subscriptions; ``tokens`` (token to access)
     requires a bearer token on every call but health checks; ``tls`` serves TLS only.
+    ``metrics_listen`` (``HOST:PORT``) serves Prometheus metrics at ``/metrics`` over HTTP
+    (``metrics_port`` is then the bound port); without it no metrics are kept.
     """
 
     def __init__(
@@ -78,8 +81,16 @@ class EventStoreServer:
         limits: Limits = DEFAULT_LIMITS,
         tokens: Mapping[str, Access] | None = None,
         tls: ServerTls | None = None,
+        metrics_listen: str | None = None,
     ):
         self.adapter = adapter
+        self._metrics = ServerMetrics() if metrics_listen is not None else None
+        self._metrics_endpoint = (
+            MetricsEndpoint(self._metrics, metrics_listen)
+            if self._metrics is not None and metrics_listen is not None
+            else None
+        )
+        self.metrics_port: int | None = None
         self.listen = listen
         self.limits = limits
         self._tokens = tokens
@@ -95,6 +106,10 @@ class EventStoreServer:
 
     def _build(self, tail: LogTail, connections: int) -> grpc.aio.Server:
         interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if self._metrics is not None:
+            # Outermost, so calls refused by the interceptors below are timed and counted
+            # with their status too.
+            interceptors.append(self._metrics.interceptor())
         if self._tokens is not None:
             # First, so no other code runs for a caller without a token.
             interceptors.append(TokenAuthInterceptor(self._tokens))
@@ -108,7 +123,14 @@ class EventStoreServer:
             interceptors=interceptors,
         )
         event_store_pb2_grpc.add_EventStoreServicer_to_server(
-            EventStoreServicer(self.adapter, self._executor, tail, limits=self.limits), server
+            EventStoreServicer(
+                self.adapter,
+                self._executor,
+                tail,
+                limits=self.limits,
+                on_storage_error=self._storage_error_observer(),
+            ),
+            server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         enable_reflection(
@@ -121,9 +143,17 @@ class EventStoreServer:
         problem = bind_problem(self.listen)
         if problem is not None:
             raise OSError(f"cannot listen on {self.listen}: {problem}")
+        if self._metrics_endpoint is not None:
+            # Before anything runs: a metrics address that cannot be bound stops the start.
+            self._metrics_endpoint.start()
+            self.metrics_port = self._metrics_endpoint.port
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
-        self._tail = LogTail(self.adapter)
+        self._tail = LogTail(self.adapter, on_storage_error=self._storage_error_observer())
         await self._tail.start()
+        if self._metrics is not None:
+            tail = self._tail
+            self._metrics.watch(subscriptions=lambda: tail.subscribers, head=lambda: tail.end)
+            self.adapter.commit_observer = self._metrics.observe_commit
         open_files = raise_open_files_limit()
         connections = connection_cap(self.limits, open_files)
         self._server = self._build(self._tail, connections)
@@ -152,6 +182,15 @@ class EventStoreServer:
             connections,
             open_files,
         )
+        if self._metrics_endpoint is not None:
+            _log.info(
+                "event=metrics_listening address=%s port=%s path=/metrics",
+                self._metrics_endpoint.listen,
+                self.metrics_port,
+            )
+
+    def _storage_error_observer(self) -> Callable[[str], None] | None:
+        return self._metrics.observe_storage_error if self._metrics is not None else None
 
     async def stop(self, grace: float | None = DEFAULT_GRACE_SECONDS) -> None:
         """Stop accepting calls, let in-flight ones finish within ``grace`` seconds, stop."""
@@ -169,6 +208,12 @@ class EventStoreServer:
         if self._tail is not None:
             self._tail.stop()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._metrics is not None:
+            if self.adapter.commit_observer == self._metrics.observe_commit:
+                self.adapter.commit_observer = None
+            if self._metrics_endpoint is not None:
+                # Last, so the final counts can be scraped while the server drains.
+                self._metrics_endpoint.stop()
         _log.info("event=stopped")
 
     async def wait_for_termination(self) -> None:

@@ -17,7 +17,8 @@ from .allocator import configure_allocator
 from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_until_signalled
 from .auth import TokensFileError, load_tokens
 from .limits import Limits
-from .logs import configure_logging
+from .logs import LOG_FORMATS, configure_logging
+from .metrics import parse_listen
 from .operator import add_operator_commands, run_operator_command
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
@@ -63,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("EVENT_STORE_LOG_LEVEL", "INFO"),
         help="DEBUG, INFO, WARNING or ERROR (env EVENT_STORE_LOG_LEVEL; default %(default)s)",
     )
+    serve.add_argument(
+        "--log-format",
+        type=_log_format,
+        default=os.environ.get("EVENT_STORE_LOG_FORMAT", "text"),
+        help="text (key=value) or json, one line per event on standard error "
+        "(env EVENT_STORE_LOG_FORMAT; default %(default)s)",
+    )
+    serve.add_argument(
+        "--metrics-listen",
+        type=_metrics_listen,
+        default=os.environ.get("EVENT_STORE_METRICS_LISTEN") or None,
+        help="HOST:PORT to serve Prometheus metrics on, at /metrics "
+        "(env EVENT_STORE_METRICS_LISTEN; default: off)",
+    )
 
     _add_limit_options(serve)
     _add_security_options(serve)
@@ -105,6 +120,20 @@ def _log_level(text: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise argparse.ArgumentTypeError(f"{text!r} is not DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def _log_format(text: str) -> str:
+    if text.strip().lower() not in LOG_FORMATS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {' or '.join(LOG_FORMATS)}")
+    return text.strip().lower()
+
+
+def _metrics_listen(text: str) -> str:
+    try:
+        parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -161,7 +190,7 @@ def _tls(arguments: argparse.Namespace) -> ServerTls | None:
 
 
 def _serve(arguments: argparse.Namespace) -> int:
-    configure_logging(arguments.log_level)
+    configure_logging(arguments.log_level, arguments.log_format)
     # Before any thread starts: see allocator.py for why memory is not given back otherwise.
     configure_allocator()
     try:
@@ -184,7 +213,12 @@ def _serve(arguments: argparse.Namespace) -> int:
         return 2
     try:
         server = EventStoreServer(
-            adapter, listen=arguments.listen, limits=_limits(arguments), tokens=tokens, tls=tls
+            adapter,
+            listen=arguments.listen,
+            limits=_limits(arguments),
+            tokens=tokens,
+            tls=tls,
+            metrics_listen=arguments.metrics_listen,
         )
         _log.info(
             "event=starting listen=%s storage=%s", arguments.listen, redact(arguments.storage)
