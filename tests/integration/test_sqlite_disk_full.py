@@ -23,7 +23,7 @@ FILLER_BYTES = 1536 * 1024
 PAYLOAD = b'{"blob":"' + b"x" * 20_000 + b'"}'
 # 2 MiB hold at most ~100 such events: the loop ends well before this.
 MOST_PUBLISHES = 1000
-STORAGE_FULL = re.compile(r"event=storage_full .*cause='the disk holding the storage is full")
+STORAGE_FULL = re.compile(r'event=storage_full .*cause="the disk holding the storage is full')
 
 
 @pytest.fixture

@@ -106,7 +106,9 @@ def test_a_subscription_resumes_across_a_server_restart_exactly_once(
             first.wait(timeout=TIMEOUT)
             if stop_signal == signal.SIGTERM:
                 # A graceful stop ends the stream itself (with UNAVAILABLE), not the socket.
-                assert any("event=subscription_ended reason=shutdown" in x for x in first.lines)
+                assert any(
+                    "event=subscription_ended" in x and "reason=shutdown" in x for x in first.lines
+                )
             written_at_stop = len(writer.stored)
             assert wait_until(
                 lambda: len(writer.stored) >= written_at_stop + WHILE_DOWN or bool(writer.error),
