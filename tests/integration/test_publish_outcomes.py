@@ -22,6 +22,7 @@ from logicblocks.event.store import (
     InvalidInputError,
     LimitExceededError,
     PublishOutcomeUnknownError,
+    StorageUnavailableError,
     WriteCondition,
 )
 from logicblocks.event.store.adapters import (
@@ -263,3 +264,16 @@ def test_both_clients_raise_documented_errors_for_server_statuses() -> None:
                     held.close()
 
         asyncio.run(the_asyncio_client())
+
+
+def test_a_publish_on_a_closed_adapter_says_nothing_was_sent() -> None:
+    with running_server(InMemoryStorageAdapter()) as target:
+        adapter = GrpcStorageAdapter(target=target)
+        adapter.close()
+        with pytest.raises(StorageUnavailableError) as raised:
+            EventStore(adapter).stream(category="c", stream="s").publish(
+                events=[NewEvent(name="n", payload={})]
+            )
+    # Certain: grpc refused the call before sending it, so not the uncertain kind.
+    assert not isinstance(raised.value, PublishOutcomeUnknownError)
+    assert "closed" in str(raised.value)

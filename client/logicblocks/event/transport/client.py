@@ -17,7 +17,12 @@ from logicblocks.event.store.adapters.base import (
     validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition
-from logicblocks.event.store.exceptions import ConfigurationError, EventStoreError
+from logicblocks.event.store.exceptions import (
+    ConfigurationError,
+    EventStoreError,
+    PublishOutcomeUnknownError,
+    StorageUnavailableError,
+)
 from logicblocks.event.store.records import prepare_events, validate_target
 from logicblocks.event.store.start import read_start, scan_after
 from logicblocks.event.store.subscription import Subscription
@@ -126,6 +131,9 @@ class GrpcStorageAdapter(StorageAdapter):
                     raise publish.error(error) from None
                 time.sleep(backoff.next_delay())
                 continue
+            except ValueError:
+                # grpc refuses a call on a closed channel before sending anything.
+                raise publish.closed_error(first_attempt=backoff.attempt == 1) from None
             return publish.stored_events(response)
 
     def scan(
@@ -240,8 +248,22 @@ class PreparedPublish(NamedTuple):
     def error(self, error: grpc.RpcError) -> EventStoreError:
         """The documented error for the publish's failed call; uncertain ones carry the
         events with the ids they were sent with, for a retry."""
-        attempt = PublishAttempt(self.target, events_with_ids(self.events, self.request))
-        return documented_error(error, publish=attempt)
+        return documented_error(error, publish=self._attempt())
+
+    def closed_error(self, *, first_attempt: bool) -> EventStoreError:
+        """The error for a publish made on (or retried into) a closed adapter: nothing was
+        sent on a first attempt; after a failed one, the outcome is unknown."""
+        if first_attempt:
+            return StorageUnavailableError("the adapter is closed: nothing was sent")
+        return PublishOutcomeUnknownError(
+            "the adapter was closed while the publish was being retried: it may or may not "
+            "be stored; publish the same events again with the same ids to settle it",
+            target=self.target,
+            events=self._attempt().events,
+        )
+
+    def _attempt(self) -> PublishAttempt:
+        return PublishAttempt(self.target, events_with_ids(self.events, self.request))
 
 
 def publish_request(
