@@ -266,14 +266,29 @@ def test_both_clients_raise_documented_errors_for_server_statuses() -> None:
         asyncio.run(the_asyncio_client())
 
 
-def test_a_publish_on_a_closed_adapter_says_nothing_was_sent() -> None:
+def test_calls_on_a_closed_adapter_say_nothing_was_sent() -> None:
     with running_server(InMemoryStorageAdapter()) as target:
         adapter = GrpcStorageAdapter(target=target)
         adapter.close()
-        with pytest.raises(StorageUnavailableError) as raised:
-            EventStore(adapter).stream(category="c", stream="s").publish(
-                events=[NewEvent(name="n", payload={})]
-            )
-    # Certain: grpc refused the call before sending it, so not the uncertain kind.
-    assert not isinstance(raised.value, PublishOutcomeUnknownError)
-    assert "closed" in str(raised.value)
+        stream = EventStore(adapter).stream(category="c", stream="s")
+        with pytest.raises(StorageUnavailableError) as published:
+            stream.publish(events=[NewEvent(name="n", payload={})])
+        with pytest.raises(StorageUnavailableError) as scanned:
+            stream.read()
+
+        async def asynchronously() -> tuple[BaseException, BaseException]:
+            client = AsyncGrpcStorageAdapter(target=target)
+            await client.close()
+            with pytest.raises(StorageUnavailableError) as published:
+                await client.save(
+                    target=identifier.Stream(category="c", stream="s"),
+                    events=[NewEvent(name="n", payload={})],
+                )
+            with pytest.raises(StorageUnavailableError) as scanned:
+                [event async for event in client.scan()]
+            return published.value, scanned.value
+
+        errors = [published.value, scanned.value, *asyncio.run(asynchronously())]
+    # Certain: grpc refused each call before sending it, so not the uncertain kind.
+    assert not any(isinstance(error, PublishOutcomeUnknownError) for error in errors)
+    assert all("closed" in str(error) for error in errors)

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from logicblocks.event.storage.sqlite.files import open_writer
+from logicblocks.event.store import EventStore
+from logicblocks.event.store.adapters import SqliteStorageAdapter
+from logicblocks.event.types import NewEvent
 from tests.support.certificates import make_certificates
 from tests.support.postgres import PostgresCluster, free_port
 from tests.support.server_process import COMMAND
@@ -180,3 +183,20 @@ def test_an_unknown_log_level_is_an_argument_error() -> None:
             in finished.stderr
         )
         assert "Traceback" not in finished.stderr
+
+
+def test_a_sqlite_file_reached_through_a_link_in_a_read_only_folder_opens(tmp_path: Path) -> None:
+    # SQLite follows the link and writes beside the real file: only that folder matters.
+    real = tmp_path / "real"
+    real.mkdir()
+    open_writer(real / "events.db").close()
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "events.db").symlink_to(real / "events.db")
+    with immutable(links), SqliteStorageAdapter(path=links / "events.db") as adapter:
+        stored = (
+            EventStore(adapter)
+            .stream(category="c", stream="s")
+            .publish(events=[NewEvent(name="n", payload={})])
+        )
+    assert [event.position for event in stored] == [0]

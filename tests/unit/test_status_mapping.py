@@ -189,3 +189,13 @@ def test_the_method_and_error_kind_are_logged_for_an_internal_error(
         "method=Scan" in record.getMessage() and "error=RuntimeError" in record.getMessage()
         for record in caplog.records
     )
+
+
+def test_postgresql_s_full_disk_stays_storage_full_through_the_engine() -> None:
+    # The engine wraps psycopg's errors once, where it talks to the database; the full disk
+    # must come out of that as StorageFullError, not as a retryable outage.
+    from logicblocks.event.storage.postgres.connection import storage_errors
+
+    with pytest.raises(StorageFullError) as raised, storage_errors():
+        raise psycopg.errors.DiskFull("could not extend file")
+    assert status_for(raised.value, method="Publish").code is grpc.StatusCode.RESOURCE_EXHAUSTED

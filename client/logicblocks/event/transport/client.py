@@ -151,7 +151,11 @@ class GrpcStorageAdapter(StorageAdapter):
             request = event_store_pb2.ScanRequest(target=target_to_wire(target))
             if after is not None:
                 request.after_sequence_number = after
-            call = self._stub.Scan(request, metadata=self._metadata)
+            try:
+                call = self._stub.Scan(request, metadata=self._metadata)
+            except ValueError:
+                # grpc refuses a call on a closed channel before sending anything.
+                raise StorageUnavailableError("the adapter is closed") from None
             try:
                 # gRPC hands over one message at a time as it is read: memory holds a
                 # message's batch, and an abandoned iteration cancels the call below.

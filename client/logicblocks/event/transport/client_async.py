@@ -16,6 +16,7 @@ import grpc
 
 from logicblocks.event.store.adapters.base import Saveable, Scannable, validate_scannable
 from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.exceptions import StorageUnavailableError
 from logicblocks.event.store.start import ReadStart, read_start, scan_after
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
@@ -245,6 +246,9 @@ class AsyncGrpcStorageAdapter:
                     raise publish.error(error) from None
                 await asyncio.sleep(backoff.next_delay())
                 continue
+            except (grpc.aio.UsageError, ValueError):
+                # grpc refuses a call on a closed channel before sending anything.
+                raise publish.closed_error(first_attempt=backoff.attempt == 1) from None
             return publish.stored_events(response)
 
     def scan(
@@ -267,7 +271,11 @@ class AsyncGrpcStorageAdapter:
             request = event_store_pb2.ScanRequest(target=target_to_wire(target))
             if after is not None:
                 request.after_sequence_number = after
-            call = self._stub.Scan(request, metadata=self._metadata)
+            try:
+                call = self._stub.Scan(request, metadata=self._metadata)
+            except (grpc.aio.UsageError, ValueError):
+                # grpc refuses a call on a closed channel before sending anything.
+                raise StorageUnavailableError("the adapter is closed") from None
             try:
                 async for response in call:
                     backoff.reset()  # the call works: a later failure starts afresh

@@ -81,11 +81,14 @@ class ListingService:
     def _read(self, work: Callable[[], _T]) -> Awaitable[_T]:
         return asyncio.get_running_loop().run_in_executor(self._executor, work)
 
-    @staticmethod
+    def _status(self, error: Exception, *, method: str) -> grpc.Status:
+        """The status for ``error``; the servicer also counts storage failures here."""
+        return status_for(error, method=method)
+
     async def _fail(
-        context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str
+        self, context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str
     ) -> NoReturn:
-        status = status_for(error, method=method)
+        status = self._status(error, method=method)
         await context.abort(status.code, status.details, status.trailing_metadata)
 
     async def ListCategories(

@@ -17,7 +17,11 @@ import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from logicblocks.event.store.exceptions import ConfigurationError, StorageUnavailableError
+from logicblocks.event.store.exceptions import (
+    ConfigurationError,
+    StorageFullError,
+    StorageUnavailableError,
+)
 
 __all__ = [
     "ConnectionParameters",
@@ -199,16 +203,20 @@ def _configure_connection(connection: psycopg.Connection[Any]) -> None:
 
 @contextmanager
 def storage_errors() -> Iterator[None]:
-    """Report an unreachable or overloaded database as ``StorageUnavailableError``.
+    """Report an unreachable or overloaded database as ``StorageUnavailableError``, and a
+    full disk as ``StorageFullError``.
 
     ``OperationalError`` covers lost connections, pool timeouts (``PoolTimeout``) and the
-    lock and statement timeouts: all are worth retrying. Other database errors propagate.
+    lock and statement timeouts: all are worth retrying. A full disk is one too in
+    psycopg's classes, but retrying it at once cannot help. Other database errors propagate.
     """
     try:
         yield
     except psycopg.errors.ProgramLimitExceeded:
         # A request too large for the database (an index entry, say): not an outage.
         raise
+    except psycopg.errors.DiskFull as error:
+        raise StorageFullError(f"storage full: PostgreSQL's disk is full ({error})") from error
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
 

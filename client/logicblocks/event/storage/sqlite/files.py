@@ -85,7 +85,12 @@ def open_writer(path: Path) -> sqlite3.Connection:
 
 
 def _check_writable(path: Path) -> None:
-    """Refuse a file SQLite would open read-only without a word, to fail every write later."""
+    """Refuse a file SQLite would open read-only without a word, to fail every write later.
+
+    Judged where the file really is: SQLite follows a symbolic link and writes its journal
+    beside the file it reaches, not beside the link.
+    """
+    path = Path(os.path.realpath(path))
     if not os.access(path.parent, os.W_OK):
         raise _fail(path, f"its folder {str(path.parent)!r} is read-only (SQLite writes beside it)")
     if path.exists() and not os.access(path, os.W_OK):
