@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime
 
+import grpc
 import pytest
 
 from logicblocks.event.server.wire import record_to_receipt
-from logicblocks.event.store import PublishOutcomeUnknownError
+from logicblocks.event.store import PermissionDeniedError, PublishOutcomeUnknownError
 from logicblocks.event.store.records import prepare_events, trusted_event_record
+from logicblocks.event.transport.client import publish_request
 from logicblocks.event.transport.wire import (
     events_with_ids,
     pending_event_to_wire,
@@ -66,3 +68,32 @@ def test_an_answer_that_does_not_match_the_events_is_an_unknown_outcome() -> Non
     events = [NewEvent(id="e-1", name="placed", payload={})]
     with pytest.raises(PublishOutcomeUnknownError, match="0 receipts for 1 events"):
         stored_events_from_receipts(STREAM, events, event_store_pb2.PublishResponse())
+
+
+class _Refused(grpc.RpcError):
+    """A failed call as grpc raises it: a status code and a message, no details."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        self._code, self._message = code, message
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._message
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+
+def test_a_certain_refusal_after_an_uncertain_attempt_leaves_the_publish_uncertain() -> None:
+    publish = publish_request(
+        identifier.Stream(category="c", stream="s"), [NewEvent(name="n", payload={})], set()
+    )
+    refused = _Refused(grpc.StatusCode.PERMISSION_DENIED, "this token is read-only")
+
+    assert isinstance(publish.error(refused), PermissionDeniedError)
+    # The earlier attempt (DEADLINE_EXCEEDED, say) may still commit: nothing is certain.
+    uncertain = publish.error(refused, after_uncertain=True)
+    assert isinstance(uncertain, PublishOutcomeUnknownError)
+    assert [event.id for event in uncertain.events] == [wire.id for wire in publish.request.events]

@@ -128,7 +128,7 @@ class GrpcStorageAdapter(StorageAdapter):
                 )
             except grpc.RpcError as error:
                 if error.code() not in RETRIED_PUBLISH_CODES or backoff.exhausted:
-                    raise publish.error(error) from None
+                    raise publish.error(error, after_uncertain=backoff.attempt > 1) from None
                 time.sleep(backoff.next_delay())
                 continue
             except ValueError:
@@ -249,10 +249,24 @@ class PreparedPublish(NamedTuple):
         """The stored events of the acknowledged publish, rebuilt from its receipts."""
         return stored_events_from_receipts(self.target, self.events, response)
 
-    def error(self, error: grpc.RpcError) -> EventStoreError:
+    def error(self, error: grpc.RpcError, *, after_uncertain: bool = False) -> EventStoreError:
         """The documented error for the publish's failed call; uncertain ones carry the
-        events with the ids they were sent with, for a retry."""
-        return documented_error(error, publish=self._attempt())
+        events with the ids they were sent with, for a retry.
+
+        ``after_uncertain``: an earlier attempt failed in a way that leaves its outcome
+        unknown (it may yet commit, on another server behind a balancer). A certain refusal
+        of the last attempt then says nothing of that one, so the publish is uncertain.
+        """
+        documented = documented_error(error, publish=self._attempt())
+        if not after_uncertain or isinstance(documented, PublishOutcomeUnknownError):
+            return documented
+        return PublishOutcomeUnknownError(
+            f"an earlier attempt of this publish may or may not be stored, and a retry was "
+            f"refused ({documented}); publish the same events again with the same ids to "
+            f"settle it",
+            target=self.target,
+            events=self._attempt().events,
+        )
 
     def closed_error(self, *, first_attempt: bool) -> EventStoreError:
         """The error for a publish made on (or retried into) a closed adapter: nothing was

@@ -243,7 +243,7 @@ class AsyncGrpcStorageAdapter:
                 )
             except grpc.RpcError as error:
                 if error.code() not in RETRIED_PUBLISH_CODES or backoff.exhausted:
-                    raise publish.error(error) from None
+                    raise publish.error(error, after_uncertain=backoff.attempt > 1) from None
                 await asyncio.sleep(backoff.next_delay())
                 continue
             except (grpc.aio.UsageError, ValueError):
