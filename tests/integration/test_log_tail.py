@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from logicblocks.event.server import subscriptions
+from logicblocks.event.server import log_tail
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
 from logicblocks.event.testing.waiting import take
@@ -18,9 +18,9 @@ from tests.support.grpc_server import running_server
 
 @pytest.fixture
 def small_tail(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(subscriptions, "_TAIL_EVENTS", 8)
-    monkeypatch.setattr(subscriptions, "_TAIL_BYTES", 2048)
-    monkeypatch.setattr(subscriptions, "_READ_PAGE", 5)
+    monkeypatch.setattr(log_tail, "_TAIL_EVENTS", 8)
+    monkeypatch.setattr(log_tail, "_TAIL_BYTES", 2048)
+    monkeypatch.setattr(log_tail, "READ_PAGE", 5)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from logicblocks.event.server.subscriptions import (
+from logicblocks.event.server.log_tail import (
     _TAIL_BYTES,
     _TAIL_EVENTS,
     LogTail,

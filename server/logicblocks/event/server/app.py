@@ -24,11 +24,11 @@ from .connections import (
 from .health import BoundedHealthServicer
 from .limits import DEFAULT_LIMITS, Limits
 from .listen_address import bind_problem
+from .log_tail import LogTail
 from .malformed import MalformedRequestInterceptor
 from .metrics import MetricsEndpoint, ServerMetrics
 from .reflection import enable_reflection
 from .servicer import EventStoreServicer
-from .subscriptions import LogTail
 from .tls import ServerTls
 
 __all__ = [

@@ -33,8 +33,9 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_p
 
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .listing import ListingService
+from .log_tail import LogTail
 from .status import status_for, storage_failure
-from .subscriptions import CaughtUp, Events, LogTail, PageReader, follow
+from .subscriptions import CaughtUp, Events, PageReader, follow
 from .wire import (
     new_events_from_wire,
     publish_target_from_wire,
