@@ -1,4 +1,6 @@
-"""Recognising a retried publish (``records.resolve_retry``), without a backend: a publish
+"""Retry resolution and numbering, the I/O-free rules every engine applies under its lock.
+
+Recognising a retried publish (``records.resolve_retry``), without a backend: a publish
 whose ids are all stored as the same events returns them, one whose ids are unknown is
 written, and anything between is refused naming the event."""
 
@@ -11,6 +13,7 @@ from logicblocks.event.store import InvalidInputError
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
+    number_events,
     prepare_events,
     resolve_retry,
     trusted_event_record,
@@ -172,3 +175,16 @@ def test_a_partly_stored_publish_is_refused_even_when_its_stored_event_comes_las
     events = pending(new("a"), new("b"))
 
     assert refusal(events, {"b": stored(events[1], 0)}).field == "events[1].id"
+
+
+def test_a_publish_is_numbered_after_the_stream_and_the_store() -> None:
+    stream = identifier.Stream(category="c", stream="s")
+    events = prepare_events([NewEvent(name=f"e{n}", payload={}) for n in range(3)])
+
+    first = number_events(stream, events, last_position=None, head=-1)
+    assert [(r.position, r.sequence_number) for r in first] == [(0, 0), (1, 1), (2, 2)]
+    later = number_events(stream, events, last_position=6, head=41)
+    assert [(r.position, r.sequence_number) for r in later] == [(7, 42), (8, 43), (9, 44)]
+    assert [(r.id, r.name, r.category, r.stream) for r in later] == [
+        (e.id, e.name, "c", "s") for e in events
+    ]

@@ -13,7 +13,12 @@ from logicblocks.event.store.listing import (
     StreamSummary,
     prefix_upper_bound,
 )
-from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    number_events,
+    resolve_retry,
+)
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
@@ -66,21 +71,9 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
             last_position = len(stream_index) - 1 if stream_index else None
             ensure_conditions(target, conditions, last_position)
 
-            position = 0 if last_position is None else last_position + 1
-            records = [
-                EventRecord(
-                    id=event.id,
-                    name=event.name,
-                    stream=target.stream,
-                    category=target.category,
-                    position=position + offset,
-                    sequence_number=len(self._log) + offset,
-                    payload=event.payload,
-                    observed_at=event.observed_at,
-                    occurred_at=event.occurred_at,
-                )
-                for offset, event in enumerate(events)
-            ]
+            records = number_events(
+                target, events, last_position=last_position, head=len(self._log) - 1
+            )
             category_index = self._category_index.setdefault(target.category, [])
             stream_index = self._stream_index.setdefault(key, stream_index)
             for record in records:

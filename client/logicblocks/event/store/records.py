@@ -21,6 +21,7 @@ __all__ = [
     "MAX_NAME_BYTES",
     "EventRecord",
     "PendingEvent",
+    "number_events",
     "prepare_events",
     "prepare_events_with_payload_texts",
     "resolve_retry",
@@ -227,6 +228,33 @@ def _prepare(events: Iterable[NewEvent], payload_texts: Sequence[str] | None) ->
             )
         )
     return prepared
+
+
+def number_events(
+    target: identifier.Stream,
+    events: Sequence[PendingEvent],
+    *,
+    last_position: int | None,
+    head: int,
+) -> list[EventRecord]:
+    """The records of ``events`` appended to ``target``: positions after the stream's
+    ``last_position`` (``None``: empty), sequence numbers after the store's ``head`` (-1:
+    empty), both contiguous. Every engine numbers a publish here, under its write lock."""
+    first_position = 0 if last_position is None else last_position + 1
+    return [
+        EventRecord(
+            id=event.id,
+            name=event.name,
+            stream=target.stream,
+            category=target.category,
+            position=first_position + offset,
+            sequence_number=head + 1 + offset,
+            payload=event.payload,
+            observed_at=event.observed_at,
+            occurred_at=event.occurred_at,
+        )
+        for offset, event in enumerate(events)
+    ]
 
 
 def resolve_retry(

@@ -19,7 +19,12 @@ from typing import Any
 import psycopg
 
 from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
-from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    number_events,
+    resolve_retry,
+)
 from logicblocks.event.types import identifier
 
 from ..engine import HeadSignal
@@ -263,21 +268,12 @@ class GroupCommit:
                 publish.error = error
                 continue
 
-            position = 0 if state.position is None else state.position + 1
-            records = [
-                EventRecord(
-                    id=event.id,
-                    name=event.name,
-                    stream=target.stream,
-                    category=target.category,
-                    position=position + offset,
-                    sequence_number=next_sequence_number + offset,
-                    payload=event.payload,
-                    observed_at=event.observed_at,
-                    occurred_at=event.occurred_at,
-                )
-                for offset, event in enumerate(publish.events)
-            ]
+            records = number_events(
+                target,
+                publish.events,
+                last_position=state.position,
+                head=next_sequence_number - 1,
+            )
             publish.records = records
             if records:
                 next_sequence_number += len(records)

@@ -27,7 +27,12 @@ from logicblocks.event.store.exceptions import (
     StorageUnavailableError,
 )
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.records import EventRecord, PendingEvent, resolve_retry
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    number_events,
+    resolve_retry,
+)
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
@@ -148,22 +153,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         head: int = connection.execute(
             "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
         ).fetchone()[0]
-        first_sequence_number = head + 1
-        first_position = 0 if last_position is None else last_position + 1
-        records = [
-            EventRecord(
-                id=event.id,
-                name=event.name,
-                stream=target.stream,
-                category=target.category,
-                position=first_position + offset,
-                sequence_number=first_sequence_number + offset,
-                payload=event.payload,
-                observed_at=event.observed_at,
-                occurred_at=event.occurred_at,
-            )
-            for offset, event in enumerate(events)
-        ]
+        records = number_events(target, events, last_position=last_position, head=head)
         # Text SQLite cannot store (lone surrogates) never gets here: records.py rejects it.
         connection.executemany(
             f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
