@@ -13,6 +13,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from logicblocks.event.store.exceptions import ConfigurationError
+from logicblocks.event.transport.credentials import channel_credentials, secure_or_plain_channel
+
 from .allocator import configure_allocator
 from .app import DEFAULT_GRACE_SECONDS, DEFAULT_LISTEN, EventStoreServer, serve_until_signalled
 from .auth import TokensFileError, load_tokens
@@ -20,6 +23,7 @@ from .limits import Limits
 from .logs import LOG_FORMATS, configure_logging
 from .metrics import parse_listen
 from .operator import add_operator_commands, run_operator_command
+from .options import add_path_options
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
 from .version import DISTRIBUTION, version
@@ -159,17 +163,16 @@ def _add_limit_options(serve: argparse.ArgumentParser) -> None:
 
 
 def _add_security_options(serve: argparse.ArgumentParser) -> None:
-    options = {
-        "--auth-tokens-file": "file of '<token> <read-only|read-write>' lines; calls need one",
-        "--tls-cert": "PEM certificate chain: serve TLS only",
-        "--tls-key": "PEM private key of --tls-cert",
-        "--tls-client-ca": "PEM CA that must have signed clients' certificates (mutual TLS)",
-    }
-    for flag, help_text in options.items():
-        env = "EVENT_STORE_" + flag.removeprefix("--").replace("-", "_").upper()
-        serve.add_argument(
-            flag, type=Path, default=os.environ.get(env) or None, help=f"{help_text} (env {env})"
-        )
+    add_path_options(
+        serve,
+        {
+            "--auth-tokens-file": "file of '<token> <read-only|read-write>' lines; calls need one",
+            "--tls-cert": "PEM certificate chain: serve TLS only",
+            "--tls-key": "PEM private key of --tls-cert",
+            "--tls-client-ca": "PEM CA that must have signed clients' certificates (mutual TLS)",
+        },
+        env_prefix="EVENT_STORE_",
+    )
 
 
 def _limits(arguments: argparse.Namespace) -> Limits:
@@ -234,16 +237,17 @@ def _serve(arguments: argparse.Namespace) -> int:
 
 
 def _health(arguments: argparse.Namespace) -> int:
-    if arguments.tls_ca is not None or arguments.tls_cert is not None:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=arguments.tls_ca.read_bytes() if arguments.tls_ca else None,
-            private_key=arguments.tls_key.read_bytes() if arguments.tls_key else None,
-            certificate_chain=arguments.tls_cert.read_bytes() if arguments.tls_cert else None,
+    # The clients' own TLS rules: the same files make the same channel as theirs.
+    try:
+        credentials = channel_credentials(
+            root_certificates=arguments.tls_ca,
+            client_certificate=arguments.tls_cert,
+            client_key=arguments.tls_key,
         )
-        channel = grpc.secure_channel(arguments.target, credentials)
-    else:
-        channel = grpc.insecure_channel(arguments.target)
-    with channel:
+    except ConfigurationError as error:
+        print(f"logicblocks-event-store: {error}", file=sys.stderr)
+        return 2
+    with secure_or_plain_channel(arguments.target, credentials, []) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             response = stub.Check(health_pb2.HealthCheckRequest(), timeout=arguments.timeout)

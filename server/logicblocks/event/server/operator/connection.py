@@ -21,6 +21,8 @@ from logicblocks.event.transport.credentials import (
 )
 from logicblocks.event.types import identifier
 
+from ..options import add_path_options
+
 __all__ = ["DEFAULT_TARGET", "Connection", "add_connection_options", "add_target_options", "scope"]
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -44,16 +46,15 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("EVENT_STORE_TOKEN") or None,
         help="bearer token, when the server requires one (env EVENT_STORE_TOKEN)",
     )
-    files = {
-        "--tls-ca": "PEM CA that signed the server's certificate: speak TLS",
-        "--tls-cert": "PEM client certificate, for mutual TLS",
-        "--tls-key": "PEM key of --tls-cert",
-    }
-    for flag, help_text in files.items():
-        env = "EVENT_STORE_CLIENT_" + flag.removeprefix("--").replace("-", "_").upper()
-        group.add_argument(
-            flag, type=Path, default=os.environ.get(env) or None, help=f"{help_text} (env {env})"
-        )
+    add_path_options(
+        group,
+        {
+            "--tls-ca": "PEM CA that signed the server's certificate: speak TLS",
+            "--tls-cert": "PEM client certificate, for mutual TLS",
+            "--tls-key": "PEM key of --tls-cert",
+        },
+        env_prefix="EVENT_STORE_CLIENT_",
+    )
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
