@@ -56,8 +56,6 @@ _SERVER_OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_ping_strikes", 0),
-    # Without this, a second server on the same port would start and share the traffic.
-    ("grpc.so_reuseport", 0),
 ]
 
 
@@ -70,6 +68,9 @@ class EventStoreServer:
     requires a bearer token on every call but health checks; ``tls`` serves TLS only.
     ``metrics_listen`` (``HOST:PORT``) serves Prometheus metrics at ``/metrics`` over HTTP
     (``metrics_port`` is then the bound port); without it no metrics are kept.
+    ``shared_port``: this server is one worker of ``serve --workers``, sharing its port
+    with the others (SO_REUSEPORT); it logs ``event=worker_listening``, the supervisor
+    ``event=listening``.
     """
 
     def __init__(
@@ -82,8 +83,10 @@ class EventStoreServer:
         tokens: Mapping[str, Access] | None = None,
         tls: ServerTls | None = None,
         metrics_listen: str | None = None,
+        shared_port: bool = False,
     ):
         self.adapter = adapter
+        self._shared_port = shared_port
         self._metrics = ServerMetrics() if metrics_listen is not None else None
         self._metrics_endpoint = (
             MetricsEndpoint(self._metrics, metrics_listen)
@@ -119,6 +122,9 @@ class EventStoreServer:
                 ("grpc.max_receive_message_length", self.limits.max_request_bytes),
                 *connection_options(self.limits, connections),
                 *_SERVER_OPTIONS,
+                # Off unless asked: a second server started by mistake on the same port
+                # would otherwise start and silently share the traffic.
+                ("grpc.so_reuseport", int(self._shared_port)),
             ],
             interceptors=interceptors,
         )
@@ -140,7 +146,8 @@ class EventStoreServer:
 
     async def start(self) -> None:
         """Bind ``listen`` and start serving; ``port`` is then the bound port."""
-        problem = bind_problem(self.listen)
+        # Workers share the port by design: their supervisor probed it once, before them.
+        problem = None if self._shared_port else bind_problem(self.listen)
         if problem is not None:
             raise OSError(f"cannot listen on {self.listen}: {problem}")
         if self._metrics_endpoint is not None:
@@ -172,8 +179,9 @@ class EventStoreServer:
             ConnectionWatch(self.port, connections).run(), name="connection-watch"
         )
         _log.info(
-            "event=listening address=%s port=%d tls=%s mutual_tls=%s tokens=%s "
+            "event=%s address=%s port=%d tls=%s mutual_tls=%s tokens=%s "
             "max_connections=%d open_files_limit=%d",
+            "worker_listening" if self._shared_port else "listening",
             self.listen,
             self.port,
             self._tls is not None,
@@ -235,9 +243,14 @@ class EventStoreServer:
 
 
 async def serve_until_signalled(
-    server: EventStoreServer, grace: float = DEFAULT_GRACE_SECONDS
+    server: EventStoreServer,
+    grace: float = DEFAULT_GRACE_SECONDS,
+    on_started: Callable[[Callable[[], None]], None] | None = None,
 ) -> None:
-    """Run ``server`` until SIGTERM or SIGINT, then shut it down gracefully."""
+    """Run ``server`` until SIGTERM or SIGINT, then shut it down gracefully.
+
+    ``on_started``, once the server serves, is given a function that stops it the same way.
+    """
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -249,6 +262,8 @@ async def serve_until_signalled(
         loop.add_signal_handler(signal_number, request_stop, signal_number)
     try:
         await server.start()
+        if on_started is not None:
+            on_started(stopping.set)
         await stopping.wait()
         await server.stop(grace)
     finally:

@@ -27,8 +27,9 @@ from .options import add_path_options
 from .storage_url import DEFAULT_STORAGE_URL, StorageUrlError, open_storage, redact
 from .tls import ServerTls
 from .version import DISTRIBUTION, version
+from .workers import WorkerSeat, supervise, workers_refusal
 
-__all__ = ["main"]
+__all__ = ["main", "serve"]
 
 _log = logging.getLogger("logicblocks.event.server")
 
@@ -79,8 +80,16 @@ def _parser() -> argparse.ArgumentParser:
         "--metrics-listen",
         type=_metrics_listen,
         default=os.environ.get("EVENT_STORE_METRICS_LISTEN") or None,
-        help="HOST:PORT to serve Prometheus metrics on, at /metrics "
-        "(env EVENT_STORE_METRICS_LISTEN; default: off)",
+        help="HOST:PORT to serve Prometheus metrics on, at /metrics; with --workers N, "
+        "worker k (from 0) on PORT+k (env EVENT_STORE_METRICS_LISTEN; default: off)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        # A string default goes through `type`, so a bad environment value is a usage error.
+        default=os.environ.get("EVENT_STORE_WORKERS", "1"),
+        help="server processes sharing the port, PostgreSQL storage only "
+        "(env EVENT_STORE_WORKERS; default %(default)s)",
     )
 
     _add_limit_options(serve)
@@ -141,7 +150,10 @@ def _metrics_listen(text: str) -> str:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
@@ -192,8 +204,14 @@ def _tls(arguments: argparse.Namespace) -> ServerTls | None:
         raise ValueError(f"cannot read {error.filename}: {error.strerror}") from None
 
 
-def _serve(arguments: argparse.Namespace) -> int:
-    configure_logging(arguments.log_level, arguments.log_format)
+def serve(arguments: argparse.Namespace, seat: WorkerSeat | None = None) -> int:
+    """Run ``serve`` as its ``arguments`` say: one server, or the supervisor of
+    ``--workers``, or (``seat`` given) one of its workers; returns the exit status."""
+    configure_logging(
+        arguments.log_level,
+        arguments.log_format,
+        context=seat.log_context() if seat is not None else None,
+    )
     # Before any thread starts: see allocator.py for why memory is not given back otherwise.
     configure_allocator()
     try:
@@ -206,7 +224,14 @@ def _serve(arguments: argparse.Namespace) -> int:
     except (ValueError, TokensFileError) as error:
         print(f"logicblocks-event-store: {error}", file=sys.stderr)
         return 2
+    supervising = seat is None and arguments.workers > 1
+    refusal = workers_refusal(arguments.workers, arguments.storage) if supervising else None
+    if refusal is not None:
+        print(f"logicblocks-event-store: {refusal}", file=sys.stderr)
+        return 2
     try:
+        # The supervisor opens the storage too, and closes it before starting the workers:
+        # a failure is then one line, and the schema is migrated once, not by each worker.
         adapter = open_storage(arguments.storage)
     except (StorageUrlError, OSError) as error:
         _log.error(
@@ -214,20 +239,35 @@ def _serve(arguments: argparse.Namespace) -> int:
         )
         print(f"logicblocks-event-store: cannot open storage: {error}", file=sys.stderr)
         return 2
+    if supervising:
+        adapter.close()
+        _log.info(
+            "event=starting listen=%s storage=%s workers=%d",
+            arguments.listen,
+            redact(arguments.storage),
+            arguments.workers,
+        )
+        return supervise(arguments)
     try:
         server = EventStoreServer(
             adapter,
-            listen=arguments.listen,
+            listen=arguments.listen if seat is None else seat.listen,
             limits=_limits(arguments),
             tokens=tokens,
             tls=tls,
-            metrics_listen=arguments.metrics_listen,
+            metrics_listen=arguments.metrics_listen if seat is None else seat.metrics_listen,
+            shared_port=seat is not None,
         )
-        _log.info(
-            "event=starting listen=%s storage=%s", arguments.listen, redact(arguments.storage)
-        )
+        if seat is None:
+            _log.info(
+                "event=starting listen=%s storage=%s", arguments.listen, redact(arguments.storage)
+            )
         try:
-            asyncio.run(serve_until_signalled(server, arguments.grace))
+            asyncio.run(
+                serve_until_signalled(
+                    server, arguments.grace, seat.started if seat is not None else None
+                )
+            )
         except OSError as error:
             print(f"logicblocks-event-store: {error}", file=sys.stderr)
             return 2
@@ -263,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process's exit status."""
     arguments = _parser().parse_args(argv)
     if arguments.command == "serve":
-        return _serve(arguments)
+        return serve(arguments)
     if getattr(arguments, "operator", None) is not None:
         return run_operator_command(arguments)
     return _health(arguments)

@@ -139,7 +139,20 @@ def _text(value: object) -> str:
     return text
 
 
-class KeyValueFormatter(logging.Formatter):
+class _ContextFormatter(logging.Formatter):
+    """A formatter that ends every line with the process's ``context`` fields (a worker's
+    ``worker`` and ``pid`` under ``serve --workers``)."""
+
+    def __init__(self, context: Mapping[str, object] | None = None) -> None:
+        super().__init__()
+        self.context = dict(context or {})
+
+    def fields(self, record: logging.LogRecord) -> list[tuple[str, object]]:
+        """The record's fields, then the context's."""
+        return [*_fields(record), *self.context.items()]
+
+
+class KeyValueFormatter(_ContextFormatter):
     """Formats a record as ``time=... level=... logger=... event=... key=value ...``.
 
     A value holding spaces, quotes or ``=`` is written as a JSON string; a traceback,
@@ -149,14 +162,14 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [f"time={_time(record)}", f"level={record.levelname.lower()}"]
         parts.append(f"logger={_text(record.name)}")
-        parts.extend(f"{key}={_text(value)}" for key, value in _fields(record))
+        parts.extend(f"{key}={_text(value)}" for key, value in self.fields(record))
         trace = _trace(self, record)
         if trace is not None:
             parts.append(f"trace={_text(trace)}")
         return " ".join(parts)
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(_ContextFormatter):
     """Formats a record as one JSON object: ``time``, ``level``, ``logger``, ``event``, the
     event's fields with their types, and ``trace`` when there is a traceback."""
 
@@ -166,7 +179,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
         }
-        for key, value in _fields(record):
+        for key, value in self.fields(record):
             # A field named like one of the line's own keys keeps both.
             line[key if key not in line else f"field_{key}"] = value
         trace = _trace(self, record)
@@ -175,13 +188,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
+def configure_logging(
+    level: str = "INFO", log_format: str = "text", context: Mapping[str, object] | None = None
+) -> None:
     """Send the process's logs, other libraries' and Python warnings included, to
-    standard error, one structured line per event, as ``text`` or ``json``."""
+    standard error, one structured line per event, as ``text`` or ``json``; ``context``
+    (field to value) ends every line."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else KeyValueFormatter())
+    formatter = JsonFormatter if log_format == "json" else KeyValueFormatter
+    handler.setFormatter(formatter(context))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
