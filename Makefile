@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint proto proto-check run bench soak clean
+.PHONY: install test lint proto proto-check generate run bench soak clean
 
 install: $(STAMP)
 
@@ -21,10 +21,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # PostgreSQL for the throwaway clusters, openssl for the TLS tests' certificates, Node.js
-# for the client built from proto/ alone.
+# for the client built from proto/ alone, Chromium for the console's browser tests (driven
+# by Playwright at /usr/bin/chromium: no browser is downloaded from anywhere else).
 test: install
 	sh scripts/ensure-postgresql.sh
-	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm
+	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm chromium=chromium
 	$(PY) -m pytest
 
 # The contract may only grow: `buf breaking` compares proto/ with PROTO_BASE (by default the
@@ -32,6 +33,7 @@ test: install
 PROTO_BASE ?= HEAD~1
 
 lint: install
+	$(PY) scripts/async_to_sync.py --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -39,6 +41,11 @@ lint: install
 	if git rev-parse -q --verify "$(PROTO_BASE)^{commit}" >/dev/null; then \
 		$(VENV)/bin/buf breaking --against '.git#ref=$(PROTO_BASE)'; \
 	else echo "buf breaking: no $(PROTO_BASE) to compare with (shallow clone?); skipped"; fi
+
+# The blocking modules of the PostgreSQL engine are generated from its asynchronous sources
+# (`make lint` fails when they are stale).
+generate: install
+	$(PY) scripts/async_to_sync.py
 
 # Generated files are removed first, so a deleted .proto leaves none behind.
 proto: install

@@ -265,7 +265,7 @@ def test_names_too_long_for_an_index_entry_are_refused_before_the_database(
 
 def wait_for_queue(adapter: PostgresStorageAdapter, length: int) -> None:
     """Wait until ``length`` publishes wait in the adapter's group-commit queue."""
-    assert wait_until(lambda: adapter._group_commit.waiting == length, timeout=30)
+    assert wait_until(lambda: adapter._records.waiting_publishes == length, timeout=30)
 
 
 def test_concurrent_publishes_share_one_transaction_and_only_failures_are_rejected(

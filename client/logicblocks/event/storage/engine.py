@@ -1,7 +1,6 @@
 """The base of the adapters that hold events themselves: in-memory, SQLite, PostgreSQL."""
 
 import logging
-import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
@@ -26,6 +25,7 @@ from logicblocks.event.store.start import NO_EVENTS, read_start, scan_after
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
+from .head_signal import HeadSignal
 from .local_subscription import LocalSubscription
 
 __all__ = [
@@ -224,47 +224,3 @@ def within_bytes(
             return
         total += item_size
         yield item
-
-
-class HeadSignal:
-    """Wakes threads waiting for the head to move, for backends written to in process.
-
-    A backend calls ``advance(head)`` after each commit and implements
-    ``wait_for_head_change`` with ``wait``; a timeout makes the caller re-read the head
-    itself, which covers writers in other processes (for example a second process on the
-    same SQLite file).
-    """
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._head = NO_EVENTS
-        self._known = False
-
-    def advance(self, head: int) -> None:
-        """Record the head after a commit and wake every waiter.
-
-        Heads only grow, so a late call with an older head (from a writer that was
-        overtaken between its commit and this call) changes nothing.
-        """
-        with self._condition:
-            self._head = max(self._head, head)
-            self._known = True
-            self._condition.notify_all()
-
-    def wait(self, known_head: int, timeout: float, read_head: Callable[[], int]) -> int:
-        """Wait until the head is past ``known_head``; on timeout re-read it with ``read_head``.
-
-        Waits by order, not by difference: a caller that knows a newer head than this
-        signal (written by another process) waits for the timeout instead of returning at
-        once, again and again.
-        """
-        if not self._known:
-            # Outside the condition: storage is never read while waiters are blocked on it.
-            self.advance(read_head())
-        with self._condition:
-            self._condition.wait_for(lambda: self._head > known_head, timeout)
-            if self._head > known_head:
-                return self._head
-        current = read_head()
-        self.advance(current)
-        return current

@@ -1,8 +1,9 @@
-"""``PostgresStorageAdapter``: the engine's parts (connection, schema, group commit, reads,
-the ``LISTEN`` thread) tied together behind ``RecordStorageAdapter``."""
+"""``PostgresStorageAdapter``: the engine's blocking face behind ``RecordStorageAdapter``.
+
+Its operations are ``PostgresRecords`` (generated from the asynchronous source the server
+runs, so the logic exists once); this module adds the pool it may own and the schema."""
 
 from collections.abc import Iterator, Sequence, Set
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -16,18 +17,14 @@ from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
-from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes
+from ..engine import RecordStorageAdapter
 from .connection import ConnectionParameters, ConnectionSource, open_pool, storage_errors
-from .group_commit import GroupCommit
-from .listener import HeadListener
-from .listing import Listing
-from .queries import Queries, record_from_row, single_int
+from .records import PostgresRecords
 from .schema import migrate, privilege_error
 from .tables import TableParameters
 
 __all__ = ["PostgresStorageAdapter"]
 
-_PAGE_SIZE = 1000
 # The default table, "events" (a frozen value, safe to share as a default).
 _EVENTS_TABLE = TableParameters()
 
@@ -71,28 +68,16 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         if not isinstance(table_parameters, TableParameters):
             raise ConfigurationError(field="table_parameters", message="must be TableParameters")
         self.table_parameters = table_parameters
-        self._pool_timeout = pool_timeout
-        self._queries = Queries(table_parameters)
-        self._listing = Listing(table_parameters)
-        self._head_signal = HeadSignal()
-        self._group_commit = GroupCommit(
-            connection=self._connection,
-            queries=self._queries,
+        self._records = PostgresRecords(
+            pool=self.connection_pool,
             table_parameters=table_parameters,
-            head_signal=self._head_signal,
             on_commit=self._committed,
             lock_timeout=lock_timeout,
             statement_timeout=statement_timeout,
+            pool_timeout=pool_timeout,
         )
-        self._listener = HeadListener(
-            pool=self.connection_pool,
-            channel=table_parameters.channel,
-            head_query=self._queries.head,
-            head_signal=self._head_signal,
-        )
-
         try:
-            with self._connection() as connection:
+            with storage_errors(), self.connection_pool.connection(pool_timeout) as connection:
                 try:
                     migrate(connection, table_parameters)
                 except psycopg.errors.InsufficientPrivilege as error:
@@ -103,18 +88,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
 
     # Lifecycle ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with storage_errors(), self.connection_pool.connection(self._pool_timeout) as connection:
-            yield connection
-
     def close(self) -> None:
         """Stop the listener and close the pool if the adapter opened it."""
-        self._listener.close()
+        self._records.close()
         if self.connection_pool_owner:
             self.connection_pool.close()
 
-    # Writes -------------------------------------------------------------------------------
+    # Records ------------------------------------------------------------------------------
 
     def write_records(
         self,
@@ -123,9 +103,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         events: Sequence[PendingEvent],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
-        return self._group_commit.write(target, events, conditions)
-
-    # Reads --------------------------------------------------------------------------------
+        return self._records.write_records(target=target, events=events, conditions=conditions)
 
     def read_records(
         self,
@@ -135,63 +113,27 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         limit: int | None = None,
         max_bytes: int | None = None,
     ) -> Iterator[EventRecord]:
-        return self._pages(target, after_sequence_number, limit, max_bytes)
-
-    def _pages(
-        self, target: Scannable, after: int, limit: int | None, max_bytes: int | None
-    ) -> Iterator[EventRecord]:
-        # Each page is its own short query on a pooled connection, so a slow reader holds
-        # no transaction or connection between pages. Pages follow the sequence number (the
-        # position within a stream, which orders the same way), never OFFSET.
-        remaining = limit
-        last_position = -1
-        budget = max_bytes
-        while remaining is None or remaining > 0:
-            size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
-            if budget is None:
-                query, parameters = self._queries.page(target, after, last_position, size)
-            else:
-                # The budget is applied in SQL (see Queries.budgeted_page): PostgreSQL
-                # sends a whole result at once, so rows past it must never leave the server.
-                query, parameters = self._queries.budgeted_page(
-                    target, after, last_position, size, budget, first=budget == max_bytes
-                )
-            with self._connection() as connection:
-                # Binary results: ints and timestamps load without parsing text.
-                rows = connection.execute(query, parameters, binary=True).fetchall()
-            records = [record_from_row(row) for row in rows]
-            del rows
-            yield from records
-            if len(records) < size:
-                return
-            if budget is not None:
-                budget -= sum(payload_bytes(record) for record in records)
-                if budget <= 0:
-                    return
-            after, last_position = records[-1].sequence_number, records[-1].position
-            if remaining is not None:
-                remaining -= len(records)
+        return (
+            record
+            for page in self._records.pages(target, after_sequence_number, limit, max_bytes)
+            for record in page
+        )
 
     def head(self) -> int:
-        with self._connection() as connection:
-            return single_int(connection.execute(self._queries.head).fetchone())
+        return self._records.head()
 
     def list_categories(self, *, after: str | None = None, limit: int) -> Sequence[CategorySummary]:
-        with self._connection() as connection:
-            return self._listing.categories(connection, after, limit)
+        return self._records.list_categories(after=after, limit=limit)
 
     def list_streams(
         self, *, category: str, prefix: str = "", after: str | None = None, limit: int
     ) -> Sequence[StreamSummary]:
-        with self._connection() as connection:
-            return self._listing.streams(connection, category, prefix, after, limit)
+        return self._records.list_streams(
+            category=category, prefix=prefix, after=after, limit=limit
+        )
 
     def summary(self) -> StoreSummary:
-        with self._connection() as connection:
-            return self._listing.summary(connection)
-
-    # Wake-ups -----------------------------------------------------------------------------
+        return self._records.summary()
 
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:
-        self._listener.ensure_started()
-        return self._head_signal.wait(known_head, timeout, self.head)
+        return self._records.wait_for_head_change(known_head, timeout)

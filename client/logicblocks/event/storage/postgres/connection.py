@@ -222,9 +222,14 @@ def storage_errors() -> Iterator[None]:
 
 
 def connect_arguments(
-    pool: "psycopg_pool.ConnectionPool[Any]",
+    pool: "psycopg_pool.ConnectionPool[Any] | psycopg_pool.AsyncConnectionPool[Any]",
 ) -> tuple[str, dict[str, Any]]:
     """How ``pool`` connects (its settings may be given as callables), in autocommit."""
     conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
     kwargs = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+    if not isinstance(conninfo, str) or not isinstance(kwargs, dict | None):
+        # An asynchronous pool may compute them with coroutines; ours never does.
+        raise ConfigurationError(
+            field="connection_source", message="must give its conninfo and kwargs as values"
+        )
     return conninfo, {**(kwargs or {}), "autocommit": True}

@@ -1,8 +1,15 @@
+# Generated from group_commit_async.py by scripts/async_to_sync.py: edit that file and run
+# `make generate`, never this one.
 """Group commit: concurrent publishes of one process share one write transaction.
+
+``group_commit_async.py`` is the source (``AsyncGroupCommit``, run by the server in its
+event loop: a publish never leaves the loop's thread); ``group_commit.py`` (``GroupCommit``,
+for the threads of the in-process adapter) is generated from it by
+``scripts/async_to_sync.py``.
 
 Every write transaction takes the table's advisory lock (see the package docstring), so
 there is one writer at a time per table and throughput comes from doing more per lock
-hold. Concurrent publishes queue up, and whichever thread finds no transaction running
+hold. Concurrent publishes queue up, and whichever caller finds no transaction running
 leads: it takes the queue (up to ``_GROUP_EVENT_LIMIT`` events) into one transaction. Each
 publish's retry lookup and conditions are checked on their own against the running state
 of the group (a publish sees the ones before it); only the failing ones are rejected, the
@@ -10,10 +17,10 @@ rest are inserted with one statement and committed once. A transaction is two ro
 in pipeline mode: lock and reads, then insert, ``NOTIFY`` and commit.
 """
 
-import threading
 from collections.abc import Callable, Sequence, Set
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -27,7 +34,8 @@ from logicblocks.event.store.records import (
 )
 from logicblocks.event.types import identifier
 
-from ..engine import HeadSignal
+from ..head_signal import HeadSignal
+from ..primitives import Cancelled, Condition, shield
 from .queries import InsertRows, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
@@ -92,14 +100,14 @@ class GroupCommit:
             f"{int(statement_timeout * 1000)}ms",
         )
         self._queue: list[_Publish] = []
-        self._queue_condition = threading.Condition()
+        self._queue_condition = Condition()
         self._leader_active = False
 
     @property
     def waiting(self) -> int:
         """How many publishes wait in the queue (for tests that line publishes up)."""
-        with self._queue_condition:
-            return len(self._queue)
+        # One read of a list's length: atomic for threads, and the loop never yields in it.
+        return len(self._queue)
 
     def write(
         self,
@@ -111,26 +119,39 @@ class GroupCommit:
         publish = _Publish(target=target, events=events, conditions=conditions)
         with self._queue_condition:
             self._queue.append(publish)
-        # A group is capped in events, so the group this thread leads may not reach its own
+        # A group is capped in events, so the group this caller leads may not reach its own
         # publish (queued behind larger ones): it leads or waits until its publish is done.
         while True:
             with self._queue_condition:
-                while self._leader_active and not publish.done:
-                    self._queue_condition.wait()
+                try:
+                    while self._leader_active and not publish.done:
+                        self._queue_condition.wait()
+                except Cancelled:
+                    # The caller gave up waiting (its call was cancelled): a publish still
+                    # queued is withdrawn, rather than written later for nobody.
+                    if publish in self._queue:
+                        self._queue.remove(publish)
+                    raise
                 if publish.done:
                     break
-                # No transaction is running: this thread leads the next group.
+                # No transaction is running: this caller leads the next group.
                 self._leader_active = True
                 group = self._take_group()
-            try:
-                self._commit_group(group)
-            finally:
-                with self._queue_condition:
-                    self._leader_active = False
-                    self._queue_condition.notify_all()
+            # Shielded: the group's other publishes wait on this transaction, so it runs to
+            # its end and hands over the lead even if this caller is cancelled meanwhile.
+            shield(partial(self._lead, group))
         if publish.error is not None:
             raise publish.error
         return publish.records
+
+    def _lead(self, group: list[_Publish]) -> None:
+        """Commit ``group``, then let the waiting publishes lead or finish."""
+        try:
+            self._commit_group(group)
+        finally:
+            with self._queue_condition:
+                self._leader_active = False
+                self._queue_condition.notify_all()
 
     def _take_group(self) -> list[_Publish]:
         """Take queued publishes (oldest first) up to the group's event limit."""
@@ -221,7 +242,9 @@ class GroupCommit:
                 (row[0], row[1]): _StreamState(position=row[2]) for row in last_cursor.fetchall()
             }
             known_ids = (
-                {} if ids_cursor is None else {row[0]: record_from_row(row) for row in ids_cursor}
+                {}
+                if ids_cursor is None
+                else {row[0]: record_from_row(row) for row in ids_cursor.fetchall()}
             )
 
             rows = self._assign(group, head, streams, known_ids)
@@ -264,7 +287,7 @@ class GroupCommit:
                     ensure_conditions(target, publish.conditions, state.position)
             except Exception as error:
                 # Rejects this publish only (a failed condition or a reused id); the
-                # caller's thread re-raises it.
+                # caller re-raises it.
                 publish.error = error
                 continue
 

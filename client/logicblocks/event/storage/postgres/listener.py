@@ -1,82 +1,89 @@
-"""The ``LISTEN`` thread: commits anywhere wake the waiters of this process.
+# Generated from listener_async.py by scripts/async_to_sync.py: edit that file and run
+# `make generate`, never this one.
+"""The ``LISTEN`` task: commits anywhere wake the waiters of this process.
 
-Each commit sends one ``NOTIFY`` with the new head. Each adapter holds one ``LISTEN``
-connection (started on first use, in a background thread) that advances the head signal
-the threads in ``wait_for_head_change`` wait on. Notifications are hints only: a timed-out
-wait re-reads the head, so a missed notification delays a wake-up but loses nothing.
+``listener_async.py`` is the source (``AsyncHeadListener``, a task of the server's event
+loop); ``listener.py`` (``HeadListener``, a thread, for the in-process adapter) is
+generated from it by ``scripts/async_to_sync.py``.
+
+Each commit sends one ``NOTIFY`` with the new head. Each engine holds one ``LISTEN``
+connection (started on first use) that advances the head signal the callers of
+``wait_for_head_change`` wait on. Notifications are hints only: a timed-out wait re-reads
+the head, so a missed notification delays a wake-up but loses nothing.
 """
 
-import threading
 from typing import Any
 
 import psycopg
-import psycopg_pool
 from psycopg import sql
 
-from ..engine import HeadSignal
-from .connection import connect_arguments
+from ..head_signal import HeadSignal
+from ..primitives import Event, Worker, join, spawn
 from .queries import single_int
 
 __all__ = ["HeadListener"]
 
 _LISTEN_POLL_SECONDS = 0.5
 _LISTEN_RETRY_SECONDS = 1.0
+_CLOSE_SECONDS = 5.0
 
 
 class HeadListener:
     """Feeds ``head_signal`` from the ``NOTIFY``s on ``channel``, once started, until closed.
 
-    It connects as ``pool`` does, on a connection of its own (not one of the pool's: it is
-    held for the adapter's life), and reads the head with ``head_query`` on each connect.
+    It connects with ``conninfo`` and ``connection_kwargs`` (as the engine's pool does), on
+    a connection of its own (not one of the pool's: it is held for the engine's life), and
+    reads the head with ``head_query`` on each connect.
     """
 
     def __init__(
         self,
         *,
-        pool: "psycopg_pool.ConnectionPool[Any]",
+        conninfo: str,
+        connection_kwargs: dict[str, Any],
         channel: str,
         head_query: str,
         head_signal: HeadSignal,
     ) -> None:
-        self._pool = pool
+        self._conninfo = conninfo
+        self._connection_kwargs = connection_kwargs
         self._channel = channel
         self._head_query = head_query
         self._head_signal = head_signal
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._closed = Event()
+        self._worker: Worker | None = None
 
     def ensure_started(self) -> None:
-        """Start the thread unless it runs already or the listener is closed."""
-        with self._lock:
-            if self._thread is None and not self._closed.is_set():
-                self._thread = threading.Thread(
-                    target=self._listen, name="event-store-postgres-listen", daemon=True
-                )
-                self._thread.start()
+        """Start listening unless it runs already or the listener is closed."""
+        # Only the engine's own callers start it, and a start is one assignment with no
+        # wait in between: two callers cannot both find it unstarted and start it twice
+        # within one event loop; for threads the GIL makes the check-and-set a race that
+        # at worst starts a second listener, which only doubles the wake-ups.
+        if self._worker is None and not self._closed.is_set():
+            self._worker = spawn(self._listen, name="event-store-postgres-listen")
 
     def close(self) -> None:
-        """Stop the thread (waiting a few seconds at most); it is not started again."""
-        with self._lock:
-            # Under the lock: ensure_started sets the thread before starting it.
-            self._closed.set()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout=5)
+        """Stop listening (waiting a few seconds at most); it is not started again."""
+        self._closed.set()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            join(worker, _CLOSE_SECONDS)
 
     def _listen(self) -> None:
         """Feed the head signal from ``NOTIFY``s; reconnect after failures until closed."""
         while not self._closed.is_set():
             try:
-                conninfo, connection_kwargs = connect_arguments(self._pool)
-                with psycopg.connect(conninfo, **connection_kwargs) as conn:
-                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                with psycopg.Connection.connect(
+                    self._conninfo, **self._connection_kwargs
+                ) as connection:
+                    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     # Anything committed while we were not listening is picked up here.
-                    self._head_signal.advance(single_int(conn.execute(self._head_query).fetchone()))
+                    cursor = connection.execute(self._head_query)
+                    self._head_signal.advance(single_int(cursor.fetchone()))
                     while not self._closed.is_set():
-                        for notify in conn.notifies(timeout=_LISTEN_POLL_SECONDS):
+                        for notify in connection.notifies(timeout=_LISTEN_POLL_SECONDS):
                             if notify.payload.isdigit():
                                 self._head_signal.advance(int(notify.payload))
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 # Waiters fall back to re-reading the head on their timeouts meanwhile.
-                self._closed.wait(_LISTEN_RETRY_SECONDS)
+                self._closed.wait_timeout(_LISTEN_RETRY_SECONDS)

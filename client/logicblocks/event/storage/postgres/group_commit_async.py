@@ -1,0 +1,308 @@
+"""Group commit: concurrent publishes of one process share one write transaction.
+
+``group_commit_async.py`` is the source (``AsyncGroupCommit``, run by the server in its
+event loop: a publish never leaves the loop's thread); ``group_commit.py`` (``GroupCommit``,
+for the threads of the in-process adapter) is generated from it by
+``scripts/async_to_sync.py``.
+
+Every write transaction takes the table's advisory lock (see the package docstring), so
+there is one writer at a time per table and throughput comes from doing more per lock
+hold. Concurrent publishes queue up, and whichever caller finds no transaction running
+leads: it takes the queue (up to ``_GROUP_EVENT_LIMIT`` events) into one transaction. Each
+publish's retry lookup and conditions are checked on their own against the running state
+of the group (a publish sees the ones before it); only the failing ones are rejected, the
+rest are inserted with one statement and committed once. A transaction is two round trips
+in pipeline mode: lock and reads, then insert, ``NOTIFY`` and commit.
+"""
+
+from collections.abc import Callable, Sequence, Set
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import psycopg
+
+from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.records import (
+    EventRecord,
+    PendingEvent,
+    number_events,
+    resolve_retry,
+)
+from logicblocks.event.types import identifier
+
+from ..head_signal_async import AsyncHeadSignal
+from ..primitives import ACancelled, ACondition, ashield
+from .queries import InsertRows, Queries, json_text, record_from_row, single_int
+from .tables import TableParameters
+
+__all__ = ["AsyncGroupCommit"]
+
+# A group stops taking queued publishes once it holds this many events, bounding the size
+# of one statement and of the memory a group holds.
+_GROUP_EVENT_LIMIT = 5000
+_PIPELINE_SUPPORTED = psycopg.Pipeline.is_supported()
+
+
+@dataclass
+class _Publish:
+    """One caller's publish waiting in the group-commit queue, and its outcome."""
+
+    target: identifier.Stream
+    events: Sequence[PendingEvent]
+    conditions: Set[WriteCondition]
+    done: bool = False
+    records: Sequence[EventRecord] = ()
+    error: BaseException | None = None
+
+
+@dataclass
+class _StreamState:
+    """A stream's last position during a group: from the table, then from the group itself."""
+
+    position: int | None
+
+
+class AsyncGroupCommit:
+    """The write side of one adapter: the queue of publishes and the group transaction.
+
+    ``connection`` lends a pooled connection (failures already translated);
+    ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write transaction, so a
+    stuck or vanished writer cannot hold the store: its transaction is cancelled or its
+    session ended, which rolls it back and frees the lock. ``head_signal`` learns each
+    committed head, and ``on_commit`` the number of events each commit wrote: the group's
+    size, which is what group commit is for and what an operator wants to see.
+    """
+
+    def __init__(
+        self,
+        *,
+        connection: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]],
+        queries: Queries,
+        table_parameters: TableParameters,
+        head_signal: AsyncHeadSignal,
+        on_commit: Callable[[int], None],
+        lock_timeout: float,
+        statement_timeout: float,
+    ) -> None:
+        self._connection = connection
+        self._on_commit = on_commit
+        self._queries = queries
+        self._table_parameters = table_parameters
+        self._head_signal = head_signal
+        # lock_timeout, statement_timeout, idle_in_transaction_session_timeout.
+        self._timeouts = (
+            f"{int(lock_timeout * 1000)}ms",
+            f"{int(statement_timeout * 1000)}ms",
+            f"{int(statement_timeout * 1000)}ms",
+        )
+        self._queue: list[_Publish] = []
+        self._queue_condition = ACondition()
+        self._leader_active = False
+
+    @property
+    def waiting(self) -> int:
+        """How many publishes wait in the queue (for tests that line publishes up)."""
+        # One read of a list's length: atomic for threads, and the loop never yields in it.
+        return len(self._queue)
+
+    async def write(
+        self,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition],
+    ) -> Sequence[EventRecord]:
+        """Write one publish, in a group with whatever others are queued meanwhile."""
+        publish = _Publish(target=target, events=events, conditions=conditions)
+        async with self._queue_condition:
+            self._queue.append(publish)
+        # A group is capped in events, so the group this caller leads may not reach its own
+        # publish (queued behind larger ones): it leads or waits until its publish is done.
+        while True:
+            async with self._queue_condition:
+                try:
+                    while self._leader_active and not publish.done:
+                        await self._queue_condition.wait()
+                except ACancelled:
+                    # The caller gave up waiting (its call was cancelled): a publish still
+                    # queued is withdrawn, rather than written later for nobody.
+                    if publish in self._queue:
+                        self._queue.remove(publish)
+                    raise
+                if publish.done:
+                    break
+                # No transaction is running: this caller leads the next group.
+                self._leader_active = True
+                group = self._take_group()
+            # Shielded: the group's other publishes wait on this transaction, so it runs to
+            # its end and hands over the lead even if this caller is cancelled meanwhile.
+            await ashield(partial(self._lead, group))
+        if publish.error is not None:
+            raise publish.error
+        return publish.records
+
+    async def _lead(self, group: list[_Publish]) -> None:
+        """Commit ``group``, then let the waiting publishes lead or finish."""
+        try:
+            await self._commit_group(group)
+        finally:
+            async with self._queue_condition:
+                self._leader_active = False
+                self._queue_condition.notify_all()
+
+    def _take_group(self) -> list[_Publish]:
+        """Take queued publishes (oldest first) up to the group's event limit."""
+        taken = 0
+        count = 0
+        for publish in self._queue:
+            if count and taken + len(publish.events) > _GROUP_EVENT_LIMIT:
+                break
+            taken += len(publish.events)
+            count += 1
+        group, self._queue = self._queue[:count], self._queue[count:]
+        return group
+
+    async def _commit_group(self, group: list[_Publish]) -> None:
+        """Write a group of publishes in one transaction; record each one's outcome."""
+        try:
+            head = await self._write_group(group)
+        except (
+            psycopg.DataError,
+            psycopg.IntegrityError,
+            psycopg.errors.ProgramLimitExceeded,
+            ValueError,
+        ) as error:
+            if len(group) == 1:
+                self._fail(group, error)
+                return
+            # One publish's data broke the whole transaction (nothing was written): write
+            # each alone, so only the offender fails, not the publishes grouped with it.
+            for publish in group:
+                await self._commit_group([publish])
+            return
+        except BaseException as error:
+            # Nothing of the group was written (the storage failed). Every publish gets the
+            # failure, even one that failed its conditions: those were judged against
+            # writes that never happened.
+            self._fail(group, error)
+            return
+        if head is not None:
+            await self._head_signal.advance(head)
+        for publish in group:
+            publish.done = True
+
+    @staticmethod
+    def _fail(group: list[_Publish], error: BaseException) -> None:
+        for publish in group:
+            publish.error = error
+            publish.records = ()
+            publish.done = True
+
+    async def _write_group(self, group: list[_Publish]) -> int | None:
+        queries = self._queries
+        streams_written = sorted({(p.target.category, p.target.stream) for p in group})
+        client_ids = [e.id for p in group for e in p.events if e.id_chosen_by_client]
+
+        async with (
+            self._connection() as connection,
+            connection.pipeline() if _PIPELINE_SUPPORTED else nullcontext(),
+            connection.transaction(),
+        ):
+            # Round trip 1: timeouts and the lock, then reads in statements of their
+            # own, whose snapshots are taken after the lock is held. READ COMMITTED
+            # whatever a caller's pool is set to: a repeatable-read snapshot would be
+            # taken before the lock is held and miss the previous holder's commit.
+            await connection.execute(queries.read_committed)
+            await connection.execute(
+                queries.begin_write,
+                (*self._timeouts, self._table_parameters.lock_key),
+            )
+            head_cursor = await connection.execute(queries.head)
+            last_cursor = await connection.execute(
+                queries.last_positions,
+                (
+                    json_text(
+                        [
+                            {"category": category, "stream": stream}
+                            for category, stream in streams_written
+                        ]
+                    ),
+                ),
+            )
+            ids_cursor = (
+                await connection.execute(queries.records_by_id, (json_text(client_ids),))
+                if client_ids
+                else None
+            )
+            head = single_int(await head_cursor.fetchone())
+            streams = {
+                (row[0], row[1]): _StreamState(position=row[2])
+                for row in await last_cursor.fetchall()
+            }
+            known_ids = (
+                {}
+                if ids_cursor is None
+                else {row[0]: record_from_row(row) for row in await ids_cursor.fetchall()}
+            )
+
+            rows = self._assign(group, head, streams, known_ids)
+            if not rows:
+                return None
+            # Round trip 2: one insert for the whole group, the wake-up, the commit.
+            await connection.execute(queries.insert, (rows.json(),))
+            new_head = rows.last_sequence_number
+            await connection.execute(
+                queries.notify, (self._table_parameters.channel, str(new_head))
+            )
+        self._on_commit(len(rows))
+        return new_head
+
+    def _assign(
+        self,
+        group: list[_Publish],
+        head: int,
+        streams: dict[tuple[str, str], _StreamState],
+        known_ids: dict[str, EventRecord],
+    ) -> InsertRows:
+        """Check each publish against the running state and number the accepted ones."""
+        rows = InsertRows()
+        next_sequence_number = head + 1
+        for publish in group:
+            # A publish may be judged again (alone, after its group failed): afresh.
+            publish.error, publish.records = None, ()
+            target = publish.target
+            key = (target.category, target.stream)
+            state = streams.setdefault(key, _StreamState(position=None))
+            try:
+                found = {
+                    event.id: known_ids[event.id]
+                    for event in publish.events
+                    if event.id in known_ids
+                }
+                retried = resolve_retry(target, publish.events, found)
+                if retried is not None:
+                    publish.records = retried
+                    continue
+                if publish.conditions:
+                    ensure_conditions(target, publish.conditions, state.position)
+            except Exception as error:
+                # Rejects this publish only (a failed condition or a reused id); the
+                # caller re-raises it.
+                publish.error = error
+                continue
+
+            records = number_events(
+                target,
+                publish.events,
+                last_position=state.position,
+                head=next_sequence_number - 1,
+            )
+            publish.records = records
+            if records:
+                next_sequence_number += len(records)
+                state.position = records[-1].position
+                rows.extend(records)
+                for record in records:
+                    known_ids[record.id] = record
+        return rows

@@ -1,0 +1,145 @@
+# Generated from records_async.py by scripts/async_to_sync.py: edit that file and run
+# `make generate`, never this one.
+"""``AsyncPostgresRecords``: the engine's operations on one table, over a connection pool.
+
+``records_async.py`` is the source (``AsyncPostgresRecords`` on an
+``AsyncConnectionPool``, run by the server in its event loop); ``records.py``
+(``PostgresRecords`` on a ``ConnectionPool``, for the in-process ``PostgresStorageAdapter``)
+is generated from it by ``scripts/async_to_sync.py``. Writes go through group commit;
+reads are keyset pages (``PagePlan``); wake-ups come from the ``LISTEN`` connection.
+"""
+
+from collections.abc import Callable, Iterator, Sequence, Set
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg_pool
+
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
+from logicblocks.event.store.records import EventRecord, PendingEvent
+from logicblocks.event.types import identifier
+
+from ..head_signal import HeadSignal
+from .connection import connect_arguments, storage_errors
+from .group_commit import GroupCommit
+from .listener import HeadListener
+from .listing import Listing
+from .queries import PagePlan, Queries, single_int
+from .tables import TableParameters
+
+__all__ = ["PostgresRecords"]
+
+
+class PostgresRecords:
+    """What ``RecordStorageAdapter`` asks of an engine, on one table, through ``pool``.
+
+    The pool stays the caller's. ``on_commit`` is told the number of events of each
+    commit; ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write
+    transaction and ``pool_timeout`` the wait for a connection.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: psycopg_pool.ConnectionPool[Any],
+        table_parameters: TableParameters,
+        on_commit: Callable[[int], None],
+        lock_timeout: float,
+        statement_timeout: float,
+        pool_timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._pool_timeout = pool_timeout
+        self._queries = Queries(table_parameters)
+        self._listing = Listing(table_parameters)
+        self._head_signal = HeadSignal()
+        self._group_commit = GroupCommit(
+            connection=self._connection,
+            queries=self._queries,
+            table_parameters=table_parameters,
+            head_signal=self._head_signal,
+            on_commit=on_commit,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+        )
+        conninfo, connection_kwargs = connect_arguments(pool)
+        self._listener = HeadListener(
+            conninfo=conninfo,
+            connection_kwargs=connection_kwargs,
+            channel=table_parameters.channel,
+            head_query=self._queries.head,
+            head_signal=self._head_signal,
+        )
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with storage_errors(), self._pool.connection(self._pool_timeout) as connection:
+            yield connection
+
+    @property
+    def waiting_publishes(self) -> int:
+        """How many publishes wait for a group (for tests that line publishes up)."""
+        return self._group_commit.waiting
+
+    def close(self) -> None:
+        """Stop the ``LISTEN`` connection; the pool stays open (it is the caller's)."""
+        self._listener.close()
+
+    def write_records(
+        self,
+        *,
+        target: identifier.Stream,
+        events: Sequence[PendingEvent],
+        conditions: Set[WriteCondition],
+    ) -> Sequence[EventRecord]:
+        """See ``RecordStorageAdapter.write_records``."""
+        return self._group_commit.write(target, events, conditions)
+
+    def pages(
+        self, target: Scannable, after: int, limit: int | None, max_bytes: int | None
+    ) -> Iterator[list[EventRecord]]:
+        """The records of ``RecordStorageAdapter.read_records``, a page at a time."""
+        plan = PagePlan(self._queries, target, after, limit, max_bytes)
+        while (page := plan.next_query()) is not None:
+            query, parameters = page
+            with self._connection() as connection:
+                # Binary results: ints and timestamps load without parsing text.
+                cursor = connection.execute(query, parameters, binary=True)
+                rows = cursor.fetchall()
+            records = plan.take(rows)
+            del rows
+            yield records
+
+    def head(self) -> int:
+        """See ``RecordStorageAdapter.head``."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._queries.head)
+            return single_int(cursor.fetchone())
+
+    def list_categories(self, *, after: str | None, limit: int) -> Sequence[CategorySummary]:
+        """See ``RecordStorageAdapter.list_categories``."""
+        with self._connection() as connection:
+            cursor = connection.execute(*self._listing.categories(after, limit))
+            return self._listing.categories_from_rows(cursor.fetchall())
+
+    def list_streams(
+        self, *, category: str, prefix: str, after: str | None, limit: int
+    ) -> Sequence[StreamSummary]:
+        """See ``RecordStorageAdapter.list_streams``."""
+        with self._connection() as connection:
+            cursor = connection.execute(*self._listing.streams(category, prefix, after, limit))
+            return self._listing.streams_from_rows(category, cursor.fetchall())
+
+    def summary(self) -> StoreSummary:
+        """See ``RecordStorageAdapter.summary``."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._listing.summary)
+            return self._listing.summary_from_row(cursor.fetchone())
+
+    def wait_for_head_change(self, known_head: int, timeout: float) -> int:
+        """See ``RecordStorageAdapter.wait_for_head_change``: woken by ``NOTIFY``."""
+        self._listener.ensure_started()
+        return self._head_signal.wait(known_head, timeout, self.head)
