@@ -1,0 +1,107 @@
+// The live tail: the events of the log or of one category as they commit, newest first,
+// over the API's Server-Sent Events route. EventSource reconnects by itself after a dropped
+// connection and resumes after the last event it saw (Last-Event-ID), with no gap and no
+// repeat; EventSource cannot send headers, so the tab's token goes as `access_token`.
+
+import { apiUrl, storedToken } from "./api.js";
+import { el, replace } from "./dom.js";
+import { eventCard } from "./events.js";
+import { categoriesHref, tailHref } from "./routes.js";
+
+// The page keeps the newest events only: a busy log must not grow the tab without bound.
+const KEEP_EVENTS = 500;
+
+/** `#/tail` and `#/tail/{category}`: follow from now on; returns the view's cleanup. */
+export function showTail(view, { segments: [, category = ""] }) {
+  let source = null;
+  let shown = 0;
+  const status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+  const list = el("div", { class: "events tail-events" });
+  const toggle = el("button", { type: "button", class: "toggle" });
+
+  const setStatus = (kind, text) => {
+    status.className = `status ${kind}`;
+    status.textContent = text;
+  };
+
+  const stop = (text = "Stopped.", kind = "idle") => {
+    if (source) source.close();
+    source = null;
+    toggle.textContent = "Start";
+    setStatus(kind, text);
+  };
+
+  const start = () => {
+    stop();
+    // from_end: only what commits from now on; a reconnect resumes after its last id.
+    source = new EventSource(
+      apiUrl("subscribe", { category, from_end: "true", access_token: storedToken() }),
+    );
+    toggle.textContent = "Stop";
+    setStatus("connecting", "Connecting…");
+    source.addEventListener("stored", (message) => {
+      list.prepend(eventCard(JSON.parse(message.data), { showStream: true }));
+      shown += 1;
+      while (list.childElementCount > KEEP_EVENTS) list.lastElementChild.remove();
+      setStatus("live", `Live: ${shown.toLocaleString("en")} new since you started.`);
+    });
+    source.addEventListener("caught-up", () => {
+      setStatus("live", "Live: waiting for events to commit.");
+    });
+    source.addEventListener("heartbeat", (message) => {
+      const { head } = JSON.parse(message.data);
+      if (shown === 0) setStatus("live", `Live: quiet, the log's head is #${head ?? "–"}.`);
+    });
+    source.addEventListener("failure", (message) => {
+      setStatus("error", `The server's storage failed: ${JSON.parse(message.data).message}`);
+    });
+    source.addEventListener("error", () => {
+      // CLOSED: the server refused the stream (a bad token, no free slot) and EventSource
+      // will not retry; otherwise it is reconnecting on its own.
+      if (source && source.readyState === EventSource.CLOSED) {
+        stop("The server refused the live tail; reload the page to try again.", "error");
+      } else {
+        setStatus("connecting", "Connection lost; reconnecting…");
+      }
+    });
+  };
+
+  toggle.addEventListener("click", () => (source ? stop() : start()));
+
+  const chooser = el(
+    "form",
+    {
+      class: "filter",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const value = new FormData(event.target).get("category").trim();
+        window.location.hash = tailHref(value || null);
+      },
+    },
+    el("label", { for: "tail-category" }, "Category"),
+    el("input", {
+      id: "tail-category",
+      name: "category",
+      value: category,
+      placeholder: "all categories",
+      autocomplete: "off",
+    }),
+    el("button", { type: "submit" }, "Follow"),
+  );
+
+  replace(
+    view,
+    el(
+      "nav",
+      { class: "crumbs", "aria-label": "Where you are" },
+      el("a", { href: categoriesHref() }, "Categories"),
+      el("span", { class: "sep", "aria-hidden": "true" }, "›"),
+      el("span", { class: "here" }, category ? `Live tail of ${category}` : "Live tail of the log"),
+    ),
+    el("div", { class: "toolbar" }, chooser, toggle),
+    status,
+    list,
+  );
+  start();
+  return () => stop();
+}
