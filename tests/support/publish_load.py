@@ -103,10 +103,11 @@ _PROJECT = Path(__file__).resolve().parents[2]
 
 
 def start_writer_processes(
-    connections: Sequence[Sequence[str]], *, writers: int, publishes: int
+    connections: Sequence[Sequence[str]], *, writers: int, publishes: int, first: int = 0
 ) -> list["subprocess.Popen[str]"]:
     """One writer process per entry of ``connections`` (its ``--postgres URL --table T``
-    or ``--grpc HOST:PORT`` arguments), each with ``writers`` threads."""
+    or ``--grpc HOST:PORT`` arguments), each with ``writers`` threads; the processes are
+    named ``p<first>``, ``p<first + 1>``, ... (their writers ``p<n>-<thread>``)."""
     return [
         subprocess.Popen(
             [
@@ -115,7 +116,7 @@ def start_writer_processes(
                 "tests.support.publish_load",
                 *connection,
                 "--name",
-                f"p{index}",
+                f"p{first + index}",
                 "--writers",
                 str(writers),
                 "--publishes",

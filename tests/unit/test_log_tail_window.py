@@ -1,11 +1,12 @@
-"""The server's log tail as a window on the log, without its storage thread: which cursors
+"""The server's log tail as a window on the log, without its storage task: which cursors
 it covers, what ``after`` hands a subscriber under count and byte bounds and how far it
 says it looked, and how skips and trimming move the window.
 
-The tail's thread delivers each batch it reads to ``_append`` on the event loop; the tests
-call that directly with records made here, so no storage is read and no thread runs.
+The tail's task delivers each batch it reads to ``_append``; the tests call that directly
+with records made here, so no storage is read and no task runs.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from logicblocks.event.server.log_tail import (
     LogTail,
     _Entry,
 )
+from logicblocks.event.storage.asynchronous import ThreadedRecordStorage
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import trusted_event_record
@@ -47,8 +49,8 @@ def entry(sequence_number: int, stream: str = "o-1", payload_size: int = 2) -> _
 
 
 def tail_of(*entries: _Entry) -> LogTail:
-    """A tail of an empty store, after its thread delivered ``entries`` in one batch."""
-    tail = LogTail(InMemoryStorageAdapter())
+    """A tail of an empty store, after its task delivered ``entries`` in one batch."""
+    tail = LogTail(ThreadedRecordStorage(InMemoryStorageAdapter(), ThreadPoolExecutor(1)))
     if entries:
         tail._append(list(entries), entries[-1].sequence_number)
     return tail

@@ -1,9 +1,9 @@
 """The base of the adapters that hold events themselves: in-memory, SQLite, PostgreSQL."""
 
-import logging
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from concurrent.futures import Executor
 from itertools import takewhile
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from logicblocks.event.store.start import NO_EVENTS, read_start, scan_after
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
+from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
 from .head_signal import HeadSignal
 from .local_subscription import LocalSubscription
 
@@ -37,11 +38,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-
-_log = logging.getLogger(__name__)
-
-CommitObserver = Callable[[int], None]
-"""Told the number of events each storage commit wrote (see ``commit_observer``)."""
 
 
 class RecordStorageAdapter(StorageAdapter):
@@ -62,15 +58,15 @@ class RecordStorageAdapter(StorageAdapter):
 
     def _committed(self, events: int) -> None:
         """Tell the commit observer, if any, that a commit wrote ``events`` events."""
-        observer = self.commit_observer
-        if observer is None or events <= 0:
-            return
-        try:
-            observer(events)
-        except Exception:
-            # The events are stored: a failing observer must not turn a write that
-            # succeeded into an error the caller would retry.
-            _log.exception("event=commit_observer_failed")
+        tell_commit(self.commit_observer, events)
+
+    def asynchronous(self, executor: Executor) -> AsyncRecordStorage:
+        """This engine as the server's event loop calls it (see ``AsyncRecordStorage``).
+
+        By default each call runs on ``executor``; an engine that can answer in the loop
+        itself returns its own face (PostgreSQL does).
+        """
+        return ThreadedRecordStorage(self, executor)
 
     def save(
         self,

@@ -4,6 +4,7 @@ Its operations are ``PostgresRecords`` (generated from the asynchronous source t
 runs, so the logic exists once); this module adds the pool it may own and the schema."""
 
 from collections.abc import Iterator, Sequence, Set
+from concurrent.futures import Executor
 from typing import Any
 
 import psycopg
@@ -17,8 +18,16 @@ from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
+from ..asynchronous import AsyncRecordStorage
 from ..engine import RecordStorageAdapter
-from .connection import ConnectionParameters, ConnectionSource, open_pool, storage_errors
+from .async_storage import AsyncPostgresStorage
+from .connection import (
+    ConnectionParameters,
+    ConnectionSource,
+    connect_arguments,
+    open_pool,
+    storage_errors,
+)
 from .records import PostgresRecords
 from .schema import migrate, privilege_error
 from .tables import TableParameters
@@ -68,6 +77,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         if not isinstance(table_parameters, TableParameters):
             raise ConfigurationError(field="table_parameters", message="must be TableParameters")
         self.table_parameters = table_parameters
+        self._timeouts = (lock_timeout, statement_timeout, pool_timeout)
         self._records = PostgresRecords(
             pool=self.connection_pool,
             table_parameters=table_parameters,
@@ -93,6 +103,21 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         self._records.close()
         if self.connection_pool_owner:
             self.connection_pool.close()
+
+    def asynchronous(self, executor: Executor) -> AsyncRecordStorage:
+        """An ``AsyncPostgresStorage`` on the same table and database, with the same
+        timeouts and pool size, on a pool of its own (see ``async_storage``)."""
+        conninfo, connection_kwargs = connect_arguments(self.connection_pool)
+        lock_timeout, statement_timeout, pool_timeout = self._timeouts
+        return AsyncPostgresStorage(
+            conninfo=conninfo,
+            connection_kwargs=connection_kwargs,
+            table_parameters=self.table_parameters,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            pool_timeout=pool_timeout,
+            max_pool_size=self.connection_pool.max_size,
+        )
 
     # Records ------------------------------------------------------------------------------
 

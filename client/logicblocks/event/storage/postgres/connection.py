@@ -27,6 +27,7 @@ __all__ = [
     "ConnectionParameters",
     "ConnectionSource",
     "connect_arguments",
+    "new_async_pool",
     "open_pool",
     "storage_errors",
 ]
@@ -140,17 +141,11 @@ def open_pool(
         min_size=1,
         max_size=max_size,
         timeout=timeout,
-        # A connection broken by a server restart is replaced before it is used,
-        # so the adapter recovers by itself.
         check=_check_connection,
         configure=_configure_connection,
-        # While the database is down the pool retries with growing delays; giving
-        # up after a few seconds lets the next call start a fresh attempt at once.
-        reconnect_timeout=_RECONNECT_TIMEOUT,
-        name="logicblocks-event-store",
         # Reads are single statements; writes open their transactions explicitly.
         kwargs={"autocommit": True},
-        open=False,
+        **_POOL_SETTINGS,
     )
     _check_first_connection(parameters, timeout)
     try:
@@ -158,6 +153,33 @@ def open_pool(
     except psycopg.OperationalError as error:
         raise StorageUnavailableError(f"PostgreSQL is unavailable: {error}") from error
     return pool
+
+
+def new_async_pool(
+    conninfo: str, kwargs: dict[str, Any], *, max_size: int, timeout: float
+) -> "psycopg_pool.AsyncConnectionPool[Any]":
+    """An asynchronous pool set up as ``open_pool``'s, not yet open: open it with
+    ``await pool.open(wait=False)`` in the event loop that will use it."""
+    return psycopg_pool.AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        timeout=timeout,
+        check=_check_async_connection,
+        configure=_configure_async_connection,
+        kwargs=kwargs,
+        **_POOL_SETTINGS,
+    )
+
+
+# What the owned pools, blocking and asynchronous, share.
+_POOL_SETTINGS: dict[str, Any] = {
+    # While the database is down the pool retries with growing delays; giving up after a
+    # few seconds lets the next call start a fresh attempt at once.
+    "reconnect_timeout": _RECONNECT_TIMEOUT,
+    "name": "logicblocks-event-store",
+    "open": False,
+}
 
 
 def _check_first_connection(parameters: ConnectionParameters, timeout: float) -> None:
@@ -184,11 +206,24 @@ def _check_connection(connection: psycopg.Connection[Any]) -> None:
     socket reads as end of file. A network partition goes unseen here; the call then fails
     as unavailable and the broken connection is discarded.
     """
+    # A connection broken by a server restart is replaced before it is used, so the
+    # adapter recovers by itself.
+    if _sent_unprompted(connection):
+        psycopg_pool.ConnectionPool.check_connection(connection)
+
+
+async def _check_async_connection(connection: psycopg.AsyncConnection[Any]) -> None:
+    """``_check_connection`` for the asynchronous pool."""
+    if _sent_unprompted(connection):
+        await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+
+def _sent_unprompted(connection: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """Whether the server sent anything on an idle ``connection`` (raises if it is closed)."""
     if connection.closed:
         raise psycopg.OperationalError("the connection is closed")
     readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    if readable:
-        psycopg_pool.ConnectionPool.check_connection(connection)
+    return bool(readable)
 
 
 def _configure_connection(connection: psycopg.Connection[Any]) -> None:
@@ -198,7 +233,15 @@ def _configure_connection(connection: psycopg.Connection[Any]) -> None:
     psycopg hands them over in ``datetime.UTC`` (nothing left to convert) rather than in a
     ``ZoneInfo`` such as ``Etc/UTC``, which halves the cost of loading a row.
     """
-    connection.execute("SET TIME ZONE 'UTC'")
+    connection.execute(_UTC_SESSION)
+
+
+async def _configure_async_connection(connection: psycopg.AsyncConnection[Any]) -> None:
+    """``_configure_connection`` for the asynchronous pool."""
+    await connection.execute(_UTC_SESSION)
+
+
+_UTC_SESSION = "SET TIME ZONE 'UTC'"
 
 
 @contextmanager
