@@ -21,7 +21,7 @@ from logicblocks.event.types import identifier
 from logicblocks.event.v1 import event_store_pb2
 
 from .events import CATEGORY, new_events
-from .timing import rate, run_threads
+from .timing import Stopwatch, run_threads
 
 __all__ = ["METHOD", "echo_server", "publish_concurrently"]
 
@@ -71,8 +71,11 @@ def _request_bytes() -> bytes:
     return request.SerializeToString()
 
 
-def publish_concurrently(target: str, clients: int, publishes: int) -> float:
+def publish_concurrently(
+    target: str, clients: int, publishes: int, watch: Stopwatch | None = None
+) -> float:
     """W2's shape over the echo: ``clients`` threads on one channel, calls/s."""
+    watch = watch or Stopwatch()
     request = _request_bytes()
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(METHOD, None, None)
@@ -82,7 +85,8 @@ def publish_concurrently(target: str, clients: int, publishes: int) -> float:
             for _ in range(publishes):
                 call(request, timeout=10)
 
-        return rate(clients * publishes, run_threads(clients, work))
+        run_threads(clients, work, watch)
+        return watch.rate(clients * publishes)
 
 
 def main() -> None:

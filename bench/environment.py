@@ -25,6 +25,7 @@ __all__ = [
     "ServerProcess",
     "free_port",
     "memory_kib",
+    "postmaster_pid",
     "server_command",
 ]
 
@@ -53,6 +54,13 @@ def memory_kib(pid: int) -> dict[str, int]:
         if name in ("VmRSS", "VmHWM"):
             values[name] = int(rest.split()[0])
     return values
+
+
+def postmaster_pid(cluster: PostgresCluster) -> int:
+    """The process id of the cluster's postmaster (the first line of ``postmaster.pid``),
+    the parent of every backend and background process of the cluster."""
+    lines = (cluster.directory / "data" / "postmaster.pid").read_text().splitlines()
+    return int(lines[0])
 
 
 class ServerProcess:

@@ -7,14 +7,13 @@ keyset pages on ``notification_id``.
 """
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .events import payload
-from .timing import rate, run_threads
+from .timing import Stopwatch, run_threads
 
 __all__ = ["EventsourcingRecorder", "available"]
 
@@ -89,23 +88,29 @@ class EventsourcingRecorder:
             for i in range(count)
         ]
 
-    def publish_batches(self, publishes: int, batch: int) -> float:
+    def publish_batches(self, publishes: int, batch: int, watch: Stopwatch | None = None) -> float:
         """W1: ``insert_events`` with ``batch`` events of one aggregate per call."""
+        watch = watch or Stopwatch()
         originator = uuid.uuid4()
-        started = time.perf_counter()
+        watch.start()
         for number in range(publishes):
             self.recorder.insert_events(self._events(originator, number * batch, batch))
-        return rate(publishes * batch, time.perf_counter() - started)
+        watch.stop()
+        return watch.rate(publishes * batch)
 
-    def publish_concurrently(self, clients: int, publishes: int) -> float:
+    def publish_concurrently(
+        self, clients: int, publishes: int, watch: Stopwatch | None = None
+    ) -> float:
         """W2: ``clients`` threads, each inserting one event per call for its own aggregate."""
+        watch = watch or Stopwatch()
         originators = [uuid.uuid4() for _ in range(clients)]
 
         def work(index: int) -> None:
             for number in range(publishes):
                 self.recorder.insert_events(self._events(originators[index], number, 1))
 
-        return rate(clients * publishes, run_threads(clients, work))
+        run_threads(clients, work, watch)
+        return watch.rate(clients * publishes)
 
     def load_from_events(self, url: str) -> int:
         """Copy our ``events`` table into ``es_events`` (same payloads, same order)."""
@@ -123,11 +128,12 @@ class EventsourcingRecorder:
             row = connection.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()
             return int(row[0]) if row else 0
 
-    def scan(self, page_size: int = 1000) -> tuple[int, float]:
+    def scan(self, page_size: int = 1000, watch: Stopwatch | None = None) -> tuple[int, float]:
         """W3: ``select_notifications`` pages, decoding each event's JSON state."""
+        watch = watch or Stopwatch()
         count = 0
         start = 1
-        started = time.perf_counter()
+        watch.start()
         while True:
             notifications = self.recorder.select_notifications(start=start, limit=page_size)
             for notification in notifications:
@@ -136,7 +142,8 @@ class EventsourcingRecorder:
             if len(notifications) < page_size:
                 break
             start = notifications[-1].id + 1
-        return count, rate(count, time.perf_counter() - started)
+        watch.stop()
+        return count, watch.rate(count)
 
 
 @contextmanager

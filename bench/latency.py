@@ -12,6 +12,7 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent
 
+from .cpu import Meter, Reading, Usage, per_operation
 from .events import CATEGORY
 
 __all__ = ["LatencyResult", "measure_latency"]
@@ -34,6 +35,11 @@ class LatencyResult:
     deliveries: int = 0
     expected: int = 0
     published_per_second: float = 0.0
+    delivered_per_second: float = 0.0
+    # CPU per published event (client: the publishing process) and per delivered event
+    # (client: the subscribers' processes), from the schedule's start to the last delivery.
+    cpu_published: Usage = field(default_factory=Usage)
+    cpu_delivered: Usage = field(default_factory=Usage)
     notes: list[str] = field(default_factory=list)
 
 
@@ -53,10 +59,12 @@ def measure_latency(
     processes: int,
     events_per_second: float,
     seconds: float,
+    meter: Meter,
 ) -> LatencyResult:
     """Run ``subscribers`` subscriptions in ``processes`` children (``subscribe_with`` are
     their ``bench.subscribers`` arguments), publish through ``server_target`` at
-    ``events_per_second`` for ``seconds``, and gather the latencies."""
+    ``events_per_second`` for ``seconds``, and gather the latencies and, by ``meter``
+    (whose client is this process), the CPU spent."""
     per_process = subscribers // processes
     children = [
         subprocess.Popen(
@@ -106,6 +114,7 @@ def measure_latency(
         total = int(events_per_second * seconds)
         per_thread = total // _PUBLISHER_THREADS
         interval = _PUBLISHER_THREADS / events_per_second
+        before = meter.begin()
         started = time.perf_counter()
         acknowledged_ms: list[float] = []
 
@@ -133,13 +142,24 @@ def measure_latency(
         warmup.publish(events=[_tick("stop")])
         for reader in readers:
             reader.join(timeout=120)
+        after = meter.end()
         latencies: list[float] = []
+        subscribers_cpu = 0.0
         for out in lines:
             report = json.loads(out[-1]) if len(out) > 1 else {"latencies_ms": []}
             latencies.extend(report["latencies_ms"])
-        result.expected = per_thread * _PUBLISHER_THREADS * per_process * processes
+            subscribers_cpu += float(report.get("cpu_seconds", 0.0))
+        published = per_thread * _PUBLISHER_THREADS
+        result.expected = published * per_process * processes
         result.deliveries = len(latencies)
-        result.published_per_second = per_thread * _PUBLISHER_THREADS / elapsed
+        result.published_per_second = published / elapsed
+        result.delivered_per_second = result.deliveries / elapsed
+        result.cpu_published = per_operation(before, after, published)
+        result.cpu_delivered = per_operation(
+            Reading(before.server, 0.0, before.postgres),
+            Reading(after.server, subscribers_cpu, after.postgres),
+            result.deliveries,
+        )
         if latencies:
             result.p50_ms = statistics.median(latencies)
             result.p99_ms = _percentile(latencies, 0.99)

@@ -5,16 +5,21 @@
 Not imported by the harness (which runs on our interpreter, with our own
 ``logicblocks.event`` package): ``bench.logicblocks_peer`` starts it as a subprocess.
 It repeats one workload ``--repeats`` times in-process and prints one JSON line:
-``{"version": ..., "samples": [events/s, ...], "events": n}``.
+``{"version": ..., "samples": [events/s, ...], "cpu": [{"client": µs/op, "postgres": µs/op},
+...], "events": n}``, the CPU measured by ``bench/cpu.py`` (loaded by path: it is standard
+library only) with this process as the client and ``--postmaster``'s tree as PostgreSQL.
 """
 
 import argparse
 import asyncio
+import dataclasses
+import importlib.util
 import json
 import logging
+import os
 import sys
-import time
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -46,20 +51,34 @@ def payload(index: int) -> dict[str, Any]:
     }
 
 
+def _load_cpu() -> Any:
+    path = Path(__file__).with_name("cpu.py")
+    spec = importlib.util.spec_from_file_location("bench_cpu", path)
+    module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: dataclasses look their module up by name.
+    sys.modules["bench_cpu"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cpu = _load_cpu()
+
+
 def events(count: int) -> list[NewEvent[str, Any]]:
     return [NewEvent(name=EVENT_NAME, payload=payload(i)) for i in range(count)]
 
 
-async def w1(store: EventStore, arguments: argparse.Namespace, run: int) -> float:
+async def w1(store: EventStore, arguments: argparse.Namespace, run: int, watch: Any) -> float:
     stream = store.stream(category=CATEGORY, stream=f"w1-{run}")
     batches = [events(arguments.batch) for _ in range(arguments.publishes)]
-    started = time.perf_counter()
+    watch.start()
     for batch in batches:
         await stream.publish(events=batch)
-    return arguments.publishes * arguments.batch / (time.perf_counter() - started)
+    watch.stop()
+    return watch.rate(arguments.publishes * arguments.batch)
 
 
-async def w2(store: EventStore, arguments: argparse.Namespace, run: int) -> float:
+async def w2(store: EventStore, arguments: argparse.Namespace, run: int, watch: Any) -> float:
     one = events(arguments.publishes)
 
     async def client(index: int) -> None:
@@ -67,20 +86,22 @@ async def w2(store: EventStore, arguments: argparse.Namespace, run: int) -> floa
         for event in one:
             await stream.publish(events=[event])
 
-    started = time.perf_counter()
+    watch.start()
     await asyncio.gather(*(client(i) for i in range(arguments.clients)))
-    return arguments.clients * arguments.publishes / (time.perf_counter() - started)
+    watch.stop()
+    return watch.rate(arguments.clients * arguments.publishes)
 
 
-async def w3(store: EventStore, arguments: argparse.Namespace, run: int) -> float:
+async def w3(store: EventStore, arguments: argparse.Namespace, run: int, watch: Any) -> float:
     count = 0
-    started = time.perf_counter()
+    watch.start()
     async for event in store.log().iterate():
         if event.payload is None:
             raise AssertionError("an event without a payload")
         count += 1
+    watch.stop()
     arguments.events = count
-    return count / (time.perf_counter() - started)
+    return watch.rate(count)
 
 
 async def main() -> None:
@@ -91,7 +112,9 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--postmaster", type=int, help="the PostgreSQL cluster's root process")
     arguments = parser.parse_args()
+    meter = cpu.Meter(client=os.getpid(), postgres=arguments.postmaster)
     arguments.events = 0
 
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -106,7 +129,12 @@ async def main() -> None:
         )
         store = EventStore(adapter, logger=_LOGGER)
         workload = {"w1": w1, "w2": w2, "w3": w3}[arguments.workload]
-        samples = [await workload(store, arguments, run) for run in range(arguments.repeats)]
+        samples: list[float] = []
+        usages: list[dict[str, float | None]] = []
+        for run in range(arguments.repeats):
+            watch = cpu.Stopwatch(meter)
+            samples.append(await workload(store, arguments, run, watch))
+            usages.append(dataclasses.asdict(watch.usage))
     finally:
         await pool.close()
     print(
@@ -114,6 +142,7 @@ async def main() -> None:
             {
                 "version": metadata.version("logicblocks.event.store"),
                 "samples": samples,
+                "cpu": usages,
                 "events": arguments.events,
             }
         )

@@ -8,7 +8,6 @@ very same rows. No ordering lock, no conditions, no retries: the bare cost of th
 import itertools
 import json
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -18,7 +17,7 @@ from logicblocks.event.store.payloads import decode_payload
 from logicblocks.event.types import StoredEvent
 
 from .events import CATEGORY, EVENT_NAME, now, payload
-from .timing import rate, run_threads
+from .timing import Stopwatch, run_threads
 
 __all__ = ["RawTable", "scan_log"]
 
@@ -63,28 +62,39 @@ class RawTable:
             stamp,
         )
 
-    def publish_batches(self, publishes: int, batch: int, run: str) -> float:
+    def publish_batches(
+        self, publishes: int, batch: int, run: str, watch: Stopwatch | None = None
+    ) -> float:
         """W1: one transaction of ``batch`` rows through ``executemany`` per publish."""
+        watch = watch or Stopwatch()
         stream = f"w1-{run}"
         with psycopg.connect(self.url) as connection:
-            started = time.perf_counter()
+            watch.start()
             for number in range(publishes):
                 rows = [self._row(stream, number * batch + i, i) for i in range(batch)]
                 with connection.transaction(), connection.cursor() as cursor:
                     cursor.executemany(_INSERT, rows)
-            return rate(publishes * batch, time.perf_counter() - started)
+            watch.stop()
+            return watch.rate(publishes * batch)
 
-    def publish_one_connection(self, clients: int, publishes: int, run: str) -> float:
+    def publish_one_connection(
+        self, clients: int, publishes: int, run: str, watch: Stopwatch | None = None
+    ) -> float:
         """W2 on one connection: one row per transaction, the clients' publishes in turn."""
+        watch = watch or Stopwatch()
         with psycopg.connect(self.url, autocommit=True) as connection:
-            started = time.perf_counter()
+            watch.start()
             for number in range(publishes):
                 for client in range(clients):
                     connection.execute(_INSERT, self._row(f"w2-{run}-{client}", number, number))
-            return rate(clients * publishes, time.perf_counter() - started)
+            watch.stop()
+            return watch.rate(clients * publishes)
 
-    def publish_concurrently(self, clients: int, publishes: int, run: str) -> float:
+    def publish_concurrently(
+        self, clients: int, publishes: int, run: str, watch: Stopwatch | None = None
+    ) -> float:
         """W2 with ``clients`` threads, each with its own connection and stream."""
+        watch = watch or Stopwatch()
         connections = [psycopg.connect(self.url, autocommit=True) for _ in range(clients)]
         try:
 
@@ -93,18 +103,20 @@ class RawTable:
                 for number in range(publishes):
                     connection.execute(_INSERT, self._row(f"w2t-{run}-{index}", number, number))
 
-            return rate(clients * publishes, run_threads(clients, work))
+            run_threads(clients, work, watch)
+            return watch.rate(clients * publishes)
         finally:
             for connection in connections:
                 connection.close()
 
 
-def scan_log(url: str, page_size: int = 1000) -> tuple[int, float]:
+def scan_log(url: str, page_size: int = 1000, watch: Stopwatch | None = None) -> tuple[int, float]:
     """W3: keyset pages over our ``events`` table into ``StoredEvent``s; (events, /s)."""
+    watch = watch or Stopwatch()
     count = 0
     after = -1
     with psycopg.connect(url, autocommit=True) as connection:
-        started = time.perf_counter()
+        watch.start()
         while True:
             rows = connection.execute(_PAGE, (after, page_size)).fetchall()
             for row in rows:
@@ -123,4 +135,5 @@ def scan_log(url: str, page_size: int = 1000) -> tuple[int, float]:
             if len(rows) < page_size:
                 break
             after = rows[-1][5]
-        return count, rate(count, time.perf_counter() - started)
+        watch.stop()
+        return count, watch.rate(count)

@@ -3,8 +3,19 @@
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Figure", "Report", "Target"]
+from .cpu import Usage
+
+__all__ = ["SIDES", "Figure", "Report", "Side", "Target"]
+
+Side = Literal["server", "client", "postgres"]
+# The CPU columns, in the table's order, with their headings.
+SIDES: dict[Side, str] = {
+    "server": "server µs/op",
+    "client": "client µs/op",
+    "postgres": "PostgreSQL µs/op",
+}
 
 
 @dataclass
@@ -12,7 +23,8 @@ class Figure:
     """One subject's result in one workload: the median of its repetitions.
 
     ``higher_is_better`` is true for throughputs (events/s) and false for latencies and
-    memory. ``note`` replaces the value when the subject could not run.
+    memory. ``note`` replaces the value when the subject could not run. ``cpu`` holds the
+    CPU microseconds per operation of each repetition (``bench.cpu``), where measured.
     """
 
     workload: str
@@ -21,29 +33,42 @@ class Figure:
     samples: list[float] = field(default_factory=list)
     higher_is_better: bool = True
     note: str = ""
+    cpu: list[Usage] = field(default_factory=list)
 
     @property
     def value(self) -> float | None:
         """The median of the samples, or None when there are none."""
         return statistics.median(self.samples) if self.samples else None
 
+    def cpu_us(self, side: Side) -> float | None:
+        """The median CPU microseconds per operation on ``side``, or None if not measured."""
+        values = [v for v in (getattr(u, side) for u in self.cpu) if v is not None]
+        return statistics.median(values) if values else None
+
 
 @dataclass(frozen=True)
 class Target:
     """``ours`` must reach ``ratio`` times ``baseline`` (both subjects of ``workload``), or,
-    without a baseline, stay within ``limit`` (in the figure's unit)."""
+    without a baseline, stay within ``limit``: in the figure's unit (at most, or at least
+    for a figure where higher is better), or, with ``side``, at most ``limit`` CPU
+    microseconds per operation on that side."""
 
     workload: str
     ours: str
     baseline: str | None = None
     ratio: float | None = None
     limit: float | None = None
+    side: Side | None = None
 
 
 def _format_value(value: float, unit: str) -> str:
-    if unit == "events/s":
+    if unit.endswith("/s"):
         return f"{value:,.0f} {unit}"
     return f"{value:,.2f} {unit}"
+
+
+def _format_cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
 
 
 class Report:
@@ -63,6 +88,10 @@ class Report:
             else _format_value(figure.value, figure.unit)
             + f"  (samples: {', '.join(f'{s:,.1f}' for s in figure.samples)})"
         )
+        if figure.cpu:
+            shown += "; CPU µs/op " + ", ".join(
+                f"{side} {_format_cpu(figure.cpu_us(side))}" for side in SIDES
+            )
         print(f"  [{figure.workload}] {figure.subject}: {shown}", flush=True)
         return figure
 
@@ -86,19 +115,31 @@ class Report:
                 ratio = ours.value / figure.value
                 verdict = "met" if ratio >= target.ratio else "NOT MET"
                 cells.append(f"ours = {ratio:.2f}x (target >= {target.ratio:g}x: {verdict})")
+            elif target.side is not None and target.ours == figure.subject:
+                used = figure.cpu_us(target.side)
+                if used is None or target.limit is None:
+                    cells.append(f"target {target.side} CPU: n/a")
+                    continue
+                verdict = "met" if used <= target.limit else "NOT MET"
+                cells.append(f"{target.side} <= {target.limit:g} µs/op: {verdict}")
             elif target.baseline is None and target.ours == figure.subject:
                 if figure.value is None or target.limit is None:
                     cells.append("target: n/a")
                     continue
-                verdict = "met" if figure.value <= target.limit else "NOT MET"
-                cells.append(f"target <= {target.limit:g} {figure.unit}: {verdict}")
+                if figure.higher_is_better:
+                    verdict = "met" if figure.value >= target.limit else "NOT MET"
+                    cells.append(f"target >= {target.limit:g} {figure.unit}: {verdict}")
+                else:
+                    verdict = "met" if figure.value <= target.limit else "NOT MET"
+                    cells.append(f"target <= {target.limit:g} {figure.unit}: {verdict}")
         return cells
 
     def table(self) -> str:
-        """The whole run as a Markdown table: workload, subject, median, ratios and targets."""
+        """The whole run as a Markdown table: workload, subject, median, CPU per operation on
+        each side, ratios and targets."""
         lines = [
-            "| workload | subject | median | ratio / target |",
-            "| --- | --- | ---: | --- |",
+            f"| workload | subject | median | {' | '.join(SIDES.values())} | ratio / target |",
+            f"| --- | --- | ---: | {' | '.join('---:' for _ in SIDES)} | --- |",
         ]
         for workload, title in self.titles.items():
             figures = [f for f in self.figures if f.workload == workload]
@@ -109,6 +150,7 @@ class Report:
                     if figure.value is None
                     else _format_value(figure.value, figure.unit)
                 )
+                cpu = " | ".join(_format_cpu(figure.cpu_us(side)) for side in SIDES)
                 cells = "; ".join(self._target_cells(figure))
-                lines.append(f"| {label} | {figure.subject} | {value} | {cells} |")
+                lines.append(f"| {label} | {figure.subject} | {value} | {cpu} | {cells} |")
         return "\n".join(lines)

@@ -4,13 +4,15 @@ Opens ``--count`` subscriptions to the log from its end, through our server
 (``--grpc HOST:PORT``) or through an in-process ``PostgresStorageAdapter``
 (``--postgres URL``), one thread each. Protocol on stdout: ``ready`` once every subscription
 has seen a warm-up event, then, after a ``stop`` event, one JSON line
-``{"latencies_ms": [...]}``; or ``{"unavailable": "..."}`` when subscribing fails.
+``{"latencies_ms": [...], "cpu_seconds": ...}`` (the CPU this process spent from ``ready``
+to the stop event); or ``{"unavailable": "..."}`` when subscribing fails.
 Latency is the delivery time minus the ``sent`` wall-clock time the publisher put in the
 payload (one machine, one clock).
 """
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -23,6 +25,8 @@ from logicblocks.event.store.adapters import (
     StorageAdapter,
 )
 from logicblocks.event.store.subscription import Subscription
+
+from .cpu import process_seconds
 
 __all__ = ["main"]
 
@@ -88,11 +92,14 @@ def main() -> None:
     if failures:
         print(json.dumps({"unavailable": failures[0]}), flush=True)
     else:
+        cpu_at_ready = process_seconds(os.getpid())
         print("ready", flush=True)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        cpu_seconds = process_seconds(os.getpid()) - cpu_at_ready
         all_latencies = [value for mine in latencies for value in mine]
-        print(json.dumps({"latencies_ms": all_latencies, "failures": failures}), flush=True)
+        report = {"latencies_ms": all_latencies, "failures": failures, "cpu_seconds": cpu_seconds}
+        print(json.dumps(report), flush=True)
     for subscription in subscriptions:
         subscription.close()
     adapter.close()

@@ -1,23 +1,20 @@
-"""Measuring a workload: wall-clock rates and threads started together."""
+"""Measuring a workload: threads started together (``bench.cpu.Stopwatch`` times them)."""
 
 import threading
-import time
 from collections.abc import Callable
 
-__all__ = ["rate", "run_threads"]
+from .cpu import Stopwatch
+
+__all__ = ["Stopwatch", "run_threads"]
 
 
-def rate(events: int, seconds: float) -> float:
-    """Events per second."""
-    return events / seconds if seconds > 0 else float("inf")
-
-
-def run_threads(count: int, work: Callable[[int], None]) -> float:
+def run_threads(count: int, work: Callable[[int], None], watch: Stopwatch | None = None) -> float:
     """Run ``work(index)`` in ``count`` threads released together; return the wall time.
 
-    The clock starts when every thread is ready, so thread start-up is not measured. The
-    first exception a thread raises is re-raised here.
+    The clock (``watch``, if given) starts when every thread is ready, so thread start-up is
+    not measured. The first exception a thread raises is re-raised here.
     """
+    watch = watch or Stopwatch()
     barrier = threading.Barrier(count + 1)
     errors: list[BaseException] = []
 
@@ -31,11 +28,11 @@ def run_threads(count: int, work: Callable[[int], None]) -> float:
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
+    watch.start()
     barrier.wait()
-    started = time.perf_counter()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = watch.stop()
     if errors:
         raise errors[0]
     return elapsed
