@@ -60,23 +60,24 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else -1 for part in name.split("."))
 
 
+def _ask(command: list[str]) -> subprocess.CompletedProcess[str] | str:
+    """What ``command`` printed and returned, or why it could not run."""
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=_PROBE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return str(error)
+
+
 def _candidates() -> list[str]:
     """Where a Python 3.13 may be, best first: pyenv's own answer, its versions folder
     (newest first), then ``python3.13`` on PATH."""
     found: list[str] = []
     pyenv = shutil.which("pyenv")
     if pyenv is not None:
-        try:
-            answer = subprocess.run(
-                [pyenv, "prefix", "3.13"],
-                capture_output=True,
-                text=True,
-                timeout=_PROBE_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            answer = None
-        if answer is not None and answer.returncode == 0:
+        answer = _ask([pyenv, "prefix", "3.13"])
+        if not isinstance(answer, str) and answer.returncode == 0:
             found += [f"{p}/bin/python3.13" for p in answer.stdout.strip().split(":") if p]
     root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
     found += sorted(
@@ -92,16 +93,9 @@ def _candidates() -> list[str]:
 
 def _reports_313(interpreter: str) -> str | None:
     """None when ``interpreter`` runs and is 3.13, else what it did instead."""
-    try:
-        answer = subprocess.run(
-            [interpreter, "-c", "import sys; print(sys.version)"],
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"does not run ({error})"
+    answer = _ask([interpreter, "-c", "import sys; print(sys.version)"])
+    if isinstance(answer, str):
+        return f"does not run ({answer})"
     if answer.returncode != 0:
         return f"exits {answer.returncode}"
     if not answer.stdout.startswith("3.13."):
