@@ -2,6 +2,8 @@
 request's root and the limit it broke, and the slots of long-lived calls are counted per
 server and per connection and given back however the call ends."""
 
+import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import fields
@@ -122,6 +124,19 @@ def test_a_target_name_with_a_control_character_is_refused(path: str) -> None:
 
     assert error.field == path
     assert "control characters" in error.rule
+
+
+def test_exactly_unicodes_control_characters_are_refused_in_names() -> None:
+    refused = set()
+    for code in range(sys.maxunicode + 1):
+        try:
+            LIMITS.check_name("name", chr(code))
+        except InvalidInputError:
+            refused.add(code)
+    control = {
+        code for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cc"
+    }
+    assert refused == control
 
 
 def test_printable_unicode_names_are_accepted() -> None:

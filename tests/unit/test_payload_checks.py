@@ -219,6 +219,21 @@ WIRE_TEXTS: list[str | bytes] = [
     b'{"ok":"\\ud83d\\ude00"}',
     b'{ "z": 1e300, "a": [1.50, -0.0], "s": "\\u00e9\\u0000" }',
     '{ "a": [1, 2.5, "é"] }',
+    # What the orjson fast path must leave to the strict path, or accept as it does.
+    b'\xef\xbb\xbf{"a":1}',  # a byte order mark
+    b'{"a":"\t"}',  # a raw control character in a string
+    b'{"a":"\x7f\xc2\x85\xe2\x80\xa8"}',  # DEL, NEL and U+2028 raw: JSON allows them
+    b'{"a":1.7976931348623157e309}',
+    b'{"a":1e-400,"b":5e-324,"c":-0}',
+    b'{"a":' + b"1" * 400 + b"}",  # beyond a double's range, but an integer
+    b'{"a":18446744073709551616,"b":-9223372036854775809}',
+    b'{"a":01}',
+    b'{"a":1.}',
+    b'{"a":1} x',
+    b'{"a":1}\x00',
+    b'{"a":"' + b"{[" * 200 + b'"}',  # brackets in a string add no level
+    b'{"a":[' + b",".join([b"{}"] * 150) + b"]}",  # many brackets, two levels
+    b'{"a":[' + b",".join([b"[]"] * 150) + b'],"b":' + deep_text(100).encode() + b"}",
 ]
 for depth in (98, 99, 100, 101, 102, 2000):
     for leaf in ("1", "{}", "[]", "[1]", "1e999"):

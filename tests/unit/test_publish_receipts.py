@@ -1,13 +1,14 @@
 """A publish on the wire: timestamps sent only when given, answers rebuilt from receipts."""
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
-from logicblocks.event.server.wire import record_to_receipt
+from logicblocks.event.server.wire import publish_response, record_to_receipt
 from logicblocks.event.store import PermissionDeniedError, PublishOutcomeUnknownError
-from logicblocks.event.store.records import prepare_events, trusted_event_record
+from logicblocks.event.store.records import new_event_id, prepare_events, trusted_event_record
 from logicblocks.event.transport.client import publish_request
 from logicblocks.event.transport.wire import (
     events_with_ids,
@@ -62,6 +63,30 @@ def test_stored_events_are_rebuilt_from_what_was_sent_and_the_receipts() -> None
     )
     response = event_store_pb2.PublishResponse(receipts=[record_to_receipt(record)])
     assert stored_events_from_receipts(STREAM, events, response) == [record.to_stored_event()]
+
+
+def test_receipts_carry_each_events_own_timestamps() -> None:
+    later = WHEN + timedelta(microseconds=1)
+    events = [NewEvent(name="a", payload={}), NewEvent(name="b", payload={})]
+    records = [
+        trusted_event_record("e-1", "a", "o-1", "orders", 0, 7, "{}", WHEN, WHEN),
+        trusted_event_record("e-2", "b", "o-1", "orders", 1, 8, "{}", WHEN, later),
+    ]
+    stored = stored_events_from_receipts(STREAM, events, publish_response(records))
+    assert [(event.observed_at, event.occurred_at) for event in stored] == [
+        (WHEN, WHEN),
+        (WHEN, later),
+    ]
+    assert [event.id for event in stored] == ["e-1", "e-2"]
+
+
+def test_ids_made_for_events_without_one_are_random_version_4_uuids() -> None:
+    ids = [new_event_id() for _ in range(1000)]
+    assert len(set(ids)) == len(ids)
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert str(parsed) == made
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
 
 
 def test_an_answer_that_does_not_match_the_events_is_an_unknown_outcome() -> None:

@@ -8,12 +8,15 @@ text (``decode_payload``). Every backend stores the text made or checked here.
 """
 
 import json
+import json.encoder
 import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from .exceptions import InvalidInputError
 
@@ -87,22 +90,46 @@ def _plainly_json(value: dict[Any, Any] | list[Any], depth: int) -> bool:
     return True
 
 
-def _json_problem(value: Any) -> str | None:
-    """Where a payload stops being exactly representable as JSON (None: nowhere)."""
-    if type(value) is dict and _plainly_json(value, 1):
-        return None
-    return _find_non_json(value, "payload", 1)
+def _compact_json(value: Any) -> str:
+    """``value`` as compact JSON text: the one encoding of every payload the store makes."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _checked_json_encoder() -> Callable[[Any], str]:
+    """``_compact_json`` for values ``_plainly_json`` has passed, made once.
+
+    ``json.dumps`` with arguments builds an encoder on every call, which cost more than the
+    encoding of a small payload. This one is built once, by the same C function with the
+    same arguments, so the text is the same; it skips the check for cycles, which values
+    nested at most ``_MAX_DEPTH`` levels cannot have.
+    """
+    make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_encoder is None:  # an interpreter without the C accelerator
+        return _compact_json
+    encode = make_encoder(
+        None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    return lambda value: "".join(encode(value, 0))
+
+
+_encode_checked = _checked_json_encoder()
 
 
 def encode_payload(field: str, payload: object) -> str:
     """Encode a payload as compact JSON text, rejecting anything that would not round-trip."""
     if not isinstance(payload, Mapping):
         raise InvalidInputError(field, "must be a JSON object (a mapping with string keys)")
-    problem = _json_problem(payload)
-    if problem:
-        raise InvalidInputError(field, f"must be JSON: {problem}")
+    plain = type(payload) is dict and _plainly_json(payload, 1)
+    if not plain:
+        problem = _find_non_json(payload, "payload", 1)
+        if problem:
+            raise InvalidInputError(field, f"must be JSON: {problem}")
     try:
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = _encode_checked(payload) if plain else _compact_json(payload)
     except ValueError:
         # The checks above leave one cause: an integer longer than Python will turn into
         # text by itself (sys.get_int_max_str_digits()).
@@ -137,7 +164,7 @@ def _dumps_with_long_integers(payload: Mapping[str, Any]) -> str:
                 return f"{marker}{len(digits) - 1}"
         return value
 
-    text = json.dumps(swap(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _compact_json(swap(payload))
     return re.sub(rf'"{marker}(\d+)"', lambda found: digits[int(found.group(1))], text)
 
 
@@ -175,16 +202,21 @@ def validate_payload_text(field: str, text: str | bytes) -> str:
         decoded_text = text.decode("utf-8") if isinstance(text, bytes) else text
     except UnicodeDecodeError:
         raise InvalidInputError(field, "must be UTF-8 encoded JSON") from None
-    # The fast path: the C decoder without hooks, then the exact-types check. Any doubt
-    # (a syntax error, a non-finite number, NaN, too deep) takes the strict path below,
-    # which gives the verdict and the message.
+    # The fast path: orjson refuses all JSON refuses, and more (NaN, infinities and
+    # numbers that overflow to them, lone surrogates, deep nesting), so an object it
+    # accepts is a payload unless it nests too deep, which takes more brackets than
+    # _MAX_DEPTH. It decodes integers beyond 64 bits as floats, which is no matter: the
+    # text is what is stored. Any doubt takes the strict path below, which gives the
+    # verdict and the message.
     try:
-        value = json.loads(decoded_text)
-    except (ValueError, RecursionError):
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
         pass
     else:
-        if type(value) is dict and _plainly_json(value, 1):
-            _require_no_lone_surrogates(field, decoded_text, value)
+        if type(value) is dict and (
+            decoded_text.count("{") + decoded_text.count("[") <= _MAX_DEPTH
+            or _plainly_json(value, 1)
+        ):
             return decoded_text
     try:
         value = json.loads(

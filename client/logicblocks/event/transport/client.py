@@ -34,12 +34,10 @@ from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, PublishAttempt, d
 from .retry import Backoff
 from .subscription import GrpcSubscription
 from .wire import (
-    condition_to_wire,
     events_with_ids,
-    pending_event_to_wire,
+    publish_request_to_wire,
     stored_event_from_wire,
     stored_events_from_receipts,
-    stream_to_wire,
     target_to_wire,
 )
 
@@ -297,11 +295,6 @@ def publish_request(
     # goes to prepare_events as it is, to be refused with its own message.
     if not isinstance(events, (Sequence, Mapping)):
         events = list(events)
-    pending = prepare_events(events)
-    request = event_store_pb2.PublishRequest(
-        target=stream_to_wire(stream),
-        events=[pending_event_to_wire(event) for event in pending],
-        conditions=[condition_to_wire(condition) for condition in conditions],
-    )
+    request = publish_request_to_wire(stream, prepare_events(events), conditions)
     # prepare_events accepted it: a sequence of NewEvent.
     return PreparedPublish(stream, cast(Sequence[NewEvent], events), request)

@@ -6,7 +6,7 @@ agree by construction; the server's own half (requests in, results out) is
 every backend stores (see ``records``).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -38,6 +38,8 @@ __all__ = [
     "condition_to_wire",
     "events_with_ids",
     "pending_event_to_wire",
+    "publish_request_to_wire",
+    "set_timestamp",
     "stored_event_from_wire",
     "stored_events_from_receipts",
     "stream_to_wire",
@@ -64,19 +66,34 @@ _MAX_SECONDS = 253_402_300_799
 _NANOS_PER_SECOND = 1_000_000_000
 
 
-def timestamp_fields(value: datetime) -> dict[str, int]:
-    """An aware datetime as a Timestamp's fields, for a message constructor."""
+def _epoch_fields(value: datetime) -> tuple[int, int]:
+    """An aware datetime as a Timestamp's seconds and nanos."""
     try:
         delta = value - _EPOCH
     except TypeError:
         # Naive (taken as UTC, as FromDatetime does) or not a datetime (its error).
         timestamp = Timestamp()
         timestamp.FromDatetime(value)
-        return {"seconds": timestamp.seconds, "nanos": timestamp.nanos}
-    return {
-        "seconds": delta.days * _SECONDS_PER_DAY + delta.seconds,
-        "nanos": delta.microseconds * _NANOS_PER_MICROSECOND,
-    }
+        return timestamp.seconds, timestamp.nanos
+    return (
+        delta.days * _SECONDS_PER_DAY + delta.seconds,
+        delta.microseconds * _NANOS_PER_MICROSECOND,
+    )
+
+
+def set_timestamp(target: Timestamp, value: datetime) -> None:
+    """Set a message's Timestamp field (``target``, in place) to an aware datetime.
+
+    Filling the field the message already holds is cheaper than building a Timestamp (or
+    a dict of its fields) to be copied into it.
+    """
+    target.seconds, target.nanos = _epoch_fields(value)
+
+
+def timestamp_fields(value: datetime) -> dict[str, int]:
+    """An aware datetime as a Timestamp's fields, for a message constructor."""
+    seconds, nanos = _epoch_fields(value)
+    return {"seconds": seconds, "nanos": nanos}
 
 
 def _datetime(value: Timestamp) -> datetime:
@@ -90,7 +107,9 @@ def _datetime(value: Timestamp) -> datetime:
 
 def timestamp_to_wire(value: datetime) -> Timestamp:
     """An aware datetime as a protobuf ``Timestamp``."""
-    return Timestamp(**timestamp_fields(value))
+    timestamp = Timestamp()
+    set_timestamp(timestamp, value)
+    return timestamp
 
 
 def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
@@ -137,34 +156,66 @@ def stored_events_from_receipts(
             f"{len(events)} events; the stored events cannot be told apart",
             target=target,
         )
-    return [
-        trusted_stored_event(
-            receipt.id,
-            event.name,
-            target.stream,
-            target.category,
-            receipt.position,
-            receipt.sequence_number,
-            event.payload,
-            _datetime(receipt.observed_at),
-            _datetime(receipt.occurred_at),
+    stream = target.stream
+    category = target.category
+    stored: list[StoredEvent] = []
+    for event, receipt in zip(events, receipts, strict=True):
+        observed_at = _datetime(receipt.observed_at)
+        occurred_at = receipt.occurred_at
+        stored.append(
+            trusted_stored_event(
+                receipt.id,
+                event.name,
+                stream,
+                category,
+                receipt.position,
+                receipt.sequence_number,
+                event.payload,
+                observed_at,
+                # Most events occur when observed (the default): one conversion for both.
+                observed_at if occurred_at == receipt.observed_at else _datetime(occurred_at),
+            )
         )
-        for event, receipt in zip(events, receipts, strict=True)
-    ]
+    return stored
 
 
 def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
-    """A validated new event as a wire event, always carrying its id (safe retries).
+    """A validated new event as a wire event, always carrying its id (safe retries)."""
+    wire = events_pb2.NewEvent()
+    _fill_new_event(wire, event)
+    return wire
+
+
+def publish_request_to_wire(
+    target: identifier.Stream,
+    events: Iterable[PendingEvent],
+    conditions: Iterable[WriteCondition],
+) -> event_store_pb2.PublishRequest:
+    """The ``Publish`` request of validated events, each built in place in the request
+    (messages built apart and passed in would be copied)."""
+    request = event_store_pb2.PublishRequest(
+        target=stream_to_wire(target),
+        conditions=[condition_to_wire(condition) for condition in conditions],
+    )
+    add = request.events.add
+    for event in events:
+        _fill_new_event(add(), event)
+    return request
+
+
+def _fill_new_event(wire: events_pb2.NewEvent, event: PendingEvent) -> None:
+    """Fill an empty wire event.
 
     Timestamps travel only when the caller gave them: a default one is the server's to
     fill in, so a retry made with fresh ``NewEvent``s is recognised as the same publish.
     """
-    wire = events_pb2.NewEvent(id=event.id, name=event.name, payload=event.payload.encode("utf-8"))
+    wire.id = event.id
+    wire.name = event.name
+    wire.payload = event.payload.encode("utf-8")
     if event.observed_at_given:
-        wire.observed_at.CopyFrom(timestamp_to_wire(event.observed_at))
+        set_timestamp(wire.observed_at, event.observed_at)
     if event.occurred_at_given:
-        wire.occurred_at.CopyFrom(timestamp_to_wire(event.occurred_at))
-    return wire
+        set_timestamp(wire.occurred_at, event.occurred_at)
 
 
 def events_with_ids(

@@ -39,8 +39,8 @@ from .subscriptions import CaughtUp, Events, PageReader, follow
 from .wire import (
     new_events_from_wire,
     publish_target_from_wire,
+    publish_response,
     read_target_from_wire,
-    record_to_receipt,
 )
 
 __all__ = [
@@ -152,7 +152,7 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         )
         # Receipts, not the stored events: the client has the names and payloads already,
         # and an answer repeating them could exceed its receive limit after the write.
-        return event_store_pb2.PublishResponse(receipts=[record_to_receipt(r) for r in records])
+        return publish_response(records)
 
     async def Scan(
         self,

@@ -6,8 +6,9 @@ Payloads cross as the UTF-8 bytes of the JSON text every backend stores: the ser
 decodes them on the way out.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 # googleapis-common-protos ships no type information.
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
@@ -19,21 +20,24 @@ from logicblocks.event.store.payloads import validate_payload_text
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
-    prepare_events_with_payload_texts,
+    check_event_identity,
+    new_event_id,
+    trusted_pending_event,
     validate_target,
 )
 from logicblocks.event.transport.wire import (
     condition_to_wire,
-    timestamp_fields,
+    set_timestamp,
     timestamp_from_wire,
 )
-from logicblocks.event.types import NewEvent, identifier
+from logicblocks.event.types import identifier
 from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2
 
 __all__ = [
     "bad_request_to_wire",
     "condition_failure_to_wire",
     "new_events_from_wire",
+    "publish_response",
     "publish_target_from_wire",
     "read_target_from_wire",
     "record_to_receipt",
@@ -42,13 +46,10 @@ __all__ = [
     "target_from_wire",
 ]
 
-# Stands in for the payloads of wire events, which travel as checked text beside them.
-_NO_PAYLOAD: dict[str, object] = {}
-
 
 def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
     """A stored record as a wire event; its JSON text passes through undecoded."""
-    return events_pb2.StoredEvent(
+    wire = events_pb2.StoredEvent(
         id=record.id,
         name=record.name,
         stream=record.stream,
@@ -56,54 +57,86 @@ def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
         position=record.position,
         sequence_number=record.sequence_number,
         payload=record.payload.encode("utf-8"),
-        observed_at=timestamp_fields(record.observed_at),
-        occurred_at=timestamp_fields(record.occurred_at),
     )
+    set_timestamp(wire.observed_at, record.observed_at)
+    set_timestamp(wire.occurred_at, record.occurred_at)
+    return wire
 
 
 def record_to_receipt(record: EventRecord) -> event_store_pb2.PublishResponse.Receipt:
     """What a publisher learns of a stored record: all the store added, no payload."""
-    return event_store_pb2.PublishResponse.Receipt(
-        id=record.id,
-        position=record.position,
-        sequence_number=record.sequence_number,
-        observed_at=timestamp_fields(record.observed_at),
-        occurred_at=timestamp_fields(record.occurred_at),
-    )
+    receipt = event_store_pb2.PublishResponse.Receipt()
+    _fill_receipt(receipt, record)
+    return receipt
 
 
-def new_events_from_wire(events: Iterable[events_pb2.NewEvent]) -> list[PendingEvent]:
-    """Validate wire events as ``prepare_events`` validates documented ones.
+def publish_response(records: Iterable[EventRecord]) -> event_store_pb2.PublishResponse:
+    """The answer to a publish: a receipt per record, each built in place in the answer."""
+    response = event_store_pb2.PublishResponse()
+    add = response.receipts.add
+    for record in records:
+        _fill_receipt(add(), record)
+    return response
+
+
+def _fill_receipt(receipt: event_store_pb2.PublishResponse.Receipt, record: EventRecord) -> None:
+    receipt.id = record.id
+    receipt.position = record.position
+    receipt.sequence_number = record.sequence_number
+    set_timestamp(receipt.observed_at, record.observed_at)
+    set_timestamp(receipt.occurred_at, record.occurred_at)
+
+
+def new_events_from_wire(events: Sequence[events_pb2.NewEvent]) -> list[PendingEvent]:
+    """Validate wire events as ``prepare_events`` validates documented ones, straight into
+    the form every backend stores.
 
     Payload bytes go through ``validate_payload_text`` (kept as sent rather than decoded
-    and re-encoded), then names, ids and timestamps through
-    ``prepare_events_with_payload_texts``, so the rules and the field names in errors are
-    the in-process ones.
+    and re-encoded), then the timestamps, then names and ids through
+    ``check_event_identity``: the order of the checks, their rules and the fields named in
+    errors are the in-process ones. A timestamp not sent is the server's clock, as a
+    ``NewEvent``'s is.
     """
-    events = list(events)
     payloads = [
         validate_payload_text(f"events[{index}].payload", event.payload)
         for index, event in enumerate(events)
     ]
-    documented = [
-        NewEvent(
-            id=event.id if event.HasField("id") else None,
-            name=event.name,
-            payload=_NO_PAYLOAD,
-            observed_at=(
-                timestamp_from_wire(f"events[{index}].observed_at", event.observed_at)
-                if event.HasField("observed_at")
-                else None
-            ),
-            occurred_at=(
-                timestamp_from_wire(f"events[{index}].occurred_at", event.occurred_at)
-                if event.HasField("occurred_at")
-                else None
-            ),
+    timestamps = [_sent_timestamps(index, event) for index, event in enumerate(events)]
+    prepared: list[PendingEvent] = []
+    seen_ids: set[str] = set()
+    for index, event in enumerate(events):
+        id = event.id if event.HasField("id") else None
+        name = event.name
+        check_event_identity(index, name, id, seen_ids)
+        observed_at, occurred_at = timestamps[index]
+        observed = datetime.now(UTC) if observed_at is None else observed_at
+        prepared.append(
+            trusted_pending_event(
+                new_event_id() if id is None else id,
+                name,
+                payloads[index],
+                observed,
+                observed if occurred_at is None else occurred_at,
+                id is not None,
+                observed_at is not None,
+                occurred_at is not None,
+            )
         )
-        for index, event in enumerate(events)
-    ]
-    return prepare_events_with_payload_texts(documented, payloads)
+    return prepared
+
+
+def _sent_timestamps(
+    index: int, event: events_pb2.NewEvent
+) -> tuple[datetime | None, datetime | None]:
+    """The timestamps a wire event carries (``None``: not sent), as aware UTC datetimes."""
+    return (
+        timestamp_from_wire(f"events[{index}].observed_at", event.observed_at)
+        if event.HasField("observed_at")
+        else None,
+        timestamp_from_wire(f"events[{index}].occurred_at", event.occurred_at)
+        if event.HasField("occurred_at")
+        else None,
+    )
 
 
 def stream_from_wire(target: targets_pb2.Stream) -> identifier.Stream:
