@@ -41,7 +41,12 @@ export function eventCard(event, { open = false, showStream = true } = {}) {
       el("span", { class: "seq", title: "Sequence number" }, `#${event.sequence_number}`),
       el("span", { class: "pos", title: "Position in its stream" }, `pos ${event.position}`),
       el("span", { class: "name" }, event.name),
-      showStream && el("span", { class: "where" }, `${event.category} / ${event.stream}`),
+      showStream &&
+        el(
+          "a",
+          { class: "where", href: streamHref(event.category, event.stream) },
+          `${event.category} / ${event.stream}`,
+        ),
       el("time", { class: "when", datetime: event.observed_at }, event.observed_at),
     ),
     el(

@@ -25,18 +25,19 @@ let navigation = 0;
 let cleanup = null;
 
 function showSummary(info) {
-  const item = (label, value) => el("div", {}, el("dt", {}, label), el("dd", {}, value));
+  const item = (field, label, value) =>
+    el("div", { dataset: { field } }, el("dt", {}, label), el("dd", {}, value));
   replace(
     summary,
     el(
       "dl",
       {},
-      item("Events", count(info.events)),
-      item("Streams", count(info.streams)),
-      item("Categories", count(info.categories)),
-      item("Head", info.head === null ? "empty" : `#${info.head}`),
-      item("Storage", info.storage),
-      item("Server", info.server_version),
+      item("events", "Events", count(info.events)),
+      item("streams", "Streams", count(info.streams)),
+      item("categories", "Categories", count(info.categories)),
+      item("head", "Head", info.head === null ? "empty" : `#${info.head}`),
+      item("storage", "Storage", info.storage),
+      item("server-version", "Server", info.server_version),
     ),
   );
   summary.hidden = false;
@@ -45,9 +46,8 @@ function showSummary(info) {
 function askForToken(refused) {
   summary.hidden = true;
   signOut.hidden = true;
-  const message = el("p", { class: "error", role: "alert" });
+  const message = el("p", { class: "error", role: "alert" }, "That token was refused.");
   message.hidden = !refused;
-  message.textContent = "That token was refused.";
   const form = el(
     "form",
     {
@@ -58,7 +58,8 @@ function askForToken(refused) {
         try {
           await getJson("info", {}, token);
         } catch (error) {
-          if (!(error instanceof ApiError && error.unauthenticated)) throw error;
+          const refusedNow = error instanceof ApiError && error.unauthenticated;
+          message.textContent = refusedNow ? "That token was refused." : error.message;
           message.hidden = false;
           return;
         }
