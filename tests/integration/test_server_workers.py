@@ -59,14 +59,19 @@ def worker_pids(server: ServerProcess) -> set[int]:
     raise AssertionError("no event=listening line with workers=2:\n" + "\n".join(server.lines))
 
 
-def line_pid(server: ServerProcess, pattern: str) -> int:
-    """The ``pid`` of the first worker line matching ``pattern``, read so far or to come."""
-    found = re.compile(pattern + r".* pid=(\d+)")
+def logged(server: ServerProcess, pattern: str) -> re.Match[str]:
+    """The first line of the server's log matching ``pattern``, read so far or to come."""
+    found = re.compile(pattern)
     for line in server.lines:
         match = found.search(line)
         if match:
-            return int(match.group(1))
-    return int(server.wait_for_line(found, TIMEOUT).group(1))
+            return match
+    return server.wait_for_line(found, TIMEOUT)
+
+
+def line_pid(server: ServerProcess, pattern: str) -> int:
+    """The ``pid`` of the first worker line matching ``pattern``, read so far or to come."""
+    return int(logged(server, pattern + r".* pid=(\d+)").group(1))
 
 
 def stopped(pid: int) -> bool:
@@ -152,7 +157,7 @@ def test_the_workers_stop_when_their_supervisor_is_killed(postgres_database: str
         pids = worker_pids(server)
         server.signal(signal.SIGKILL)
         for pid in pids:
-            server.wait_for_line(re.compile(rf"event=stopped .*pid={pid}"), TIMEOUT)
+            logged(server, rf"event=stopped .*pid={pid}\b")
         assert wait_until(lambda: all(stopped(pid) for pid in pids), TIMEOUT)
     assert "event=supervisor_gone" in "\n".join(server.lines)
 

@@ -123,37 +123,37 @@ def _reserve_port(host: str) -> socket.socket:
     return reserved
 
 
-def _addresses(
-    listen: str, metrics_listen: str | None, workers: int
-) -> tuple[str, list[str | None], socket.socket | None]:
-    """The address every worker binds, each worker's metrics address, and the socket
-    holding a port chosen here; raises ``ValueError`` with the one-line reason."""
+def _shared_address(listen: str, what: str, reserved: list[socket.socket]) -> str:
+    """``listen`` as every worker binds it: port 0 replaced by a port reserved here (its
+    socket added to ``reserved``), a given port checked free; raises ``ValueError`` with
+    the one-line reason (``what``: "listen", "serve HTTP")."""
     host, port = _host_port(listen)
-    reserved = None
-    if port == 0:
-        try:
-            reserved = _reserve_port(host)
-        except OSError as error:
-            raise ValueError(f"cannot listen on {listen}: {error.strerror or error}") from None
-        listen = f"{host}:{reserved.getsockname()[1]}"
-    else:
+    if port != 0:
         problem = bind_problem(listen)
         if problem is not None:
-            raise ValueError(f"cannot listen on {listen}: {problem}")
+            raise ValueError(f"cannot {what} on {listen}: {problem}")
+        return listen
+    try:
+        reserved.append(_reserve_port(host))
+    except OSError as error:
+        raise ValueError(f"cannot {what} on {listen}: {error.strerror or error}") from None
+    return f"{host}:{reserved[-1].getsockname()[1]}"
+
+
+def _metrics_addresses(metrics_listen: str | None, workers: int) -> list[str | None]:
+    """Each worker's metrics address: worker k (from 0) on the given port + k, each its
+    own with port 0; raises ``ValueError`` naming a port that cannot be bound."""
     if metrics_listen is None:
-        return listen, [None] * workers, reserved
-    metrics_host, metrics_port = _host_port(metrics_listen)
-    if metrics_port == 0:
-        return listen, [metrics_listen] * workers, reserved
-    # Worker k (from 0) serves metrics on the given port + k.
-    metrics = [f"{metrics_host}:{metrics_port + index}" for index in range(workers)]
-    for address in metrics:
+        return [None] * workers
+    host, port = _host_port(metrics_listen)
+    if port == 0:
+        return [metrics_listen] * workers
+    addresses = [f"{host}:{port + index}" for index in range(workers)]
+    for address in addresses:
         problem = bind_problem(address)
         if problem is not None:
-            if reserved is not None:
-                reserved.close()
             raise ValueError(f"cannot serve metrics on {address}: {problem}")
-    return listen, list(metrics), reserved
+    return list(addresses)
 
 
 @dataclass
@@ -320,17 +320,22 @@ class _Supervisor:
 def supervise(arguments: argparse.Namespace) -> int:
     """Run ``arguments.workers`` workers of ``serve`` until a signal or a worker's death;
     return the exit status (2 for a start-up failure, printed as one line)."""
+    reserved: list[socket.socket] = []
     try:
-        listen, metrics, reserved = _addresses(
-            arguments.listen, arguments.metrics_listen, arguments.workers
-        )
-    except ValueError as error:
-        print(f"logicblocks-event-store: {error}", file=sys.stderr)
-        return 2
-    try:
+        try:
+            listen = _shared_address(arguments.listen, "listen", reserved)
+            http_listen = getattr(arguments, "http_listen", None)
+            if http_listen is not None:
+                # The HTTP face is shared by the workers as gRPC is: one port for all.
+                shared = _shared_address(http_listen, "serve HTTP", reserved)
+                arguments = argparse.Namespace(**{**vars(arguments), "http_listen": shared})
+            metrics = _metrics_addresses(arguments.metrics_listen, arguments.workers)
+        except ValueError as error:
+            print(f"logicblocks-event-store: {error}", file=sys.stderr)
+            return 2
         status = _Supervisor(arguments, listen, metrics).run()
         _log.info("event=stopped workers=%d exit=%d", arguments.workers, status)
         return status
     finally:
-        if reserved is not None:
-            reserved.close()
+        for held in reserved:
+            held.close()
