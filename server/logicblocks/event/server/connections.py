@@ -68,9 +68,24 @@ def connection_options(limits: Limits, cap: int) -> list[tuple[str, int]]:
     ]
 
 
+def _socket_inodes() -> set[str]:
+    """The inodes of the sockets this process holds open (Linux)."""
+    inodes = set()
+    for descriptor in Path("/proc/self/fd").iterdir():
+        try:
+            target = descriptor.readlink().name
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
 def _established(port: int) -> int:
-    """Connections established to local ``port`` in this network namespace (Linux)."""
+    """Connections established to local ``port`` held by this process (Linux): under
+    ``serve --workers`` the other workers hold their own on the same port."""
     wanted = f"{port:04X}"
+    own = _socket_inodes()
     count = 0
     for name in ("tcp", "tcp6"):
         try:
@@ -78,8 +93,13 @@ def _established(port: int) -> int:
         except OSError:
             continue
         for line in lines:
-            fields = line.split(None, 4)
-            if fields[1].rpartition(":")[2] == wanted and fields[3] == _ESTABLISHED:
+            # local address, remote address, state, ..., inode (the tenth field)
+            fields = line.split(None, 10)
+            if (
+                fields[1].rpartition(":")[2] == wanted
+                and fields[3] == _ESTABLISHED
+                and fields[9] in own
+            ):
                 count += 1
     return count
 
