@@ -33,12 +33,16 @@ Payloads are stored in a ``json`` column (not ``jsonb``, which rewrites numbers 
 decoded. Connection failures surface as ``StorageUnavailableError``; the owned pool checks
 connections before handing them out, so after a PostgreSQL restart later calls succeed.
 
-The parts, one module each: ``connection`` (``ConnectionParameters``, URLs, the owned pool,
-failures as ``StorageUnavailableError``), ``tables`` (``TableParameters``: the table's name
-and what derives from it), ``schema`` (migrations and the schema version), ``queries`` (the
-SQL and the shapes of rows), ``group_commit`` (the write queue and its transaction),
-``listener`` (the ``LISTEN`` thread) and ``adapter`` (``PostgresStorageAdapter``, tying them
-together). psycopg is the ``postgres`` extra: importing this package without it says so.
+The parts, one module each: ``connection`` (``ConnectionParameters``, URLs, the owned
+pools, failures as ``StorageUnavailableError``), ``tables`` (``TableParameters``: the table's
+name and what derives from it), ``schema`` (migrations and the schema version), ``queries``
+(the SQL, the shapes of rows, the page plan), ``listing`` (the index's queries),
+``group_commit_async`` (the write queue and its transaction), ``listener_async`` (the
+``LISTEN`` connection), ``records_async`` (the operations on one table), ``adapter``
+(``PostgresStorageAdapter``, the blocking face) and ``async_storage``
+(``AsyncPostgresStorage``, the face the server awaits). The ``*_async`` modules are the one
+source of the logic: ``group_commit``, ``listener`` and ``records`` are generated from them
+(``scripts/async_to_sync.py``). psycopg is the ``postgres`` extra: importing this package without it says so.
 """
 
 try:
