@@ -9,6 +9,11 @@ together. Printed: publishes per second (all publishes over the time from the re
 the last client's end), and CPU per publish of the server (supervisor and workers), the
 clients and PostgreSQL, read from the kernel's CPU clocks (``bench.cpu``).
 
+And, for the arithmetic of where the database becomes the limit: the time of one write
+transaction, which holds the table's write lock from its start to its commit, from the
+in-process adapter with one thread (so with nothing to group): one-event publishes, and
+publishes of 100 events, whose difference gives the cost of each further event.
+
 ``python -m bench.workers client TARGET THREADS PUBLISHES RUN`` is one client process.
 """
 
@@ -20,7 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from logicblocks.event.store import EventStore
-from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.store.adapters import (
+    ConnectionParameters,
+    GrpcStorageAdapter,
+    PostgresStorageAdapter,
+)
 
 from .cpu import process_seconds, tree_seconds
 from .environment import BENCH_SETTINGS, FAST_SETTINGS, PostgresCluster, postmaster_pid
@@ -126,6 +135,27 @@ def measure(
     }
 
 
+def transaction_times(cluster: PostgresCluster, transactions: int = 300) -> tuple[float, float]:
+    """Microseconds of one write transaction of one event, and of each further event."""
+    database = cluster.create_database("serial")
+    with PostgresStorageAdapter(
+        connection_source=ConnectionParameters.from_url(database)
+    ) as adapter:
+        stream = EventStore(adapter).stream(category=CATEGORY, stream="serial")
+        stream.publish(events=new_events(1))
+        times = []
+        for size in (1, 100):
+            batches = [
+                new_events(size) for _ in range(transactions // 10 if size > 1 else transactions)
+            ]
+            started = time.perf_counter()
+            for batch in batches:
+                stream.publish(events=batch)
+            times.append((time.perf_counter() - started) * 1e6 / len(batches))
+    one, hundred = times
+    return one, (hundred - one) / 99
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure each worker count once, print one line each."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -141,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = parser.parse_args(arguments)
     settings = FAST_SETTINGS if options.no_fsync else BENCH_SETTINGS
     with PostgresCluster(settings=settings) as cluster:
+        one, further = transaction_times(cluster)
+        print(
+            f"one write transaction (in process, one thread): {one:.0f} µs for one event, "
+            f"+{further:.1f} µs per further event",
+            flush=True,
+        )
         for workers in (int(count) for count in options.workers.split(",")):
             figures = measure(
                 cluster, workers, options.processes, options.threads, options.publishes
