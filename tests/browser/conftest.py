@@ -46,9 +46,10 @@ SERVE = [
 ]
 _HTTP_LISTENING = re.compile(r"event=http_listening address=\S+ port=(\d+)")
 
-# Expectations wait on their condition up to this deadline: long enough for a loaded
-# 2-core machine, and a failure still ends the test instead of hanging it.
-expect.set_options(timeout=20_000)
+# Expectations and actions wait on their condition up to this deadline: long enough for
+# a loaded 2-core machine, and a failure still ends the test instead of hanging it.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class ConsoleServer:
@@ -57,7 +58,8 @@ class ConsoleServer:
     def __init__(self, process: ServerProcess):
         self.process = process
         self.target = process.target
-        self.url = f"http://127.0.0.1:{http_port(process)}/"
+        self.http_port = http_port(process)
+        self.url = f"http://127.0.0.1:{self.http_port}/"
 
 
 def http_port(process: ServerProcess) -> int:
@@ -88,6 +90,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A new tab in a context of its own; fails the test on any script error."""
     context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

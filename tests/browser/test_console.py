@@ -17,8 +17,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.types import NewEvent, StoredEvent
-from tests.browser.conftest import VIEWPORT, ConsoleServer, console_server, screenshot
+from tests.browser.conftest import SERVE, VIEWPORT, ConsoleServer, console_server, screenshot
 from tests.support.readme import example_code
+from tests.support.server_process import ServerProcess
 
 README_ADAPTER = "adapter = adapters.InMemoryStorageAdapter()"
 WRITER = "writer-token-0123456789"
@@ -215,6 +216,35 @@ def test_the_live_tail_of_a_category_shows_events_as_they_commit(
     placed.locator("summary").click()
     expect(placed.locator("pre.payload")).to_have_text(json.dumps({"total": 12}, indent=2))
     screenshot(page, "7-live-tail")
+
+
+def test_the_live_tail_goes_on_across_a_server_restart_without_a_gap_or_a_repeat(
+    page: Page, tmp_path: Path
+) -> None:
+    storage = ["--storage", f"sqlite:///{tmp_path / 'events.db'}"]
+    with console_server(*storage) as process:
+        first = ConsoleServer(process)
+        grpc_port, http_port = process.port, first.http_port
+        publish(first.target, "orders", "o-1", NewEvent(name="before-the-tail", payload={}))
+        page.goto(first.url + "#/tail/orders")
+        expect(page.get_by_role("status")).to_have_text("Live: waiting for events to commit.")
+        publish(first.target, "orders", "o-1", NewEvent(name="before-the-restart", payload={}))
+        expect(event_card(page, "before-the-restart")).to_have_count(1)
+
+    expect(page.get_by_role("status")).to_have_text("Connection lost; reconnecting…")
+    # The same ports again, so the page's EventSource finds the server where it was.
+    same_ports = ["--listen", f"127.0.0.1:{grpc_port}", "--http-listen", f"127.0.0.1:{http_port}"]
+    with ServerProcess([*SERVE[:2], *same_ports, *storage]) as process:
+        # Published whether or not the page has reconnected yet: it must arrive either way.
+        publish(process.target, "orders", "o-2", NewEvent(name="after-the-restart", payload={}))
+        expect(event_card(page, "after-the-restart")).to_have_count(1)
+        expect(page.locator("details.event .name")).to_have_text(
+            ["after-the-restart", "before-the-restart"]
+        )
+        expect(page.get_by_role("status")).to_have_text("Live: 2 new since you started.")
+        # The summary above follows the tail.
+        expect(summary_value(page, "events")).to_have_text("3")
+        screenshot(page, "10-live-tail-after-restart")
 
 
 def test_with_tokens_the_console_asks_for_one_and_keeps_it_for_the_tab(

@@ -3,8 +3,9 @@
 
 import { ApiError, forgetToken, getJson, storedToken, storeToken } from "./api.js";
 import { showCategories, showEvent, showStream, showStreams } from "./browse.js";
-import { count, el, replace } from "./dom.js";
+import { el, replace } from "./dom.js";
 import { idHref, parseHash, sequenceHref } from "./routes.js";
+import { hideSummary, showSummary } from "./summary.js";
 import { showTail } from "./tail.js";
 
 const VIEWS = {
@@ -17,34 +18,14 @@ const VIEWS = {
 };
 
 const view = document.getElementById("view");
-const summary = document.getElementById("summary");
 const signOut = document.getElementById("sign-out");
 
 // Each navigation gets a number; a slower, older one finishing late must not paint over it.
 let navigation = 0;
 let cleanup = null;
 
-function showSummary(info) {
-  const item = (field, label, value) =>
-    el("div", { dataset: { field } }, el("dt", {}, label), el("dd", {}, value));
-  replace(
-    summary,
-    el(
-      "dl",
-      {},
-      item("events", "Events", count(info.events)),
-      item("streams", "Streams", count(info.streams)),
-      item("categories", "Categories", count(info.categories)),
-      item("head", "Head", info.head === null ? "empty" : `#${info.head}`),
-      item("storage", "Storage", info.storage),
-      item("server-version", "Server", info.server_version),
-    ),
-  );
-  summary.hidden = false;
-}
-
 function askForToken(refused) {
-  summary.hidden = true;
+  hideSummary();
   signOut.hidden = true;
   const message = el("p", { class: "error", role: "alert" }, "That token was refused.");
   message.hidden = !refused;

@@ -7,6 +7,7 @@ import { apiUrl, storedToken } from "./api.js";
 import { el, replace } from "./dom.js";
 import { eventCard } from "./events.js";
 import { categoriesHref, tailHref } from "./routes.js";
+import { refreshSummarySoon } from "./summary.js";
 
 // The page keeps the newest events only: a busy log must not grow the tab without bound.
 const KEEP_EVENTS = 500;
@@ -23,6 +24,13 @@ export function showTail(view, { segments: [, category = ""] }) {
     status.className = `status ${kind}`;
     status.textContent = text;
   };
+  const live = () =>
+    setStatus(
+      "live",
+      shown === 0
+        ? "Live: waiting for events to commit."
+        : `Live: ${shown.toLocaleString("en")} new since you started.`,
+    );
 
   const stop = (text = "Stopped.", kind = "idle") => {
     if (source) source.close();
@@ -43,15 +51,12 @@ export function showTail(view, { segments: [, category = ""] }) {
       list.prepend(eventCard(JSON.parse(message.data), { showStream: true }));
       shown += 1;
       while (list.childElementCount > KEEP_EVENTS) list.lastElementChild.remove();
-      setStatus("live", `Live: ${shown.toLocaleString("en")} new since you started.`);
+      live();
+      refreshSummarySoon();
     });
-    source.addEventListener("caught-up", () => {
-      setStatus("live", "Live: waiting for events to commit.");
-    });
-    source.addEventListener("heartbeat", (message) => {
-      const { head } = JSON.parse(message.data);
-      if (shown === 0) setStatus("live", `Live: quiet, the log's head is #${head ?? "–"}.`);
-    });
+    // Again after each reconnection: the stream is live once more.
+    source.addEventListener("caught-up", live);
+    source.addEventListener("heartbeat", live);
     source.addEventListener("failure", (message) => {
       setStatus("error", `The server's storage failed: ${JSON.parse(message.data).message}`);
     });
