@@ -7,7 +7,9 @@ keep one worker busy whatever ``--workers`` says. For each worker count: a fresh
 on one PostgreSQL cluster, the server, the clients started and connected, then released
 together. Printed: publishes per second (all publishes over the time from the release to
 the last client's end), and CPU per publish of the server (supervisor and workers), the
-clients and PostgreSQL, read from the kernel's CPU clocks (``bench.cpu``).
+clients and PostgreSQL, read from the kernel's CPU clocks (``bench.cpu``), and the mean
+group: events per write transaction, counted afterwards as the distinct ``xmin`` (the
+writing transaction's id) of the rows.
 
 And, for the arithmetic of where the database becomes the limit: the time of one write
 transaction, which holds the table's write lock from its start to its commit, from the
@@ -127,8 +129,16 @@ def measure(
         server.terminate()
         server.communicate(timeout=60)
     total = processes * threads * publishes
+    # Every event a group commit writes shares that transaction's id (the clients' first
+    # publishes, one each before the clock, count too: a handful among thousands).
+    rows = cluster.execute(
+        "SELECT count(*), count(DISTINCT xmin::text) FROM events",
+        dbname=database.rsplit("/", 1)[1],
+    )
+    events, transactions = (int(str(value)) for value in rows[0])
     return {
         "rate": total / elapsed,
+        "group": events / transactions,
         "server_us": (after[0] - before[0]) * 1e6 / total,
         "client_us": (after_clients - before_clients) * 1e6 / total,
         "postgres_us": (after[1] - before[1]) * 1e6 / total,
@@ -184,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(
                 f"--workers {workers}: {figures['rate']:,.0f} publishes/s; CPU per publish: "
                 f"server {figures['server_us']:.0f} µs, clients {figures['client_us']:.0f} µs, "
-                f"PostgreSQL {figures['postgres_us']:.0f} µs",
+                f"PostgreSQL {figures['postgres_us']:.0f} µs; "
+                f"{figures['group']:.1f} events per write transaction",
                 flush=True,
             )
 
