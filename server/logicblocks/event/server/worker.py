@@ -22,7 +22,11 @@ def main() -> int:
     # The server handles SIGINT again once it serves.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     quiet_grpc_core(os.environ)
-    arguments, seat = pickle.load(sys.stdin.buffer)
+    try:
+        arguments, seat = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        return 1  # the supervisor died before it said what to serve
+
     # Imported after the environment is set: cli imports grpc.
     from .cli import serve
 

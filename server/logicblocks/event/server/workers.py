@@ -30,6 +30,8 @@ writing a line on a second pipe, whose end also tells the supervisor that it exi
 """
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -71,9 +73,9 @@ class WorkerSeat:
 
     def started(self, request_stop: Callable[[], None]) -> None:
         """Tell the supervisor this worker serves; stop when its pipe (stdin) ends."""
-        import asyncio
-
-        os.write(self.ready_fd, _READY)
+        # A supervisor gone already has no reader there; the watch below sees it at once.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(self.ready_fd, _READY)
         loop = asyncio.get_running_loop()
 
         def supervisor_gone() -> None:
