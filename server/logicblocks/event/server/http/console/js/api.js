@@ -43,6 +43,21 @@ export function apiUrl(path, parameters = {}) {
   return url;
 }
 
+// A number JSON.parse would change (an integer past 2^53, "1.50", "1e3") keeps the text
+// it was published as: payloads are shown as stored, not as a double rounds them. Where
+// the browser lacks JSON.rawJSON (source text access), numbers stay as parsed.
+function keepNumberText(key, value, context) {
+  if (typeof value === "number" && context?.source && String(value) !== context.source) {
+    return JSON.rawJSON ? JSON.rawJSON(context.source) : value;
+  }
+  return value;
+}
+
+/** Parse the JSON `text` of an API answer or of a server-sent event. */
+export function parseJson(text) {
+  return JSON.parse(text, keepNumberText);
+}
+
 /** GET API `path` as JSON; throws ApiError on any status but 2xx. */
 export async function getJson(path, parameters = {}, token = storedToken()) {
   const headers = { Accept: "application/json" };
@@ -53,7 +68,7 @@ export async function getJson(path, parameters = {}, token = storedToken()) {
   } catch (error) {
     throw new ApiError(0, `The server cannot be reached (${error.message}).`);
   }
-  const body = await response.json().catch(() => null);
+  const body = await response.text().then(parseJson).catch(() => null);
   if (!response.ok) {
     throw new ApiError(response.status, errorMessage(response, body), body);
   }

@@ -16,9 +16,38 @@ const FIELDS = [
   ["occurred_at", "Occurred at"],
 ];
 
-/** The payload as indented JSON text (shown with textContent, never parsed as markup). */
+// A JSON token of the indented text: a string (a key when a colon follows), a number, or
+// true/false/null. Strings are matched whole first, so nothing inside one is a token.
+const JSON_TOKEN = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?\d[\d.eE+-]*)|\b(true|false|null)\b/g;
+// Past this many characters the payload is shown plain: colouring costs a node a token.
+const MAX_COLOURED = 100_000;
+
+/** The payload as indented JSON text. */
 export function formatPayload(payload) {
   return JSON.stringify(payload, null, 2);
+}
+
+/** The payload, indented and coloured by token, every piece a text node. */
+function payloadBlock(payload) {
+  const text = formatPayload(payload);
+  const block = el("pre", { class: "payload" });
+  if (text.length > MAX_COLOURED) {
+    block.textContent = text;
+    return block;
+  }
+  let shown = 0;
+  for (const match of text.matchAll(JSON_TOKEN)) {
+    const [token, string, colon, number] = match;
+    block.append(text.slice(shown, match.index));
+    if (string !== undefined) {
+      block.append(el("span", { class: colon ? "json-key" : "json-string" }, string), colon ?? "");
+    } else {
+      block.append(el("span", { class: number ? "json-number" : "json-literal" }, token));
+    }
+    shown = match.index + token.length;
+  }
+  block.append(text.slice(shown));
+  return block;
 }
 
 /** A collapsible card for `event`; `open` shows its fields and payload at once. */
@@ -54,7 +83,7 @@ export function eventCard(event, { open = false, showStream = true } = {}) {
       { class: "body" },
       fields,
       el("h4", {}, "Payload"),
-      el("pre", { class: "payload" }, formatPayload(event.payload)),
+      payloadBlock(event.payload),
     ),
   );
 }

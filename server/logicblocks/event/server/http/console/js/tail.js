@@ -3,7 +3,7 @@
 // connection and resumes after the last event it saw (Last-Event-ID), with no gap and no
 // repeat; EventSource cannot send headers, so the tab's token goes as `access_token`.
 
-import { apiUrl, storedToken } from "./api.js";
+import { apiUrl, parseJson, storedToken } from "./api.js";
 import { el, replace } from "./dom.js";
 import { eventCard } from "./events.js";
 import { categoriesHref, tailHref } from "./routes.js";
@@ -48,7 +48,7 @@ export function showTail(view, { segments: [, category = ""] }) {
     toggle.textContent = "Stop";
     setStatus("connecting", "Connecting…");
     source.addEventListener("stored", (message) => {
-      list.prepend(eventCard(JSON.parse(message.data), { showStream: true }));
+      list.prepend(eventCard(parseJson(message.data), { showStream: true }));
       shown += 1;
       while (list.childElementCount > KEEP_EVENTS) list.lastElementChild.remove();
       live();
@@ -58,7 +58,7 @@ export function showTail(view, { segments: [, category = ""] }) {
     source.addEventListener("caught-up", live);
     source.addEventListener("heartbeat", live);
     source.addEventListener("failure", (message) => {
-      setStatus("error", `The server's storage failed: ${JSON.parse(message.data).message}`);
+      setStatus("error", `The server's storage failed: ${parseJson(message.data).message}`);
     });
     source.addEventListener("error", () => {
       // CLOSED: the server refused the stream (a bad token, no free slot) and EventSource
