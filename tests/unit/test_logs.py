@@ -88,3 +88,13 @@ def test_grpc_core_is_quieted_unless_the_user_chose_a_setting() -> None:
         environment = dict(chosen)
         quiet_grpc_core(environment)
         assert environment == chosen
+
+
+def test_a_workers_context_ends_every_line_typed() -> None:
+    context = {"worker": 2, "pid": 4242}
+    text = KeyValueFormatter(context).format(record("event=stopped"))
+    assert text.endswith(" event=stopped worker=2 pid=4242")
+    free = KeyValueFormatter(context).format(record("not a template", name="psycopg"))
+    assert free.endswith(' message="not a template" worker=2 pid=4242')
+    fields = json.loads(JsonFormatter(context).format(record("event=stopped")))
+    assert (fields["event"], fields["worker"], fields["pid"]) == ("stopped", 2, 4242)
