@@ -170,6 +170,15 @@ def test_long_lists_are_read_a_page_at_a_time(page: Page, server: ConsoleServer)
     expect(rows).to_have_count(10)
     expect(rows.first).to_have_text("a-110")
 
+    entries = [NewEvent(name=f"entry-{number}", payload={}) for number in range(60)]
+    publish(server.target, "ledger", "l-1", *entries)
+    page.goto(server.url + "#/streams/ledger/l-1")
+    names = page.locator("details.event .name")
+    expect(names).to_have_count(50)
+    page.get_by_role("link", name="Next events").click()
+    expect(names).to_have_text([f"entry-{number}" for number in range(50, 60)])
+    expect(page.get_by_role("link", name="Next events")).to_have_count(0)
+
 
 def test_search_finds_an_event_by_sequence_number_or_by_id(
     page: Page, server: ConsoleServer
