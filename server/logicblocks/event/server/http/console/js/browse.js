@@ -11,7 +11,7 @@ const LIST_PAGE_SIZE = 50;
 const EVENTS_PAGE_SIZE = 50;
 
 /** "Categories › orders › o-1": where the view is, each step but the last a link. */
-function crumbs(...steps) {
+export function crumbs(...steps) {
   const nav = el("nav", { class: "crumbs", "aria-label": "Where you are" });
   steps.forEach(([label, href], index) => {
     if (index > 0) nav.append(el("span", { class: "sep", "aria-hidden": "true" }, "›"));

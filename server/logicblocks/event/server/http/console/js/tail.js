@@ -4,6 +4,7 @@
 // repeat; EventSource cannot send headers, so the tab's token goes as `access_token`.
 
 import { apiUrl, parseJson, storedToken } from "./api.js";
+import { crumbs } from "./browse.js";
 import { el, replace } from "./dom.js";
 import { eventCard } from "./events.js";
 import { categoriesHref, tailHref } from "./routes.js";
@@ -96,12 +97,9 @@ export function showTail(view, { segments: [, category = ""] }) {
 
   replace(
     view,
-    el(
-      "nav",
-      { class: "crumbs", "aria-label": "Where you are" },
-      el("a", { href: categoriesHref() }, "Categories"),
-      el("span", { class: "sep", "aria-hidden": "true" }, "›"),
-      el("span", { class: "here" }, category ? `Live tail of ${category}` : "Live tail of the log"),
+    crumbs(
+      ["Categories", categoriesHref()],
+      [category ? `Live tail of ${category}` : "Live tail of the log"],
     ),
     el("div", { class: "toolbar" }, chooser, toggle),
     status,
