@@ -188,6 +188,49 @@ def test_any_payload_gets_the_full_walks_verdict(payload: dict[str, Any]) -> Non
     assert outcome(encode_payload, "p", payload) == outcome(reference_encode, "p", payload)
 
 
+# Where orjson writes the text (plain payloads) it must be json.dumps' own, byte for byte.
+EDGE_VALUES: list[object] = [
+    0.0,
+    -0.0,
+    1e-4,
+    -1e-4,
+    9.999999999999999e-05,
+    1e-05,
+    -1.5e-07,
+    5e-324,
+    0.1,
+    1 / 3,
+    1234.5,
+    1e15,
+    9999999999999998.0,
+    1e16,
+    -1e22,
+    2.0**53,
+    1.7976931348623157e308,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    2**64,
+    -(2**63),
+    -(2**63) - 1,
+    "".join(chr(code) for code in range(0x800)),
+    "\u2028\u2029\ufeff\U0001f600",
+    "\ud800",
+]
+
+
+@pytest.mark.parametrize("value", EDGE_VALUES, ids=short_id)
+def test_edge_values_are_written_as_json_dumps_writes_them(value: object) -> None:
+    payload = {"v": value, "in": [value, {"v": value}]}
+    assert outcome(encode_payload, "p", payload) == outcome(reference_encode, "p", payload)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_any_float_is_written_as_json_dumps_writes_it(value: float) -> None:
+    payload = {"f": value, "l": [1, value]}
+    assert encode_payload("p", payload) == reference_encode("p", payload)
+
+
 def deep_text(depth: int, leaf: str = "1") -> str:
     return '{"a":' * depth + leaf + "}" * depth
 

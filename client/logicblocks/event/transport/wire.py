@@ -6,7 +6,7 @@ agree by construction; the server's own half (requests in, results out) is
 every backend stores (see ``records``).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -189,14 +189,15 @@ def pending_event_to_wire(event: PendingEvent) -> events_pb2.NewEvent:
 def publish_request_to_wire(
     target: identifier.Stream,
     events: Iterable[PendingEvent],
-    conditions: Iterable[WriteCondition],
+    conditions: Collection[WriteCondition],
 ) -> event_store_pb2.PublishRequest:
     """The ``Publish`` request of validated events, each built in place in the request
     (messages built apart and passed in would be copied)."""
-    request = event_store_pb2.PublishRequest(
-        target=stream_to_wire(target),
-        conditions=[condition_to_wire(condition) for condition in conditions],
-    )
+    request = event_store_pb2.PublishRequest()
+    request.target.category = target.category
+    request.target.stream = target.stream
+    if conditions:
+        request.conditions.extend(condition_to_wire(condition) for condition in conditions)
     add = request.events.add
     for event in events:
         _fill_new_event(add(), event)

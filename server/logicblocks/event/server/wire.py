@@ -6,8 +6,7 @@ Payloads cross as the UTF-8 bytes of the JSON text every backend stores: the ser
 decodes them on the way out.
 """
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 # googleapis-common-protos ships no type information.
@@ -21,7 +20,7 @@ from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
     check_event_identity,
-    new_event_id,
+    new_event_ids,
     trusted_pending_event,
     validate_target,
 )
@@ -102,6 +101,7 @@ def new_events_from_wire(events: Sequence[events_pb2.NewEvent]) -> list[PendingE
         for index, event in enumerate(events)
     ]
     timestamps = [_sent_timestamps(index, event) for index, event in enumerate(events)]
+    fresh_ids = new_event_ids(len(events))
     prepared: list[PendingEvent] = []
     seen_ids: set[str] = set()
     for index, event in enumerate(events):
@@ -112,7 +112,7 @@ def new_events_from_wire(events: Sequence[events_pb2.NewEvent]) -> list[PendingE
         observed = datetime.now(UTC) if observed_at is None else observed_at
         prepared.append(
             trusted_pending_event(
-                new_event_id() if id is None else id,
+                next(fresh_ids) if id is None else id,
                 name,
                 payloads[index],
                 observed,
@@ -156,29 +156,28 @@ def target_from_wire(target: targets_pb2.Target) -> Scannable:
     raise InvalidInputError("target", "must be set to one of log, category or stream")
 
 
-@contextmanager
-def _fields_at(paths: Mapping[str, str]) -> Iterator[None]:
-    """Name the fields of in-process rules by their paths in the request.
+def _at_path(error: InvalidInputError, paths: Mapping[str, str]) -> InvalidInputError:
+    """``error`` naming the field of an in-process rule by its path in the request.
 
     The store's rules name fields as the Python API has them (``category``); a gRPC
     client needs the path from the request's root (``target.stream.category``), as
     ``google.rpc.BadRequest`` defines it.
     """
-    try:
-        yield
-    except InvalidInputError as error:
-        path = paths.get(error.field)
-        if path is None:
-            raise
-        raise InvalidInputError(path, error.rule) from None
+    path = paths.get(error.field)
+    return error if path is None else InvalidInputError(path, error.rule)
+
+
+_PUBLISH_TARGET_PATHS = {"category": "target.category", "stream": "target.stream"}
 
 
 def publish_target_from_wire(request: event_store_pb2.PublishRequest) -> identifier.Stream:
     """The stream a publish targets, checked by the store's rules, named by request path."""
     if not request.HasField("target"):
         raise InvalidInputError("target", "must be set to a stream")
-    with _fields_at({"category": "target.category", "stream": "target.stream"}):
+    try:
         return validate_target(stream_from_wire(request.target))
+    except InvalidInputError as error:
+        raise _at_path(error, _PUBLISH_TARGET_PATHS) from None
 
 
 def read_target_from_wire(target: targets_pb2.Target, *, is_set: bool) -> Scannable:
@@ -188,8 +187,11 @@ def read_target_from_wire(target: targets_pb2.Target, *, is_set: bool) -> Scanna
         raise InvalidInputError("target", "must be set to one of log, category or stream")
     scannable = target_from_wire(target)
     kind = target.WhichOneof("target")
-    with _fields_at({"category": f"target.{kind}.category", "stream": "target.stream.stream"}):
+    try:
         validate_scannable(scannable)
+    except InvalidInputError as error:
+        paths = {"category": f"target.{kind}.category", "stream": "target.stream.stream"}
+        raise _at_path(error, paths) from None
     return scannable
 
 

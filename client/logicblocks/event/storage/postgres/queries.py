@@ -8,9 +8,10 @@ parameter (``InsertRows``). Queries run often are plain text, which psycopg prep
 
 import json
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from psycopg import sql
 
 from logicblocks.event.store.adapters.base import Scannable
@@ -80,24 +81,33 @@ class InsertRows:
         return self.records[-1].sequence_number
 
     def json(self) -> str:
-        string = json_text
-        # isoformat() of an aware datetime carries its offset, so the instant is exact
-        # whatever the session's time zone; microseconds are kept.
-        return (
-            "["
-            + ",".join(
-                [
-                    f'{{"sequence_number":{r.sequence_number},"id":{string(r.id)},'
-                    f'"name":{string(r.name)},"category":{string(r.category)},'
-                    f'"stream":{string(r.stream)},"position":{r.position},'
-                    f'"payload":{string(r.payload)},'
-                    f'"observed_at":"{r.observed_at.isoformat()}",'
-                    f'"occurred_at":"{r.occurred_at.isoformat()}"}}'
-                    for r in self.records
-                ]
-            )
-            + "]"
-        )
+        # orjson writes an aware datetime as isoformat() does, with its offset, so the
+        # instant is exact whatever the session's time zone; microseconds are kept. It is
+        # several times faster than joining strings the standard encoder made one by one.
+        return orjson.dumps(
+            [
+                {
+                    "sequence_number": r.sequence_number,
+                    "id": r.id,
+                    "name": r.name,
+                    "category": r.category,
+                    "stream": r.stream,
+                    "position": r.position,
+                    "payload": r.payload,
+                    "observed_at": r.observed_at,
+                    "occurred_at": r.occurred_at,
+                }
+                for r in self.records
+            ],
+            default=_isoformat,
+        ).decode("utf-8")
+
+
+def _isoformat(value: object) -> str:
+    """Datetimes orjson does not write itself (subclasses), as it would write them."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")
 
 
 def _render(query: sql.Composable) -> str:
@@ -126,23 +136,32 @@ class Queries:
         self.head = _render(
             sql.SQL("SELECT coalesce(max(sequence_number), -1) FROM {}").format(table)
         )
-        # Each written stream's last position, from the streams table (one key lookup
-        # each): conditions are judged from it alone. Streams without events have no row.
-        self.last_positions = _render(
+        # What a write transaction reads once it holds the lock, in one statement (each
+        # statement costs the writer more than its rows do): the head; each written
+        # stream's last position, from the streams table (one key lookup each, and what
+        # conditions are judged from; streams without events have no row), as JSON
+        # [category, stream, position] triples; and which of the given ids are stored, as
+        # a JSON list (their records are read only then: a retry is rare).
+        self.write_state = _render(
             sql.SQL(
-                "SELECT s.category, s.stream, t.last_position"
+                "SELECT (SELECT coalesce(max(sequence_number), -1) FROM {}),"
+                " (SELECT coalesce(json_agg(json_build_array(s.category, s.stream,"
+                " t.last_position)), '[]')::text"
                 " FROM json_to_recordset(%s::json) AS s(category text, stream text)"
                 ' JOIN {} AS t ON t.category = s.category COLLATE "C"'
-                ' AND t.stream = s.stream COLLATE "C"'
-            ).format(streams)
+                ' AND t.stream = s.stream COLLATE "C"),'
+                " (SELECT coalesce(json_agg(id), '[]')::text FROM {}"
+                " WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json))))"
+            ).format(table, streams, table)
         )
         self.records_by_id = _render(
             sql.SQL(
                 "SELECT {} FROM {} WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
             ).format(_RECORD_COLUMNS, table)
         )
-        # One statement inserts the events and moves each written stream's row in the
-        # streams table to its last event: the index is never apart from the log.
+        # One statement inserts the events, moves each written stream's row in the streams
+        # table to its last event (the index is never apart from the log), and sends the
+        # commit's wake-up with the new head (delivered at commit, like the rows).
         self.insert = _render(
             sql.SQL(
                 "WITH inserted AS ("
@@ -153,7 +172,8 @@ class Queries:
                 " FROM json_to_recordset(%s::json) AS r(sequence_number bigint, id text,"
                 " name text, category text, stream text, position bigint, payload text,"
                 " observed_at timestamptz, occurred_at timestamptz)"
-                " RETURNING category, stream, position, sequence_number, observed_at)"
+                " RETURNING category, stream, position, sequence_number, observed_at),"
+                " indexed AS ("
                 " INSERT INTO {} AS t (category, stream, last_position, last_sequence_number,"
                 " last_observed_at)"
                 " SELECT DISTINCT ON (category, stream) category, stream, position,"
@@ -162,10 +182,10 @@ class Queries:
                 " ON CONFLICT (category, stream) DO UPDATE SET"
                 " last_position = excluded.last_position,"
                 " last_sequence_number = excluded.last_sequence_number,"
-                " last_observed_at = excluded.last_observed_at"
+                " last_observed_at = excluded.last_observed_at RETURNING 1)"
+                " SELECT pg_notify(%s, %s)"
             ).format(table, streams)
         )
-        self.notify = "SELECT pg_notify(%s, %s)"
 
         self._pages = _page_queries(table, _RECORD_COLUMNS)
         # The budgeted pages read the payload as stored (not cast to text), so the rows a
