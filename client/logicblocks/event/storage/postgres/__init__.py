@@ -42,7 +42,8 @@ name and what derives from it), ``schema`` (migrations and the schema version), 
 (``PostgresStorageAdapter``, the blocking face) and ``async_storage``
 (``AsyncPostgresStorage``, the face the server awaits). The ``*_async`` modules are the one
 source of the logic: ``group_commit``, ``listener`` and ``records`` are generated from them
-(``scripts/async_to_sync.py``). psycopg is the ``postgres`` extra: importing this package without it says so.
+(``scripts/async_to_sync.py``). psycopg is the ``postgres`` extra: importing this package
+without it says so.
 """
 
 try:

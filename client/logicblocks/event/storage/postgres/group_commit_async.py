@@ -12,7 +12,8 @@ leads: it takes the queue (up to ``_GROUP_EVENT_LIMIT`` events) into one transac
 publish's retry lookup and conditions are checked on their own against the running state
 of the group (a publish sees the ones before it); only the failing ones are rejected, the
 rest are inserted with one statement and committed once. A transaction is two round trips
-in pipeline mode: lock and reads, then insert, ``NOTIFY`` and commit.
+in pipeline mode: the lock and one statement of reads, then one statement inserting and
+sending the ``NOTIFY``, and the commit.
 """
 
 from collections.abc import Callable, Sequence, Set
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import orjson
 import psycopg
 
 from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
@@ -209,8 +211,8 @@ class AsyncGroupCommit:
             connection.pipeline() if _PIPELINE_SUPPORTED else nullcontext(),
             connection.transaction(),
         ):
-            # Round trip 1: timeouts and the lock, then reads in statements of their
-            # own, whose snapshots are taken after the lock is held. READ COMMITTED
+            # Round trip 1: timeouts and the lock, then the reads in a statement of its
+            # own, whose snapshot is taken after the lock is held. READ COMMITTED
             # whatever a caller's pool is set to: a repeatable-read snapshot would be
             # taken before the lock is held and miss the previous holder's commit.
             await connection.execute(queries.read_committed)
@@ -218,9 +220,8 @@ class AsyncGroupCommit:
                 queries.begin_write,
                 (*self._timeouts, self._table_parameters.lock_key),
             )
-            head_cursor = await connection.execute(queries.head)
-            last_cursor = await connection.execute(
-                queries.last_positions,
+            state_cursor = await connection.execute(
+                queries.write_state,
                 (
                     json_text(
                         [
@@ -228,32 +229,33 @@ class AsyncGroupCommit:
                             for category, stream in streams_written
                         ]
                     ),
+                    json_text(client_ids),
                 ),
             )
-            ids_cursor = (
-                await connection.execute(queries.records_by_id, (json_text(client_ids),))
-                if client_ids
-                else None
-            )
-            head = single_int(await head_cursor.fetchone())
+            state = await state_cursor.fetchone()
+            head = single_int(state)
+            assert state is not None  # single_int refuses a missing row
             streams = {
-                (row[0], row[1]): _StreamState(position=row[2])
-                for row in await last_cursor.fetchall()
+                (category, stream): _StreamState(position=position)
+                for category, stream, position in orjson.loads(state[1])
             }
-            known_ids = (
-                {}
-                if ids_cursor is None
-                else {row[0]: record_from_row(row) for row in await ids_cursor.fetchall()}
-            )
+            stored_ids = orjson.loads(state[2])
+            known_ids = {}
+            if stored_ids:
+                # A retry: its records, to answer with (still under the lock).
+                ids_cursor = await connection.execute(
+                    queries.records_by_id, (json_text(stored_ids),)
+                )
+                known_ids = {row[0]: record_from_row(row) for row in await ids_cursor.fetchall()}
 
             rows = self._assign(group, head, streams, known_ids)
             if not rows:
                 return None
-            # Round trip 2: one insert for the whole group, the wake-up, the commit.
-            await connection.execute(queries.insert, (rows.json(),))
+            # Round trip 2: one statement for the insert and the wake-up, then the commit.
             new_head = rows.last_sequence_number
             await connection.execute(
-                queries.notify, (self._table_parameters.channel, str(new_head))
+                queries.insert,
+                (rows.json(), self._table_parameters.channel, str(new_head)),
             )
         self._on_commit(len(rows))
         return new_head
