@@ -23,6 +23,7 @@ import grpc
 __all__ = [
     "Access",
     "TokenAuthInterceptor",
+    "Tokens",
     "TokensFileError",
     "fingerprint",
     "load_tokens",
@@ -138,13 +139,14 @@ def _rejecting(
     return handler._replace(**{kind: streaming})  # type: ignore[attr-defined, no-any-return]
 
 
-class TokenAuthInterceptor(_ServerInterceptor):
-    """Lets through calls with a known bearer token, and publishes with a read-write one."""
+class Tokens:
+    """The server's tokens, looked up in constant time; shared by the gRPC and HTTP faces."""
 
     def __init__(self, tokens: Mapping[str, Access]):
         self._tokens = [(token.encode("utf-8"), access) for token, access in tokens.items()]
 
-    def _access(self, presented: str) -> Access | None:
+    def access(self, presented: str) -> Access | None:
+        """What the token ``presented`` allows; ``None`` for a token the server does not know."""
         candidate = presented.encode("utf-8")
         found: Access | None = None
         # Every token is compared, each in constant time, so timing tells nothing about
@@ -153,6 +155,18 @@ class TokenAuthInterceptor(_ServerInterceptor):
             if hmac.compare_digest(candidate, token):
                 found = access
         return found
+
+    def of_header(self, header: str) -> Access | None:
+        """What an ``authorization`` value allows: ``Bearer <token>``, else ``None``."""
+        scheme, _, presented = header.partition(" ")
+        return self.access(presented.strip()) if scheme.lower() == "bearer" else None
+
+
+class TokenAuthInterceptor(_ServerInterceptor):
+    """Lets through calls with a known bearer token, and publishes with a read-write one."""
+
+    def __init__(self, tokens: Mapping[str, Access]):
+        self._tokens = Tokens(tokens)
 
     async def intercept_service(
         self,
@@ -169,8 +183,7 @@ class TokenAuthInterceptor(_ServerInterceptor):
         for key, value in handler_call_details.invocation_metadata or ():
             if key == "authorization":
                 header = value if isinstance(value, str) else value.decode("utf-8", "replace")
-        scheme, _, presented = header.partition(" ")
-        access = self._access(presented.strip()) if scheme.lower() == "bearer" else None
+        access = self._tokens.of_header(header)
         if access is None:
             reason = "missing" if not header else "invalid"
             return _rejecting(
@@ -182,7 +195,7 @@ class TokenAuthInterceptor(_ServerInterceptor):
                 ),
             )
         if access is Access.READ_ONLY and method in WRITE_METHODS:
-            token = fingerprint(presented.strip())
+            token = fingerprint(header.partition(" ")[2].strip())
             return _rejecting(
                 handler,
                 grpc.StatusCode.PERMISSION_DENIED,

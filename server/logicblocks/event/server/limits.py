@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "ConcurrencyLimitError",
     "Limits",
+    "OverLimitError",
     "ScanSlots",
     "Slots",
     "SubscriptionSlots",
@@ -41,6 +42,11 @@ class ConcurrencyLimitError(Exception):
         super().__init__(f"too many concurrent {what} (limit {limit}={value}): retry later")
         self.limit = limit
         self.value = value
+
+
+class OverLimitError(InvalidInputError):
+    """A publish over a size limit (events per publish, payload bytes): invalid input
+    like any other over gRPC, and ``413 Content Too Large`` over HTTP."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class Limits:
         self.check_name("target.category", request.target.category)
         self.check_name("target.stream", request.target.stream)
         if len(request.events) > self.max_events_per_publish:
-            raise InvalidInputError(
+            raise OverLimitError(
                 "events",
                 f"must hold at most {self.max_events_per_publish} events "
                 f"(max_events_per_publish; got {len(request.events)})",
@@ -121,7 +127,7 @@ class Limits:
                 if rule is not None:
                     raise InvalidInputError(f"events[{index}].id", rule)
             if len(event.payload) > self.max_payload_bytes:
-                raise InvalidInputError(
+                raise OverLimitError(
                     f"events[{index}].payload",
                     f"must be at most {self.max_payload_bytes} bytes "
                     f"(max_payload_bytes; got {len(event.payload)})",

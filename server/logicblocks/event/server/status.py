@@ -20,9 +20,21 @@ from logicblocks.event.store.start import StartBeyondHeadError
 from .limits import ConcurrencyLimitError
 from .wire import bad_request_to_wire, condition_failure_to_wire
 
-__all__ = ["status_for", "storage_failure"]
+__all__ = [
+    "INTERNAL_MESSAGE",
+    "STORAGE_FULL_MESSAGE",
+    "STORAGE_UNAVAILABLE_MESSAGE",
+    "log_failure",
+    "status_for",
+    "storage_failure",
+]
 
 _log = logging.getLogger("logicblocks.event.server")
+
+# What callers are told of failures that are not theirs, on every face.
+STORAGE_FULL_MESSAGE = "storage full: the server's disk is full; nothing was written"
+STORAGE_UNAVAILABLE_MESSAGE = "storage unavailable"
+INTERNAL_MESSAGE = "internal error"
 
 # PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
 _DISK_FULL = "53100"
@@ -78,26 +90,37 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
         )
-    failure = storage_failure(error)
+    failure = log_failure(error, method=method)
     if failure == "full":
         # Certain (the write was rolled back) and not transient: RESOURCE_EXHAUSTED, which
         # clients do not retry at once as they do UNAVAILABLE.
+        return rpc_status.to_status(
+            status_pb2.Status(
+                code=code_pb2.RESOURCE_EXHAUSTED,
+                message=STORAGE_FULL_MESSAGE,
+            )
+        )
+    if failure == "unavailable":
+        return rpc_status.to_status(
+            status_pb2.Status(code=code_pb2.UNAVAILABLE, message=STORAGE_UNAVAILABLE_MESSAGE)
+        )
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE))
+
+
+def log_failure(error: Exception, *, method: str) -> str:
+    """Log a failure that is not the caller's doing; say which: ``full``, ``unavailable``
+    (storage) or ``internal`` (a bug, logged with its traceback). For both faces."""
+    failure = storage_failure(error)
+    if failure == "full":
         _log.error(
             "event=storage_full method=%s error=%s cause=%r",
             method,
             type(error).__name__,
             "the disk holding the storage is full: free space; publishes fail until then",
         )
-        return rpc_status.to_status(
-            status_pb2.Status(
-                code=code_pb2.RESOURCE_EXHAUSTED,
-                message="storage full: the server's disk is full; nothing was written",
-            )
-        )
+        return failure
     if failure == "unavailable":
         _log.warning("event=storage_unavailable method=%s error=%s", method, type(error).__name__)
-        return rpc_status.to_status(
-            status_pb2.Status(code=code_pb2.UNAVAILABLE, message="storage unavailable")
-        )
+        return failure
     _log.exception("event=internal_error method=%s error=%s", method, type(error).__name__)
-    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))
+    return "internal"

@@ -1,6 +1,7 @@
 """TLS for the server: its certificate and key, and optionally a CA clients must be signed by."""
 
 import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -41,6 +42,24 @@ class ServerTls:
             root_certificates=self.client_ca,
             require_client_auth=self.client_ca is not None,
         )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The same for the HTTP listener: this certificate, and with a client CA, clients
+        must present a certificate it signed."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        # OpenSSL loads a certificate and key only from files: they live for the call, in
+        # a folder only this user can read, and are gone before it returns.
+        with tempfile.TemporaryDirectory(prefix="event-store-tls-") as folder:
+            certificate, key = Path(folder) / "certificate.pem", Path(folder) / "key.pem"
+            for path, content in ((certificate, self.certificate_chain), (key, self.private_key)):
+                path.touch(mode=0o600)
+                path.write_bytes(content)
+            context.load_cert_chain(certificate, key, password=lambda: b"")
+        if self.client_ca is not None:
+            context.load_verify_locations(cadata=self.client_ca.decode("ascii"))
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
 
 def _check_files(certificate: Path, key: Path, client_ca: Path | None) -> None:
