@@ -107,6 +107,11 @@ class AsyncRecordStorage(ABC):
     async def summary(self) -> StoreSummary:
         """See ``RecordStorageAdapter.summary``."""
 
+    async def read_record_by_id(self, id: str) -> EventRecord | None:
+        """See ``RecordStorageAdapter.read_record_by_id``. Not abstract, so that faces
+        written before it still load; this default says it is not served."""
+        raise NotImplementedError("this storage cannot look an event up by its id")
+
 
 class ThreadedRecordStorage(AsyncRecordStorage):
     """A blocking engine awaited from the loop: each call runs on ``executor``.
@@ -182,3 +187,6 @@ class ThreadedRecordStorage(AsyncRecordStorage):
 
     async def summary(self) -> StoreSummary:
         return await self._run(self._adapter.summary)
+
+    async def read_record_by_id(self, id: str) -> EventRecord | None:
+        return await self._run(lambda: self._adapter.read_record_by_id(id))

@@ -172,6 +172,18 @@ class RecordStorageAdapter(StorageAdapter):
         """The engine's kind, head and counts, read at one moment from the index."""
         raise NotImplementedError()
 
+    def read_record_by_id(self, id: str) -> EventRecord | None:
+        """The stored record whose event id is ``id`` (ids are unique in a store), or
+        ``None``.
+
+        The engines here look it up in their index of ids. This default reads the log
+        from the start, so that adapters written before it still answer, slowly.
+        """
+        for record in self.read_records():
+            if record.id == id:
+                return record
+        return None
+
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         """Block until the head is past ``known_head`` or ``timeout`` seconds pass.
 

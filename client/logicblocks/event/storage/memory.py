@@ -89,6 +89,10 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self._committed(len(records))
         return records
 
+    def read_record_by_id(self, id: str) -> EventRecord | None:
+        sequence_number = self._ids.get(id)
+        return None if sequence_number is None else self._log[sequence_number]
+
     def read_records(
         self,
         *,

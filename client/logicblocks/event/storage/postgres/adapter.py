@@ -160,5 +160,8 @@ class PostgresStorageAdapter(RecordStorageAdapter):
     def summary(self) -> StoreSummary:
         return self._records.summary()
 
+    def read_record_by_id(self, id: str) -> EventRecord | None:
+        return self._records.record_by_id(id)
+
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         return self._records.wait_for_head_change(known_head, timeout)

@@ -143,3 +143,6 @@ class AsyncPostgresStorage(AsyncRecordStorage):
 
     async def summary(self) -> StoreSummary:
         return await self._records.summary()
+
+    async def read_record_by_id(self, id: str) -> EventRecord | None:
+        return await self._records.record_by_id(id)

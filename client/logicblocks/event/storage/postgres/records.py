@@ -27,7 +27,7 @@ from .connection import connect_arguments, storage_errors
 from .group_commit import GroupCommit
 from .listener import HeadListener
 from .listing import Listing
-from .queries import PagePlan, Queries, single_int
+from .queries import PagePlan, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["PostgresRecords"]
@@ -138,6 +138,13 @@ class PostgresRecords:
         with self._connection() as connection:
             cursor = connection.execute(self._listing.summary)
             return self._listing.summary_from_row(cursor.fetchone())
+
+    def record_by_id(self, id: str) -> EventRecord | None:
+        """See ``RecordStorageAdapter.read_record_by_id``: the index of ids answers."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._queries.records_by_id, (json_text([id]),))
+            row = cursor.fetchone()
+        return None if row is None else record_from_row(row)
 
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         """See ``RecordStorageAdapter.wait_for_head_change``: woken by ``NOTIFY``."""

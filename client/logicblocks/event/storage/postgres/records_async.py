@@ -25,7 +25,7 @@ from .connection import connect_arguments, storage_errors
 from .group_commit_async import AsyncGroupCommit
 from .listener_async import AsyncHeadListener
 from .listing import Listing
-from .queries import PagePlan, Queries, single_int
+from .queries import PagePlan, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["AsyncPostgresRecords"]
@@ -139,6 +139,13 @@ class AsyncPostgresRecords:
         async with self._connection() as connection:
             cursor = await connection.execute(self._listing.summary)
             return self._listing.summary_from_row(await cursor.fetchone())
+
+    async def record_by_id(self, id: str) -> EventRecord | None:
+        """See ``RecordStorageAdapter.read_record_by_id``: the index of ids answers."""
+        async with self._connection() as connection:
+            cursor = await connection.execute(self._queries.records_by_id, (json_text([id]),))
+            row = await cursor.fetchone()
+        return None if row is None else record_from_row(row)
 
     async def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         """See ``RecordStorageAdapter.wait_for_head_change``: woken by ``NOTIFY``."""

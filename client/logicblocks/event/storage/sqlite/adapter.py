@@ -279,6 +279,13 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         with self._readers.reader() as connection:
             return streams.summary(connection)
 
+    def read_record_by_id(self, id: str) -> EventRecord | None:
+        with self._readers.reader() as connection:
+            row = connection.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE id = ?", (id,)
+            ).fetchone()
+        return None if row is None else _record(row)
+
     def head(self) -> int:
         with self._readers.reader() as connection:
             head: int = connection.execute(
