@@ -98,6 +98,7 @@ def test_category_then_stream_then_event_shows_every_field_and_the_payload(
 
     page.get_by_role("link", name="joe.bloggs", exact=True).click()
     expect(page.locator("details.event")).to_have_count(2)
+    expect(page).to_have_title("joe.bloggs · Event store")
     created = event_card(page, "profile-created")
     created.locator("summary").click()
     expect(created.locator("pre.payload")).to_have_text(

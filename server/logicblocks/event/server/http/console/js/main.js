@@ -64,6 +64,17 @@ function askForToken(refused) {
   form.elements.token.focus();
 }
 
+// The tab's title names the view, and the bar marks the place it belongs to.
+function markPlace(section, page) {
+  const here = page.querySelector(".crumbs .here");
+  document.title = here ? `${here.textContent} · Event store` : "Event store console";
+  const place = section === "tail" ? "#/tail" : "#/";
+  for (const link of document.querySelectorAll(".main-nav a")) {
+    if (link.getAttribute("href") === place) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
 async function route() {
   if (cleanup) cleanup();
   cleanup = null;
@@ -89,6 +100,7 @@ async function route() {
       cleanup = stop ?? null;
     }
     replace(view, page);
+    markPlace(where.segments[0] ?? "", page);
   } catch (error) {
     if (current !== navigation) return;
     if (error instanceof ApiError && error.unauthenticated) {
