@@ -7,12 +7,12 @@ Every page a person would look at is saved under ``tests/browser/screenshots/``.
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
@@ -243,11 +243,19 @@ def test_the_live_tail_goes_on_across_a_server_restart_without_a_gap_or_a_repeat
         publish(first.target, "orders", "o-1", NewEvent(name="before-the-tail", payload={}))
         page.goto(first.url + "#/tail/orders")
         expect(page.get_by_role("status")).to_have_text("Live: waiting for events to commit.")
-        publish(first.target, "orders", "o-1", NewEvent(name="before-the-restart", payload={}))
+        (before,) = publish(
+            first.target, "orders", "o-1", NewEvent(name="before-the-restart", payload={})
+        )
         expect(event_card(page, "before-the-restart")).to_have_count(1)
+        # The first reconnection is refused, as a server shutting down (or a proxy in front
+        # of none) answers: EventSource gives up on a refusal, so the console must resume.
+        refused: list[str] = []
+        page.route(re.compile(r"/api/v1/subscribe\?"), refuse_once(refused), times=1)
+        subscriptions: list[str] = []
+        page.on("request", lambda request: subscriptions.append(request.url))
 
     expect(page.get_by_role("status")).to_have_text("Connection lost; reconnecting…")
-    # The same ports again, so the page's EventSource finds the server where it was.
+    # The same ports again, so the page finds the server where it was.
     same_ports = ["--listen", f"127.0.0.1:{grpc_port}", "--http-listen", f"127.0.0.1:{http_port}"]
     with ServerProcess([*SERVE[:2], *same_ports, *storage]) as process:
         # Published whether or not the page has reconnected yet: it must arrive either way.
@@ -260,6 +268,22 @@ def test_the_live_tail_goes_on_across_a_server_restart_without_a_gap_or_a_repeat
         # The summary above follows the tail.
         expect(summary_value(page, "events")).to_have_text("3")
         screenshot(page, "10-live-tail-after-restart")
+    assert len(refused) == 1
+    assert any(f"after={before.sequence_number}" in url for url in subscriptions), subscriptions
+
+
+def refuse_once(refused: list[str]) -> Callable[[Route], None]:
+    """A route handler answering 503 with the API's error body, noting the URL."""
+
+    def refuse(route: Route) -> None:
+        refused.append(route.request.url)
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"code": "UNAVAILABLE", "message": "the server is shutting down"}),
+        )
+
+    return refuse
 
 
 def test_with_tokens_the_console_asks_for_one_and_keeps_it_for_the_tab(

@@ -33,22 +33,37 @@ export function showTail(view, { segments: [, category = ""] }) {
         : `Live: ${shown.toLocaleString("en")} new since you started.`,
     );
 
+  // Where the tail stands: the last checkpoint the server sent (an SSE id), whether it
+  // has been live since Start, and the pending reconnection, if any.
+  let checkpoint = null;
+  let wasLive = false;
+  let retryMs = 0;
+  let retry = null;
+
   const stop = (text = "Stopped.", kind = "idle") => {
     if (source) source.close();
     source = null;
+    clearTimeout(retry);
+    retry = null;
     toggle.textContent = "Start";
     setStatus(kind, text);
   };
 
-  const start = () => {
-    stop();
-    // from_end: only what commits from now on; a reconnect resumes after its last id.
+  const remember = (message) => {
+    if (message.lastEventId) checkpoint = message.lastEventId;
+  };
+
+  const connect = () => {
+    // First from_end: only what commits from now on. After a refused reconnection (a 503
+    // while a server restarts, a 429 while it is full), a new EventSource carries no
+    // Last-Event-ID, so it asks for what came after the checkpoint (-1: the store was
+    // empty when the tail caught up).
+    const from = wasLive ? { after: checkpoint ?? -1 } : { from_end: "true" };
     source = new EventSource(
-      apiUrl("subscribe", { category, from_end: "true", access_token: storedToken() }),
+      apiUrl("subscribe", { category, ...from, access_token: storedToken() }),
     );
-    toggle.textContent = "Stop";
-    setStatus("connecting", "Connecting…");
     source.addEventListener("stored", (message) => {
+      remember(message);
       list.prepend(eventCard(parseJson(message.data), { showStream: true }));
       shown += 1;
       while (list.childElementCount > KEEP_EVENTS) list.lastElementChild.remove();
@@ -56,20 +71,44 @@ export function showTail(view, { segments: [, category = ""] }) {
       refreshSummarySoon();
     });
     // Again after each reconnection: the stream is live once more.
-    source.addEventListener("caught-up", live);
-    source.addEventListener("heartbeat", live);
+    source.addEventListener("caught-up", (message) => {
+      remember(message);
+      wasLive = true;
+      retryMs = 0;
+      live();
+    });
+    source.addEventListener("heartbeat", (message) => {
+      remember(message);
+      live();
+    });
     source.addEventListener("failure", (message) => {
       setStatus("error", `The server's storage failed: ${parseJson(message.data).message}`);
     });
     source.addEventListener("error", () => {
-      // CLOSED: the server refused the stream (a bad token, no free slot) and EventSource
-      // will not retry; otherwise it is reconnecting on its own.
-      if (source && source.readyState === EventSource.CLOSED) {
+      if (!source || source.readyState !== EventSource.CLOSED) {
+        // EventSource reconnects by itself, sending the last id it saw.
+        setStatus("connecting", "Connection lost; reconnecting…");
+      } else if (!wasLive) {
+        // Refused from the start (a bad token, no free slot): retrying would not help.
         stop("The server refused the live tail; reload the page to try again.", "error");
       } else {
+        // Refused on a reconnection, which EventSource does not retry: try again, slower
+        // each time, from the checkpoint.
+        source.close();
+        retryMs = Math.min(Math.max(retryMs * 2, 1000), 15000);
+        retry = setTimeout(connect, retryMs);
         setStatus("connecting", "Connection lost; reconnecting…");
       }
     });
+  };
+
+  const start = () => {
+    stop();
+    checkpoint = null;
+    wasLive = false;
+    toggle.textContent = "Stop";
+    setStatus("connecting", "Connecting…");
+    connect();
   };
 
   toggle.addEventListener("click", () => (source ? stop() : start()));
