@@ -327,3 +327,37 @@ def test_integers_of_any_length_round_trip_exactly() -> None:
     assert text == f'{{"n":{digits},"list":[1,{digits},true]}}'
     assert decode_payload(text) == {"n": huge, "list": [1, huge, True]}
     assert validate_payload_text("p", text.encode()) == text
+
+
+def reference_decode(text: str | bytes) -> Any:
+    """``decode_payload`` as it was before orjson: the standard decoder, exact integers."""
+    with unlimited_integer_digits():
+        return json.loads(text)
+
+
+STORED_TEXTS: list[str] = [
+    '{"a":9223372036854775807,"b":-9223372036854775808,"c":18446744073709551615}',
+    '{"a":18446744073709551616}',
+    '{"a":-9223372036854775809}',
+    '{"a":[1,{"b":123456789012345678901234567890}]}',
+    '{"s":"1234567890123456789012345","f":0.12345678901234567890123}',
+    '{"a":1e300,"b":-0.0,"c":-0,"d":5e-324,"e":2.2250738585072014e-308,"f":1.5}',
+    '{"a":1e400}',
+    '{"a":NaN,"b":-Infinity}',
+    '{"a":"\\ud800","b":"\\ud83d\\ude00","c":"\\u0000é"}',
+    '{"a":1,"a":2,"k":{"z":1,"y":2}}',
+]
+
+
+@pytest.mark.parametrize("text", STORED_TEXTS, ids=lambda text: text[:40])
+def test_stored_text_decodes_as_the_standard_decoder_reads_it(text: str) -> None:
+    for stored in (text, text.encode()):
+        assert repr(decode_payload(stored)) == repr(reference_decode(stored))
+
+
+@given(st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=4))
+def test_any_stored_payload_decodes_as_the_standard_decoder_reads_it(
+    payload: dict[str, Any],
+) -> None:
+    text = json.dumps(payload, allow_nan=True, separators=(",", ":"), default=list)
+    assert repr(decode_payload(text)) == repr(reference_decode(text))

@@ -275,8 +275,32 @@ def _require_no_lone_surrogates(field: str, text: str, value: object) -> None:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
 
 
+# A run of this many digits may be an integer beyond 64 bits, which orjson would read as a
+# float: such text goes to the standard decoder (other runs, in strings or fractions, only
+# cost it the slower decoder).
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGIT_BYTES = re.compile(rb"[0-9]{19}")
+
+
 def decode_payload(text: str | bytes) -> dict[str, Any]:
-    """Decode stored JSON text into the payload mapping."""
+    """Decode stored JSON text into the payload mapping.
+
+    orjson first, several times faster, where it gives what the standard decoder gives: it
+    reads floats to the same values, and refuses (leaving them to the standard decoder)
+    what the store would not hold now but older text might (NaN, numbers beyond a
+    double, escapes of lone surrogates).
+    """
+    if isinstance(text, bytes):
+        long_digits = _LONG_DIGIT_BYTES.search(text) is not None
+    else:
+        long_digits = _LONG_DIGITS.search(text) is not None
+    if not long_digits:
+        try:
+            decoded: dict[str, Any] = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return decoded
     try:
         value: dict[str, Any] = json.loads(text)
     except ValueError:
