@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 
 # PostgreSQL for the throwaway clusters, openssl for the TLS tests' certificates, Node.js
 # for the client built from proto/ alone, Chromium for the console's browser tests (driven
-# by Playwright at /usr/bin/chromium: no browser is downloaded from anywhere else).
+# by Playwright at /usr/bin/chromium: no browser is downloaded from anywhere else), curl
+# for the README's HTTP examples, which a test runs as written.
 test: install
 	sh scripts/ensure-postgresql.sh
-	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm chromium=chromium
+	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm chromium=chromium curl=curl
 	$(PY) -m pytest
 
 # The contract may only grow: `buf breaking` compares proto/ with PROTO_BASE (by default the
@@ -62,8 +63,9 @@ proto-check: proto
 	test -z "$$(git ls-files --others --exclude-standard client/logicblocks/event/v1)" \
 		|| (echo "generated code is not committed: run 'make proto' and commit" >&2; exit 1)
 
+# gRPC on 127.0.0.1:50051; the HTTP/JSON API and the web console on http://127.0.0.1:8080/.
 run: install
-	$(VENV)/bin/logicblocks-event-store serve
+	$(VENV)/bin/logicblocks-event-store serve --http-listen 127.0.0.1:8080
 
 # The benchmark's peer library (pyproject's `bench` group) is installed here, never by `make test`.
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -11,8 +11,9 @@ from typing import Any, Self
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from logicblocks.event.storage.asynchronous import AsyncRecordStorage
 from logicblocks.event.storage.engine import RecordStorageAdapter
-from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+from logicblocks.event.v1 import event_store_pb2
 
 from .auth import Access, TokenAuthInterceptor
 from .connections import (
@@ -22,13 +23,14 @@ from .connections import (
     raise_open_files_limit,
 )
 from .health import BoundedHealthServicer
-from .limits import DEFAULT_LIMITS, Limits
+from .http.endpoint import HttpEndpoint, http_endpoint
+from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
 from .listen_address import bind_problem
 from .log_tail import LogTail
 from .malformed import MalformedRequestInterceptor
 from .metrics import MetricsEndpoint, ServerMetrics
 from .reflection import enable_reflection
-from .servicer import EventStoreServicer
+from .servicer import EventStoreServicer, add_to_server
 from .tls import ServerTls
 
 __all__ = [
@@ -62,12 +64,16 @@ _SERVER_OPTIONS = [
 class EventStoreServer:
     """The event store served over gRPC on ``listen``, in front of ``adapter``.
 
-    Storage calls run in a thread pool of ``storage_threads`` threads. Use ``start()`` and
+    The server awaits the adapter's asynchronous face (``adapter.asynchronous``): PostgreSQL
+    answers in the event loop itself; other engines run each call in a thread pool of
+    ``storage_threads`` threads. ``storage`` is that face while the server runs. Use ``start()`` and
     ``stop()`` from a running event loop, or ``async with``. The adapter stays the caller's
     to close. ``limits`` bounds requests and subscriptions; ``tokens`` (token to access)
     requires a bearer token on every call but health checks; ``tls`` serves TLS only.
     ``metrics_listen`` (``HOST:PORT``) serves Prometheus metrics at ``/metrics`` over HTTP
     (``metrics_port`` is then the bound port); without it no metrics are kept.
+    ``http_listen`` (``HOST:PORT``) serves the HTTP/JSON API and the console there, on the
+    same storage, tokens and TLS (``http_port`` is then the bound port).
     ``shared_port``: this server is one worker of ``serve --workers``, sharing its port
     with the others (SO_REUSEPORT); it logs ``event=worker_listening``, the supervisor
     ``event=listening``.
@@ -84,8 +90,15 @@ class EventStoreServer:
         tls: ServerTls | None = None,
         metrics_listen: str | None = None,
         shared_port: bool = False,
+        http_listen: str | None = None,
     ):
         self.adapter = adapter
+        # The HTTP face (the JSON API and the console), beside gRPC; see http/.
+        self.http_listen = http_listen
+        self.http_port: int | None = None
+        self._http: HttpEndpoint | None = None
+        # One set of subscription slots for both faces: --max-subscriptions bounds the sum.
+        self._subscription_slots = SubscriptionSlots(limits)
         self._shared_port = shared_port
         self._metrics = ServerMetrics() if metrics_listen is not None else None
         self._metrics_endpoint = (
@@ -103,11 +116,14 @@ class EventStoreServer:
         )
         self._server: grpc.aio.Server | None = None
         self._tail: LogTail | None = None
+        self.storage: AsyncRecordStorage | None = None
         self._health = BoundedHealthServicer(limits)
         self._connection_watch: asyncio.Task[None] | None = None
         self.port: int | None = None
 
-    def _build(self, tail: LogTail, connections: int) -> grpc.aio.Server:
+    def _build(
+        self, storage: AsyncRecordStorage, tail: LogTail, connections: int
+    ) -> grpc.aio.Server:
         interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
         if self._metrics is not None:
             # Outermost, so calls refused by the interceptors below are timed and counted
@@ -128,13 +144,13 @@ class EventStoreServer:
             ],
             interceptors=interceptors,
         )
-        event_store_pb2_grpc.add_EventStoreServicer_to_server(
+        add_to_server(
             EventStoreServicer(
-                self.adapter,
-                self._executor,
+                storage,
                 tail,
                 limits=self.limits,
                 on_storage_error=self._storage_error_observer(),
+                subscriptions=self._subscription_slots,
             ),
             server,
         )
@@ -150,20 +166,30 @@ class EventStoreServer:
         problem = None if self._shared_port else bind_problem(self.listen)
         if problem is not None:
             raise OSError(f"cannot listen on {self.listen}: {problem}")
+        http_problem = (
+            bind_problem(self.http_listen)
+            if self.http_listen is not None and not self._shared_port
+            else None
+        )
+        if http_problem is not None:
+            raise OSError(f"cannot serve HTTP on {self.http_listen}: {http_problem}")
         if self._metrics_endpoint is not None:
             # Before anything runs: a metrics address that cannot be bound stops the start.
             self._metrics_endpoint.start()
             self.metrics_port = self._metrics_endpoint.port
         # Made here, not in __init__: a grpc.aio server belongs to the loop running it.
-        self._tail = LogTail(self.adapter, on_storage_error=self._storage_error_observer())
+        storage = self.adapter.asynchronous(self._executor)
+        await storage.open()
+        self.storage = storage
+        self._tail = LogTail(storage, on_storage_error=self._storage_error_observer())
         await self._tail.start()
         if self._metrics is not None:
             tail = self._tail
             self._metrics.watch(subscriptions=lambda: tail.subscribers, head=lambda: tail.end)
-            self.adapter.commit_observer = self._metrics.observe_commit
+            storage.commit_observer = self._metrics.observe_commit
         open_files = raise_open_files_limit()
         connections = connection_cap(self.limits, open_files)
-        self._server = self._build(self._tail, connections)
+        self._server = self._build(storage, self._tail, connections)
         try:
             self.port = (
                 self._server.add_secure_port(self.listen, self._tls.credentials())
@@ -196,6 +222,20 @@ class EventStoreServer:
                 self._metrics_endpoint.listen,
                 self.metrics_port,
             )
+        if self.http_listen is not None:
+            self._http = http_endpoint(
+                listen=self.http_listen,
+                storage=storage,
+                tail=self._tail,
+                limits=self.limits,
+                slots=self._subscription_slots,
+                tokens=self._tokens,
+                tls=self._tls,
+                on_storage_error=self._storage_error_observer(),
+                shared_port=self._shared_port,
+            )
+            await self._http.start()
+            self.http_port = self._http.port
 
     def _storage_error_observer(self) -> Callable[[str], None] | None:
         return self._metrics.observe_storage_error if self._metrics is not None else None
@@ -211,14 +251,18 @@ class EventStoreServer:
             # Subscriptions never finish by themselves: end them now with UNAVAILABLE so
             # their clients reconnect elsewhere, while publishes and scans get the grace.
             self._tail.close()
+        if self._http is not None:
+            await self._http.stop()
         if self._server is not None:
             await self._server.stop(grace)
         if self._tail is not None:
-            self._tail.stop()
+            await self._tail.stop()
+        if self.storage is not None:
+            await self.storage.close()
         self._executor.shutdown(wait=True, cancel_futures=True)
         if self._metrics is not None:
-            if self.adapter.commit_observer == self._metrics.observe_commit:
-                self.adapter.commit_observer = None
+            if self.storage is not None and self.storage.commit_observer is not None:
+                self.storage.commit_observer = None
             if self._metrics_endpoint is not None:
                 # Last, so the final counts can be scraped while the server drains.
                 self._metrics_endpoint.stop()

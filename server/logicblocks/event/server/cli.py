@@ -78,10 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--metrics-listen",
-        type=_metrics_listen,
+        type=_host_port,
         default=os.environ.get("EVENT_STORE_METRICS_LISTEN") or None,
         help="HOST:PORT to serve Prometheus metrics on, at /metrics; with --workers N, "
         "worker k (from 0) on PORT+k (env EVENT_STORE_METRICS_LISTEN; default: off)",
+    )
+    serve.add_argument(
+        "--http-listen",
+        type=_host_port,
+        default=os.environ.get("EVENT_STORE_HTTP_LISTEN") or None,
+        help="HOST:PORT to serve the HTTP/JSON API and the web console on, with the same "
+        "storage, tokens and TLS; with --workers N, every worker shares it "
+        "(env EVENT_STORE_HTTP_LISTEN; default: off)",
     )
     serve.add_argument(
         "--workers",
@@ -141,7 +149,7 @@ def _log_format(text: str) -> str:
     return text.strip().lower()
 
 
-def _metrics_listen(text: str) -> str:
+def _host_port(text: str) -> str:
     try:
         parse_listen(text)
     except ValueError as error:
@@ -257,6 +265,7 @@ def serve(arguments: argparse.Namespace, seat: WorkerSeat | None = None) -> int:
             tls=tls,
             metrics_listen=arguments.metrics_listen if seat is None else seat.metrics_listen,
             shared_port=seat is not None,
+            http_listen=arguments.http_listen,
         )
         if seat is None:
             _log.info(

@@ -6,16 +6,14 @@ thread pool, and translate. Page tokens are opaque to clients; inside, a token i
 name of the page it follows, so a page costs one index range read however deep it is.
 """
 
-import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from logicblocks.event.storage.engine import RecordStorageAdapter
+from logicblocks.event.storage.asynchronous import AsyncRecordStorage
 from logicblocks.event.store import InvalidInputError
 from logicblocks.event.transport.wire import timestamp_fields
 from logicblocks.event.v1 import event_store_pb2
@@ -28,8 +26,12 @@ __all__ = [
     "DEFAULT_LIST_PAGE_SIZE",
     "MAX_LIST_PAGE_SIZE",
     "ListingService",
+    "categories_page_arguments",
     "decode_page_token",
     "encode_page_token",
+    "list_page_size",
+    "next_page",
+    "streams_page_arguments",
 ]
 
 _T = TypeVar("_T")
@@ -61,25 +63,45 @@ def decode_page_token(token: str) -> str | None:
     return text[len(_TOKEN_TAG) :]
 
 
-def _page_size(value: int) -> int:
+def list_page_size(value: object) -> int:
+    """The page size a listing asked for (0: the default), checked."""
     if value == 0:
         return DEFAULT_LIST_PAGE_SIZE
-    if not 0 < value <= MAX_LIST_PAGE_SIZE:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_LIST_PAGE_SIZE:
         raise InvalidInputError(
             "page_size", f"must be between 0 and {MAX_LIST_PAGE_SIZE} (0: {DEFAULT_LIST_PAGE_SIZE})"
         )
     return value
 
 
+def categories_page_arguments(page_size: object, page_token: str) -> tuple[int, str | None]:
+    """A category listing's page size and the name it continues after, checked."""
+    return list_page_size(page_size), decode_page_token(page_token)
+
+
+def streams_page_arguments(
+    limits: Limits, category: str, prefix: str, page_size: object, page_token: str
+) -> tuple[int, str | None]:
+    """A stream listing's page size and the name it continues after, its names checked."""
+    if not category:
+        raise InvalidInputError("category", "must be a non-empty string")
+    limits.check_name("category", category)
+    limits.check_name("prefix", prefix)
+    return list_page_size(page_size), decode_page_token(page_token)
+
+
+def next_page(found: Sequence[_T], size: int, name: Callable[[_T], str]) -> tuple[list[_T], str]:
+    """The page of ``size`` in ``found`` (read with one more than ``size``: whether another
+    page follows, without a second read) and the next page's token ("" on the last)."""
+    page = list(found[:size])
+    return page, encode_page_token(name(page[-1])) if len(found) > size else ""
+
+
 class ListingService:
     """The listing RPCs of ``EventStoreServicer``, which provides the attributes below."""
 
-    _adapter: RecordStorageAdapter
-    _executor: Executor
+    _storage: AsyncRecordStorage
     _limits: Limits
-
-    def _read(self, work: Callable[[], _T]) -> Awaitable[_T]:
-        return asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def _status(self, error: Exception, *, method: str) -> grpc.Status:
         """The status for ``error``; the servicer also counts storage failures here."""
@@ -100,15 +122,11 @@ class ListingService:
     ) -> event_store_pb2.ListCategoriesResponse:
         """One page of categories with their counts, from the engine's index."""
         try:
-            size = _page_size(request.page_size)
-            after = decode_page_token(request.page_token)
-            # One more than the page: whether another page follows, without a second read.
-            found = await self._read(
-                lambda: self._adapter.list_categories(after=after, limit=size + 1)
-            )
+            size, after = categories_page_arguments(request.page_size, request.page_token)
+            found = await self._storage.list_categories(after=after, limit=size + 1)
         except Exception as error:
             await self._fail(context, error, "ListCategories")
-        page = found[:size]
+        page, token = next_page(found, size, lambda category: category.category)
         return event_store_pb2.ListCategoriesResponse(
             categories=[
                 event_store_pb2.ListCategoriesResponse.Category(
@@ -119,7 +137,7 @@ class ListingService:
                 )
                 for category in page
             ],
-            next_page_token=encode_page_token(page[-1].category) if len(found) > size else "",
+            next_page_token=token,
         )
 
     async def ListStreams(
@@ -131,20 +149,19 @@ class ListingService:
     ) -> event_store_pb2.ListStreamsResponse:
         """One page of a category's streams, optionally by prefix, from the engine's index."""
         try:
-            if not request.category:
-                raise InvalidInputError("category", "must be a non-empty string")
-            self._limits.check_name("category", request.category)
-            self._limits.check_name("prefix", request.prefix)
-            size = _page_size(request.page_size)
-            after = decode_page_token(request.page_token)
-            found = await self._read(
-                lambda: self._adapter.list_streams(
-                    category=request.category, prefix=request.prefix, after=after, limit=size + 1
-                )
+            size, after = streams_page_arguments(
+                self._limits,
+                request.category,
+                request.prefix,
+                request.page_size,
+                request.page_token,
+            )
+            found = await self._storage.list_streams(
+                category=request.category, prefix=request.prefix, after=after, limit=size + 1
             )
         except Exception as error:
             await self._fail(context, error, "ListStreams")
-        page = found[:size]
+        page, token = next_page(found, size, lambda stream: stream.stream)
         return event_store_pb2.ListStreamsResponse(
             streams=[
                 event_store_pb2.ListStreamsResponse.Stream(
@@ -156,7 +173,7 @@ class ListingService:
                 )
                 for stream in page
             ],
-            next_page_token=encode_page_token(page[-1].stream) if len(found) > size else "",
+            next_page_token=token,
         )
 
     async def GetInfo(
@@ -168,7 +185,7 @@ class ListingService:
     ) -> event_store_pb2.GetInfoResponse:
         """The server's version, the storage kind, the head and the counts."""
         try:
-            summary = await self._read(self._adapter.summary)
+            summary = await self._storage.summary()
         except Exception as error:
             await self._fail(context, error, "GetInfo")
         return event_store_pb2.GetInfoResponse(

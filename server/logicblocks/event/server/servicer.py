@@ -1,7 +1,8 @@
 """The ``logicblocks.event.v1.EventStore`` service: a thin translation to a storage adapter.
 
-Storage adapters are synchronous; every call into one runs in a bounded thread pool so the
-event loop never blocks on storage. Scans read one page at a time and await each write, so
+The service awaits the engine's asynchronous face (``AsyncRecordStorage``): PostgreSQL
+answers in the event loop itself, other engines on a bounded thread pool, so the loop never
+blocks on storage. Scans read one page at a time and await each write, so
 a slow reader makes the server wait (HTTP/2 flow control) instead of buffering, and a
 reader that goes away cancels the handler, which drops the page it holds. A page is
 bounded by bytes as well as by count (``page_bytes`` of payload, one event at least), and
@@ -12,14 +13,12 @@ bounded amount of memory whatever the events' size.
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
 
-from logicblocks.event.storage.engine import RecordStorageAdapter
-from logicblocks.event.store import InvalidInputError
+from logicblocks.event.storage.asynchronous import AsyncRecordStorage
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.start import (
     FROM_BEGINNING,
@@ -28,20 +27,21 @@ from logicblocks.event.store.start import (
     read_start,
     scan_after,
 )
-from logicblocks.event.transport.wire import condition_from_wire
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
+from .arguments import (
+    DEFAULT_HEARTBEAT_SECONDS,
+    heartbeat_seconds,
+    publish_arguments,
+    read_target,
+    scan_limit,
+)
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .listing import ListingService
 from .log_tail import LogTail
 from .status import status_for, storage_failure
 from .subscriptions import CaughtUp, Events, PageReader, follow
-from .wire import (
-    new_events_from_wire,
-    publish_target_from_wire,
-    publish_response,
-    read_target_from_wire,
-)
+from .wire import publish_response
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",
@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_PAGE_BYTES",
     "DEFAULT_PAGE_SIZE",
     "EventStoreServicer",
+    "add_to_server",
 ]
 
 _log = logging.getLogger("logicblocks.event.server")
@@ -62,10 +63,6 @@ DEFAULT_PAGE_BYTES = 1024 * 1024
 # A scan response is closed once it holds this many payload bytes (or a page ends), to keep
 # messages well under the clients' receive limits while carrying many small events each.
 DEFAULT_MESSAGE_BYTES = 1024 * 1024
-# Heartbeats: the default idle interval and the range a subscriber may ask for.
-DEFAULT_HEARTBEAT_SECONDS = 5.0
-MIN_HEARTBEAT_SECONDS = 1.0
-MAX_HEARTBEAT_SECONDS = 3600.0
 
 
 class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer):
@@ -73,13 +70,13 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
     the listings (``ListingService``) from its index.
 
     ``on_storage_error``, if given, is told the kind (``storage_failure``) of each storage
-    failure that ends a call.
+    failure that ends a call. ``subscriptions``: the slots live subscriptions take (made
+    from ``limits`` when not given).
     """
 
     def __init__(
         self,
-        adapter: RecordStorageAdapter,
-        executor: Executor,
+        storage: AsyncRecordStorage,
         tail: LogTail,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -87,20 +84,18 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         message_bytes: int = DEFAULT_MESSAGE_BYTES,
         limits: Limits = DEFAULT_LIMITS,
         on_storage_error: Callable[[str], None] | None = None,
+        subscriptions: SubscriptionSlots | None = None,
     ):
-        self._adapter = adapter
+        self._storage = storage
         self._on_storage_error = on_storage_error
         self._limits = limits
-        self._subscriptions = SubscriptionSlots(limits)
+        # Shared with the HTTP face when given, so --max-subscriptions bounds both.
+        self._subscriptions = subscriptions or SubscriptionSlots(limits)
         self._scans = ScanSlots(limits)
         self._page_bytes = page_bytes
-        self._executor = executor
         self._tail = tail
         self._page_size = page_size
         self._message_bytes = message_bytes
-
-    def _in_executor(self, work: Callable[[], _T]) -> Awaitable[_T]:
-        return asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def _status(self, error: Exception, *, method: str) -> grpc.Status:
         """``status_for(error)``, telling ``on_storage_error`` of a storage failure."""
@@ -119,17 +114,9 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         """Validate the request, write it through the adapter, return a receipt per event."""
         started = time.monotonic()
         try:
-            self._limits.check_publish(request)
-            target = publish_target_from_wire(request)
-            events = new_events_from_wire(request.events)
-            conditions = frozenset(
-                condition_from_wire(f"conditions[{index}]", condition)
-                for index, condition in enumerate(request.conditions)
-            )
-            records = await self._in_executor(
-                lambda: self._adapter.write_records(
-                    target=target, events=events, conditions=conditions
-                )
+            target, events, conditions = publish_arguments(request, self._limits)
+            records = await self._storage.write_records(
+                target=target, events=events, conditions=conditions
             )
         except Exception as error:
             status = self._status(error, method="Publish")
@@ -143,6 +130,8 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                 len(request.events),
             )
             await context.abort(status.code, status.details, status.trailing_metadata)
+        # Outside the try: the events are committed whatever the tail makes of them.
+        self._tail.offer(records)
         _log.debug(
             "event=published category=%s stream=%s events=%d ms=%.1f",
             target.category,
@@ -169,10 +158,9 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             with self._scans.hold(context.peer()):
                 # The scan ends at the head as it was when it began, as in process: under
                 # a steady stream of writes it would otherwise never end.
-                bound = await self._in_executor(self._adapter.head)
+                bound = await self._storage.head()
                 pages = PageReader(
-                    self._adapter,
-                    self._executor,
+                    self._storage,
                     target,
                     page_size=self._page_size,
                     page_bytes=self._page_bytes,
@@ -213,12 +201,16 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         context: grpc.aio.ServicerContext[
             event_store_pb2.SubscribeRequest, event_store_pb2.SubscribeResponse
         ],
-    ) -> AsyncIterator[event_store_pb2.SubscribeResponse]:
+    ) -> AsyncIterator[bytes]:  # type: ignore[override]  # encoded SubscribeResponses
         """Stream history, a caught-up marker, then live events and heartbeats.
 
         Each message is sent before the next page is read, so a slow subscriber holds at
         most one page here. When the server shuts down the stream ends with
         ``UNAVAILABLE``, which clients treat as "reconnect after your checkpoint".
+
+        Yields each ``SubscribeResponse`` already serialized: live events are encoded once
+        per batch for every subscriber handed it (``EventBatch``). ``add_to_server``
+        registers the method to send them as they are.
         """
         sent = 0
         try:
@@ -232,9 +224,8 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                     start,
                 )
                 async for item in follow(
-                    adapter=self._adapter,
+                    storage=self._storage,
                     tail=self._tail,
-                    executor=self._executor,
                     target=target,
                     start=start,
                     heartbeat_interval=heartbeat_interval,
@@ -242,23 +233,21 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                     page_bytes=self._page_bytes,
                 ):
                     if isinstance(item, Events):
-                        for events in self._batches(item.events):
-                            yield event_store_pb2.SubscribeResponse(
-                                events=event_store_pb2.SubscribeResponse.Events(events=events)
-                            )
+                        for message in item.events.messages(self._message_bytes):
+                            yield message
                         sent += len(item.events)
                     elif isinstance(item, CaughtUp):
                         yield event_store_pb2.SubscribeResponse(
                             caught_up=event_store_pb2.SubscribeResponse.CaughtUp(
                                 head=item.checkpoint if item.checkpoint >= 0 else None
                             )
-                        )
+                        ).SerializeToString()
                     else:
                         yield event_store_pb2.SubscribeResponse(
                             heartbeat=event_store_pb2.SubscribeResponse.Heartbeat(
                                 head=item.checkpoint if item.checkpoint >= 0 else None
                             )
-                        )
+                        ).SerializeToString()
         except asyncio.CancelledError:
             _log.info(
                 "event=subscription_cancelled method=Subscribe peer=%s events_sent=%d",
@@ -282,8 +271,7 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         self,
         request: event_store_pb2.SubscribeRequest,
     ) -> tuple[Scannable, ReadStart, float]:
-        self._limits.check_target(request.target)
-        target = read_target_from_wire(request.target, is_set=request.HasField("target"))
+        target = read_target(request.target, is_set=request.HasField("target"), limits=self._limits)
         start: ReadStart
         match request.WhichOneof("start"):
             case "end":
@@ -292,30 +280,24 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                 start = read_start(after_sequence_number=request.after_sequence_number)
             case _:
                 start = FROM_BEGINNING
-        heartbeat_interval = DEFAULT_HEARTBEAT_SECONDS
-        if request.HasField("heartbeat_interval"):
+        interval = request.heartbeat_interval
+        heartbeat_interval = heartbeat_seconds(
             # Not ToTimedelta(): durations beyond timedelta's range raise OverflowError there.
-            interval = request.heartbeat_interval
-            heartbeat_interval = interval.seconds + interval.nanos / 1e9
-            if not MIN_HEARTBEAT_SECONDS <= heartbeat_interval <= MAX_HEARTBEAT_SECONDS:
-                raise InvalidInputError(
-                    "heartbeat_interval",
-                    f"must be between {MIN_HEARTBEAT_SECONDS} and {MAX_HEARTBEAT_SECONDS} seconds",
-                )
+            interval.seconds + interval.nanos / 1e9
+            if request.HasField("heartbeat_interval")
+            else None
+        )
         return target, start, heartbeat_interval
 
     def _scan_arguments(
         self,
         request: event_store_pb2.ScanRequest,
     ) -> tuple[Scannable, int, int | None]:
-        self._limits.check_target(request.target)
-        target = read_target_from_wire(request.target, is_set=request.HasField("target"))
+        target = read_target(request.target, is_set=request.HasField("target"), limits=self._limits)
         after = scan_after(
             request.after_sequence_number if request.HasField("after_sequence_number") else None
         )
-        limit = request.limit if request.HasField("limit") else None
-        if limit is not None and limit < 0:
-            raise InvalidInputError("limit", "must be an integer >= 0")
+        limit = scan_limit(request.limit if request.HasField("limit") else None)
         return target, after, limit
 
     async def _end_stream(
@@ -365,3 +347,24 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         if current:
             batches.append(current)
         return batches
+
+
+def _as_encoded(message: bytes) -> bytes:
+    return message
+
+
+def add_to_server(servicer: EventStoreServicer, server: grpc.aio.Server) -> None:
+    """Serve ``servicer`` on ``server``: the generated registration, with ``Subscribe``
+    registered again to send the bytes it yields as they are (a later registration of a
+    method replaces an earlier one)."""
+    event_store_pb2_grpc.add_EventStoreServicer_to_server(servicer, server)
+    server.add_registered_method_handlers(
+        event_store_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name,
+        {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                servicer.Subscribe,
+                request_deserializer=event_store_pb2.SubscribeRequest.FromString,
+                response_serializer=_as_encoded,
+            )
+        },
+    )
