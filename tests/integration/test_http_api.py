@@ -1,8 +1,9 @@
 """The HTTP/JSON API against a real server on loopback, with a real HTTP client.
 
-Every route: the summary, both listings and their pages, pages of events and their
-cursor, lookups, publishes (201, 409, 413, 415), unknown routes and methods, the
-console's files, and the answers when storage is gone. Bad input is in
+The reading routes: the summary, both listings and their pages, pages of events and
+their cursor, lookups by sequence number and id in every engine, unknown routes and
+methods, the console's files, the answers when storage is gone, and the listener turned
+on from the environment. Publishes are in ``test_http_publish.py``; bad input in
 ``test_bad_input_both_faces.py``; tokens and TLS in ``test_http_security.py``;
 subscriptions in ``test_http_subscribe.py``.
 """
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import grpc
 import pytest
 
 from logicblocks.event.server.app import EventStoreServer
@@ -26,34 +26,15 @@ from logicblocks.event.store.adapters import (
     SqliteStorageAdapter,
 )
 from logicblocks.event.types import NewEvent
-from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 from tests.support.grpc_server import running_event_store_server
-from tests.support.http_api import call
+from tests.support.http_api import base, call, publish
 from tests.support.server_process import COMMAND, ServerProcess
-
-LIMITS = Limits(max_events_per_publish=5, max_payload_bytes=200, max_request_bytes=4096)
 
 
 @pytest.fixture
 def server() -> Iterator[EventStoreServer]:
-    with running_event_store_server(
-        InMemoryStorageAdapter(), limits=LIMITS, http_listen="127.0.0.1:0"
-    ) as running:
+    with running_event_store_server(InMemoryStorageAdapter(), http_listen="127.0.0.1:0") as running:
         yield running
-
-
-def base(server: EventStoreServer) -> str:
-    return f"http://127.0.0.1:{server.http_port}"
-
-
-def publish(server: EventStoreServer, category: str, stream: str, body: object) -> object:
-    answer = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/{quote(category, safe='')}/{quote(stream, safe='')}/events",
-        json_body=body,
-    )
-    assert answer.status == 201, answer.text
-    return answer.json
 
 
 def test_info_counts_what_was_published(server: EventStoreServer) -> None:
@@ -71,129 +52,6 @@ def test_info_counts_what_was_published(server: EventStoreServer) -> None:
         "events": 3,
     }
     assert info["server_version"]
-
-
-def test_a_publish_answers_the_stored_events_with_their_payload_text_as_sent(
-    server: EventStoreServer,
-) -> None:
-    # Key order, number forms and integers beyond 64 bits, as sent.
-    payload = '{"z": 1, "big": 123456789012345678901234567890, "f": 1.50, "e": 1e300, "a": []}'
-    body = (
-        '{"events": [{"name": "opened", "id": "e-1", "payload": ' + payload + ","
-        ' "occurred_at": "2026-01-02T03:04:05.123456+01:00"}]}'
-    )
-    answer = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/accounts/a-1/events",
-        body=body,
-        headers={"Content-Type": "application/json"},
-    )
-    assert answer.status == 201, answer.text
-    assert payload in answer.text
-    (event,) = answer.json["events"]
-    assert list(event) == [
-        "id",
-        "name",
-        "category",
-        "stream",
-        "position",
-        "sequence_number",
-        "payload",
-        "observed_at",
-        "occurred_at",
-    ]
-    assert (event["id"], event["category"], event["stream"], event["position"]) == (
-        "e-1",
-        "accounts",
-        "a-1",
-        0,
-    )
-    assert event["occurred_at"] == "2026-01-02T02:04:05.123456Z"
-    # Read back over HTTP and over gRPC: the same text.
-    page = call("GET", f"{base(server)}/api/v1/events?category=accounts&stream=a-1")
-    assert payload in page.text
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        scanned = list(
-            event_store_pb2_grpc.EventStoreStub(channel).Scan(
-                event_store_pb2.ScanRequest(target={"log": {}}), timeout=10
-            )
-        )
-    assert scanned[0].events[0].payload.decode() == payload
-
-
-def test_a_retried_publish_returns_the_stored_events_and_writes_nothing_twice(
-    server: EventStoreServer,
-) -> None:
-    body = {"events": [{"id": "same", "name": "opened", "payload": {"n": 1}}]}
-    first = publish(server, "accounts", "a-1", body)
-    again = publish(server, "accounts", "a-1", body)
-    assert first == again
-    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 1
-
-
-def test_a_failed_condition_is_409_with_the_condition_and_the_last_position(
-    server: EventStoreServer,
-) -> None:
-    url = f"{base(server)}/api/v1/streams/accounts/a-1/events"
-    publish(server, "accounts", "a-1", {"events": [{"name": "opened", "payload": {}}] * 2})
-    for condition, expected in (
-        ({"stream_is_empty": {}}, {"stream_is_empty": {}}),
-        ({"position_is": {"position": 0}}, {"position_is": {"position": 0}}),
-    ):
-        answer = call(
-            "POST",
-            url,
-            json_body={"events": [{"name": "x", "payload": {}}], "conditions": [condition]},
-        )
-        assert answer.status == 409
-        assert answer.json["code"] == "FAILED_PRECONDITION"
-        assert answer.json["condition"] == expected
-        assert (answer.json["category"], answer.json["stream"]) == ("accounts", "a-1")
-        assert answer.json["last_position"] == 1
-    answer = call(
-        "POST",
-        url,
-        json_body={
-            "events": [{"name": "x", "payload": {}}],
-            "conditions": [{"position_is": {"position": 1}}],
-        },
-    )
-    assert answer.status == 201
-    assert answer.json["events"][0]["position"] == 2
-
-
-def test_requests_over_the_limits_are_413_and_write_nothing(server: EventStoreServer) -> None:
-    url = f"{base(server)}/api/v1/streams/accounts/a-1/events"
-    too_many = call("POST", url, json_body={"events": [{"name": "x", "payload": {}}] * 6})
-    assert too_many.status == 413
-    assert too_many.json["field"] == "events"
-    assert "max_events_per_publish" in too_many.json["rule"]
-    too_big = call("POST", url, json_body={"events": [{"name": "x", "payload": {"s": "x" * 300}}]})
-    assert too_big.status == 413
-    assert too_big.json["field"] == "events[0].payload"
-    request_too_big = call(
-        "POST",
-        url,
-        json_body={"events": [{"name": "x", "payload": {"s": "x" * 150}}] * 40},
-    )
-    assert request_too_big.status == 413
-    assert (request_too_big.json["code"], request_too_big.json["field"]) == (
-        "RESOURCE_EXHAUSTED",
-        "request",
-    )
-    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 0
-
-
-def test_a_publish_must_say_it_is_json(server: EventStoreServer) -> None:
-    answer = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/accounts/a-1/events",
-        body='{"events": [{"name": "x", "payload": {}}]}',
-        headers={"Content-Type": "text/plain"},
-    )
-    assert answer.status == 415
-    assert answer.json["field"] == "Content-Type"
-    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 0
 
 
 def test_categories_and_streams_come_a_page_at_a_time(server: EventStoreServer) -> None:
@@ -349,59 +207,6 @@ def test_events_published_over_grpc_read_back_over_http(server: EventStoreServer
     assert json.loads(json.dumps(page["events"][0]["payload"])) == {"name": "Joe", "n": 2**70}
 
 
-def test_bad_input_names_the_query_parameter_or_segment_that_carried_it(
-    server: EventStoreServer,
-) -> None:
-    for url, field, parameter in (
-        ("/api/v1/events?after=abc", "after_sequence_number", "after"),
-        ("/api/v1/events?limit=1001", "limit", "limit"),
-        ("/api/v1/events?category=c&stream=", "target.stream.stream", "stream"),
-        ("/api/v1/categories?page_size=x", "page_size", "page_size"),
-        ("/api/v1/categories/c/streams?prefix=%07", "prefix", "prefix"),
-    ):
-        answer = call("GET", base(server) + url)
-        assert answer.status == 400, url
-        assert (answer.json["field"], answer.json["parameter"]) == (field, parameter), url
-    body = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/%09/s/events",
-        json_body={"events": [{"name": 5, "payload": {}}]},
-    )
-    assert (body.json["field"], body.json["parameter"]) == ("events[0].name", None)
-    segment = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/%09/s/events",
-        json_body={"events": [{"name": "x", "payload": {}}]},
-    )
-    assert (segment.json["field"], segment.json["parameter"]) == ("target.category", "category")
-    for text, field in (
-        ("[]", "request"),
-        ('{"events": [{"name": "x", "payload": {}}], "extra": 1}', "extra"),
-        ('{"events": [{"nmae": "x", "payload": {}}]}', "events[0].nmae"),
-        ('{"events": [{"name": "x"}]}', "events[0].payload"),
-        (
-            '{"events": [{"name": "x", "payload": {}, "observed_at": "yesterday"}]}',
-            "events[0].observed_at",
-        ),
-        ('{"events": {}}', "events"),
-        ('{"events": [], "events": []}', "events"),
-        ('{"events": [{"name": "x", "payload": {}, "payload": {}}]}', "events[0].payload"),
-        (
-            '{"events": [], "conditions": [{"position_is": {"position": "3"}}]}',
-            "conditions[0].position_is.position",
-        ),
-        ('{"events": [{"name": "x", "payload": {}}', "request"),
-    ):
-        answer = call(
-            "POST",
-            f"{base(server)}/api/v1/streams/a/b/events",
-            body=text,
-            headers={"Content-Type": "application/json"},
-        )
-        assert (answer.status, answer.json["field"]) == (400, field), text
-    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 0
-
-
 @pytest.mark.parametrize("engine", ["memory", "sqlite", "postgresql"])
 def test_one_event_by_id_in_every_engine(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -434,18 +239,6 @@ def test_one_event_by_id_in_every_engine(
             assert (missing.status, missing.json["code"]) == (404, "NOT_FOUND")
     finally:
         adapter.close()
-
-
-def test_a_path_name_that_is_not_utf8_is_refused_not_stored_as_its_escape(
-    server: EventStoreServer,
-) -> None:
-    answer = call(
-        "POST",
-        f"{base(server)}/api/v1/streams/%FF/s/events",
-        json_body={"events": [{"name": "x", "payload": {}}]},
-    )
-    assert (answer.status, answer.json["field"]) == (400, "target.category")
-    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 0
 
 
 def test_the_environment_turns_the_listener_on_and_the_log_says_where() -> None:

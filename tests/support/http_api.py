@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-__all__ = ["Answer", "EventStream", "SseEvent", "call"]
+__all__ = ["Answer", "EventStream", "SseEvent", "base", "call", "publish"]
 
 _TIMEOUT = 30.0
 
@@ -64,6 +64,19 @@ def call(
         text,
         json.loads(text) if content_type.startswith("application/json") else None,
     )
+
+
+def base(server: Any) -> str:
+    """The HTTP address of a test server (an ``EventStoreServer`` with ``http_listen``)."""
+    return f"http://127.0.0.1:{server.http_port}"
+
+
+def publish(server: Any, category: str, stream: str, body: object) -> Any:
+    """Publish ``body`` to a stream over HTTP; the answer's JSON (a 201 is required)."""
+    segments = f"{quote(category, safe='')}/{quote(stream, safe='')}"
+    answer = call("POST", f"{base(server)}/api/v1/streams/{segments}/events", json_body=body)
+    assert answer.status == 201, answer.text
+    return answer.json
 
 
 @dataclass
