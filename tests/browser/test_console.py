@@ -211,6 +211,19 @@ def test_search_finds_an_event_by_sequence_number_or_by_id(
     search.press("Enter")
     expect(page.get_by_role("status")).to_have_text("No event has the id “no-such-id”.")
 
+    # Ids may be all digits: a number is a sequence number first, then an id.
+    assert shipped.sequence_number == 1
+    publish(server.target, "orders", "o-2", NewEvent(name="id-one", payload={}, id="1"))
+    publish(server.target, "orders", "o-2", NewEvent(name="id-1000", payload={}, id="1000"))
+    search.fill("1")
+    search.press("Enter")
+    expect(field(event_card(page, "shipped"), "id")).to_have_text("shipment-77")
+    page.get_by_role("link", name="The event whose id is “1”").click()
+    expect(field(event_card(page, "id-one"), "id")).to_have_text("1")
+    search.fill("1000")
+    search.press("Enter")
+    expect(field(event_card(page, "id-1000"), "id")).to_have_text("1000")
+
 
 def test_the_live_tail_of_a_category_shows_events_as_they_commit(
     page: Page, server: ConsoleServer

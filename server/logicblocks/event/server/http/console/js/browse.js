@@ -5,7 +5,7 @@
 import { ApiError, getJson, path } from "./api.js";
 import { count, el, replace } from "./dom.js";
 import { eventCard } from "./events.js";
-import { categoriesHref, categoryHref, streamHref, tailHref } from "./routes.js";
+import { categoriesHref, categoryHref, idHref, streamHref, tailHref } from "./routes.js";
 
 const LIST_PAGE_SIZE = 50;
 const EVENTS_PAGE_SIZE = 50;
@@ -172,21 +172,35 @@ export async function showStream(view, { segments: [, category, stream], query }
   );
 }
 
-/** `#/events/{n}` and `#/ids/{id}`: one event, every field and the payload shown. */
+/** The event at API `eventPath`, or null when there is none (404). */
+async function findEvent(eventPath) {
+  try {
+    return await getJson(eventPath);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/**
+ * `#/events/{n}` and `#/ids/{id}`: one event, every field and the payload shown. An id may
+ * be all digits too, so a number with no event at that sequence number is tried as an id,
+ * and an event found by sequence number links to the one with that id.
+ */
 export async function showEvent(view, { segments: [kind, key] }) {
   const byId = kind === "ids";
-  let event;
-  try {
-    event = await getJson(byId ? path("events", "by-id", key) : path("events", key));
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+  const idPath = path("events", "by-id", key);
+  let event = await findEvent(byId ? idPath : path("events", key));
+  const foundById = byId || event === null;
+  if (event === null && !byId) event = await findEvent(idPath);
+  if (event === null) {
     replace(
       view,
       crumbs(["Categories", categoriesHref()], ["Search"]),
       el(
         "p",
         { class: "empty", role: "status" },
-        byId ? `No event has the id “${key}”.` : `No event has the sequence number ${key}.`,
+        byId ? `No event has the id “${key}”.` : `No event has the sequence number or id ${key}.`,
       ),
     );
     return;
@@ -200,5 +214,8 @@ export async function showEvent(view, { segments: [kind, key] }) {
       [`#${event.sequence_number}`],
     ),
     eventCard(event, { open: true }),
+    foundById
+      ? null
+      : el("p", { class: "aside" }, el("a", { href: idHref(key) }, `The event whose id is “${key}”`)),
   );
 }
