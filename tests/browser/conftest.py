@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.server_process import COMMAND, ServerProcess
 
@@ -88,15 +95,26 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A new tab in a context of its own; fails the test on any script error."""
+    """A new tab in a context of its own; fails the test on any script error.
+
+    Errors the browser logs fail it too (a style or script the Content-Security-Policy
+    refused, say), but for the HTTP statuses the tests ask for (401, 404, 503), which
+    Chromium logs as "Failed to load resource".
+    """
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def note(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(message.text)
+
+    page.on("console", note)
     yield page
     context.close()
-    assert errors == [], f"the console threw: {errors}"
+    assert errors == [], f"the console went wrong: {errors}"
 
 
 def screenshot(page: Page, name: str) -> Path:
