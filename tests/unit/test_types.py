@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -57,3 +58,19 @@ def test_conditions_compare_values() -> None:
 def test_a_negative_position_is_rejected() -> None:
     with pytest.raises(InvalidInputError, match="position"):
         PositionIsCondition(position=-5)
+
+
+def test_events_render_integers_of_any_length_as_json() -> None:
+    # Payloads may hold integers longer than Python turns into text by itself (4,300
+    # digits); json() writes every digit, as storage and the wire do.
+    huge = 7 * 10**5000 + 3
+    new = NewEvent(name="measured", payload={"value": huge, "items": [huge]})
+    stored = StoredEventBuilder().with_payload({"value": -huge}).build()
+
+    # Read back as decimals: Python's own int() refuses such text too.
+    exact = Decimal(huge)
+    assert json.loads(new.json(), parse_int=Decimal)["payload"] == {
+        "value": exact,
+        "items": [exact],
+    }
+    assert json.loads(stored.json(), parse_int=Decimal)["payload"] == {"value": Decimal(-huge)}

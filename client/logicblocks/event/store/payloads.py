@@ -11,12 +11,13 @@ import json
 import json.encoder
 import math
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+from logicblocks.event.types.json_text import dumps
 
 from .exceptions import InvalidInputError
 
@@ -157,39 +158,13 @@ def encode_payload(field: str, payload: object) -> str:
     except ValueError:
         # The checks above leave one cause: an integer longer than Python will turn into
         # text by itself (sys.get_int_max_str_digits()).
-        text = _dumps_with_long_integers(payload)
+        text = dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
         # NUL is escaped by JSON (\u0000); a lone surrogate is not, and is no UTF-8.
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
     return text
-
-
-def _dumps_with_long_integers(payload: Mapping[str, Any]) -> str:
-    """``payload`` as compact JSON, writing every digit of integers of any length.
-
-    Each long integer goes through ``json.dumps`` as a unique placeholder string, replaced
-    by its digits (from ``decimal``, which has no digit limit) afterwards.
-    """
-    marker = uuid.uuid4().hex
-    digits: list[str] = []
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {key: swap(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [swap(item) for item in value]
-        if isinstance(value, int) and not isinstance(value, bool):
-            try:
-                repr(int(value))
-            except ValueError:
-                digits.append(str(Decimal(int(value))))
-                return f"{marker}{len(digits) - 1}"
-        return value
-
-    text = _compact_json(swap(payload))
-    return re.sub(rf'"{marker}(\d+)"', lambda found: digits[int(found.group(1))], text)
 
 
 def _exact_int(text: str) -> int:

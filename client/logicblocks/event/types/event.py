@@ -1,12 +1,12 @@
 """Events: the new events an application publishes and the stored events it reads."""
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .clock import Clock, SystemClock
+from .json_text import dumps
 
 __all__ = ["NewEvent", "StoredEvent"]
 
@@ -71,7 +71,7 @@ class NewEvent:
         }
         if self.id is not None:
             fields["id"] = self.id
-        return json.dumps(fields, sort_keys=True)
+        return dumps(fields, sort_keys=True)
 
     def __repr__(self) -> str:
         return (
@@ -124,7 +124,7 @@ class StoredEvent:
         object.__setattr__(self, "occurred_at", occurred_at)
 
     def json(self) -> str:
-        return json.dumps(
+        return dumps(
             {
                 "id": self.id,
                 "name": self.name,
