@@ -195,13 +195,14 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             return
         _log.debug("event=scanned events=%d", sent)
 
-    async def Subscribe(
+    # Yields SubscribeResponses already encoded, not the generated signature's messages.
+    async def Subscribe(  # type: ignore[override]
         self,
         request: event_store_pb2.SubscribeRequest,
         context: grpc.aio.ServicerContext[
             event_store_pb2.SubscribeRequest, event_store_pb2.SubscribeResponse
         ],
-    ) -> AsyncIterator[bytes]:  # type: ignore[override]  # encoded SubscribeResponses
+    ) -> AsyncIterator[bytes]:
         """Stream history, a caught-up marker, then live events and heartbeats.
 
         Each message is sent before the next page is read, so a slow subscriber holds at
@@ -358,7 +359,8 @@ def add_to_server(servicer: EventStoreServicer, server: grpc.aio.Server) -> None
     registered again to send the bytes it yields as they are (a later registration of a
     method replaces an earlier one)."""
     event_store_pb2_grpc.add_EventStoreServicer_to_server(servicer, server)
-    server.add_registered_method_handlers(
+    # In grpc.aio.Server since grpcio 1.62; the type stubs predate it.
+    server.add_registered_method_handlers(  # type: ignore[attr-defined]
         event_store_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name,
         {
             "Subscribe": grpc.unary_stream_rpc_method_handler(

@@ -20,18 +20,17 @@ the log, and a storage page read after the tail's end was seen holds every event
 target up to that end: nothing is skipped, nothing sent twice.
 """
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import Executor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from logicblocks.event.storage.engine import RecordStorageAdapter
+from logicblocks.event.storage.asynchronous import AsyncRecordStorage
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.start import After, FromEnd, ReadStart, start_after
 from logicblocks.event.v1 import events_pb2
 
+from .event_batches import EventBatch
 from .log_tail import READ_PAGE, READ_PAGE_BYTES, LogTail
 from .wire import record_to_wire
 
@@ -61,36 +60,31 @@ class PageReader:
 
     def __init__(
         self,
-        adapter: RecordStorageAdapter,
-        executor: Executor,
+        storage: AsyncRecordStorage,
         target: Scannable,
         *,
         page_size: int = READ_PAGE,
         page_bytes: int = READ_PAGE_BYTES,
     ):
-        self._adapter = adapter
-        self._executor = executor
+        self._storage = storage
         self._target = target
         self._page_size = page_size
         self._page_bytes = page_bytes
         self._next_size = page_size
 
     async def read(self, after: int, limit: int | None = None) -> list[events_pb2.StoredEvent]:
-        """The next page after ``after``, at most ``limit``, as wire messages (converted
-        in the executor; the records are not kept)."""
+        """The next page after ``after``, at most ``limit``, as wire messages (the records
+        are not kept)."""
         size = self._next_size if limit is None else min(self._next_size, limit)
-        page = await asyncio.get_running_loop().run_in_executor(
-            self._executor,
-            lambda: [
-                record_to_wire(record)
-                for record in self._adapter.read_records(
-                    target=self._target,
-                    after_sequence_number=after,
-                    limit=size,
-                    max_bytes=self._page_bytes,
-                )
-            ],
-        )
+        page = [
+            record_to_wire(record)
+            for record in await self._storage.read_page(
+                target=self._target,
+                after_sequence_number=after,
+                limit=size,
+                max_bytes=self._page_bytes,
+            )
+        ]
         self._next_size = (
             self._page_size
             if len(page) == size
@@ -101,9 +95,11 @@ class PageReader:
 
 @dataclass(frozen=True, slots=True)
 class Events:
-    """The next events of the target, in sequence-number order, as wire messages."""
+    """The next events of the target, in sequence-number order, as wire messages and as
+    the ``Subscribe`` messages that carry them (shared with every subscriber handed the
+    same batch)."""
 
-    events: Sequence[events_pb2.StoredEvent]
+    events: EventBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +118,8 @@ class Heartbeat:
 
 async def follow(
     *,
-    adapter: RecordStorageAdapter,
+    storage: AsyncRecordStorage,
     tail: LogTail,
-    executor: Executor,
     target: Scannable,
     start: ReadStart,
     heartbeat_interval: float,
@@ -143,9 +138,9 @@ async def follow(
         # The tail's end may lag the head by a commit: storage says where the end is (an
         # event acknowledged before the subscription began is not a new one) and whether a
         # start is really beyond it.
-        head = await asyncio.get_running_loop().run_in_executor(executor, adapter.head)
+        head = await storage.head()
     cursor = start_after(start, head)
-    pages = PageReader(adapter, executor, target, page_size=page_size, page_bytes=page_bytes)
+    pages = PageReader(storage, target, page_size=page_size, page_bytes=page_bytes)
     caught_up = False
     last_sent = time.monotonic()
     tail.subscribers += 1
@@ -157,7 +152,7 @@ async def follow(
             else:
                 # Read storage after the tail's end was seen: the page then holds every
                 # event of the target up to that end.
-                events = await pages.read(cursor)
+                events = EventBatch(await pages.read(cursor))
                 if events:
                     cursor = events[-1].sequence_number
                 elif cursor < end:
