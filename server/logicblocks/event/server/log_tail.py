@@ -87,6 +87,16 @@ def _matches(target: Scannable, entry: _Entry) -> bool:
     return False
 
 
+def _target_key(target: Scannable) -> tuple[str, ...]:
+    # Identifiers hash through their JSON text: too dear for a lookup per subscriber.
+    match target:
+        case identifier.Category(category=category):
+            return (category,)
+        case identifier.Stream(category=category, stream=stream):
+            return (category, stream)
+    return ()
+
+
 class LogTail:
     """The most recent events of the log, shared by every subscription of one server.
 
@@ -107,7 +117,7 @@ class LogTail:
         self._on_storage_error = on_storage_error
         self._records: list[_Entry] = []
         # What after() handed out since the tail last changed, by what was asked.
-        self._handed: dict[tuple[int, Scannable, int, int], tuple[EventBatch, int]] = {}
+        self._handed: dict[tuple[int, tuple[str, ...], int, int], tuple[EventBatch, int]] = {}
         self._bytes = 0
         self._first = 0
         self._end = -1
@@ -168,7 +178,7 @@ class LogTail:
         (after a commit, every caught-up subscriber of a target asks the same), so the
         filter runs and the messages are built once for all of them.
         """
-        key = (cursor, target, limit, max_bytes)
+        key = (cursor, _target_key(target), limit, max_bytes)
         handed = self._handed.get(key)
         if handed is None:
             handed = self._handed[key] = self._select(cursor, target, limit, max_bytes)
