@@ -123,15 +123,6 @@ class Queries:
         table = sql.Identifier(table_parameters.events_table_name)
         streams = sql.Identifier(table_parameters.streams_table_name)
 
-        self.read_committed = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
-        self.begin_write = _render(
-            sql.SQL(
-                "SELECT set_config('lock_timeout', %s, true),"
-                " set_config('statement_timeout', %s, true),"
-                " set_config('idle_in_transaction_session_timeout', %s, true),"
-                " pg_advisory_xact_lock(%s)"
-            )
-        )
         # -1 (NO_EVENTS) for an empty table, as every engine's head() says it.
         self.head = _render(
             sql.SQL("SELECT coalesce(max(sequence_number), -1) FROM {}").format(table)
@@ -200,6 +191,34 @@ class Queries:
                 ).format(_PAYLOAD_SIZE),
             ).items()
         }
+
+    @staticmethod
+    def begin_write(
+        lock_timeout: str, statement_timeout: str, idle_timeout: str, lock_key: int
+    ) -> str:
+        """The start of a write transaction, as one round trip: ``BEGIN`` at READ
+        COMMITTED, the transaction's timeouts, and the table's lock.
+
+        Two statements in one text, so the values are literals (ours, not a caller's) and
+        the text must never be prepared. READ COMMITTED whatever the connection's default:
+        the next statement's snapshot must be taken after the lock is held (a
+        repeatable-read snapshot would be taken before it and miss the previous holder's
+        commit).
+        """
+        return _render(
+            sql.SQL(
+                "BEGIN ISOLATION LEVEL READ COMMITTED;"
+                " SELECT set_config('lock_timeout', {}, true),"
+                " set_config('statement_timeout', {}, true),"
+                " set_config('idle_in_transaction_session_timeout', {}, true),"
+                " pg_advisory_xact_lock({})"
+            ).format(
+                sql.Literal(lock_timeout),
+                sql.Literal(statement_timeout),
+                sql.Literal(idle_timeout),
+                sql.Literal(lock_key),
+            )
+        )
 
     def page(
         self, target: Scannable, after: int, last_position: int, size: int
