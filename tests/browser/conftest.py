@@ -82,9 +82,14 @@ def console_server(*arguments: str) -> ServerProcess:
     return ServerProcess([*SERVE, *arguments])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for the whole session."""
+    """Debian's Chromium, headless, for the browser tests.
+
+    Package-scoped, not session-scoped: Playwright's blocking API keeps an event loop
+    running in the main thread while it is open, and every later test calling
+    ``asyncio.run()`` would fail with "cannot be called from a running event loop".
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     with sync_playwright() as playwright:
