@@ -23,7 +23,14 @@ from logicblocks.event.types import identifier
 if TYPE_CHECKING:
     from .engine import RecordStorageAdapter
 
-__all__ = ["AsyncRecordStorage", "CommitObserver", "ThreadedRecordStorage", "tell_commit"]
+__all__ = [
+    "AsyncRecordStorage",
+    "CommitObserver",
+    "RecordsObserver",
+    "ThreadedRecordStorage",
+    "tell_commit",
+    "tell_records",
+]
 
 _T = TypeVar("_T")
 
@@ -31,6 +38,21 @@ _log = logging.getLogger(__name__)
 
 CommitObserver = Callable[[int], None]
 """Told the number of events each storage commit wrote (see ``commit_observer``)."""
+
+
+RecordsObserver = Callable[[Sequence[EventRecord]], None]
+"""Given the records of each write this process committed (see ``records_observer``)."""
+
+
+def tell_records(observer: RecordsObserver | None, records: Sequence[EventRecord]) -> None:
+    """Give ``observer``, if any, the records a write committed (never none)."""
+    if observer is None or not records:
+        return
+    try:
+        observer(records)
+    except Exception:
+        # As for tell_commit: the write succeeded whatever its observer makes of it.
+        _log.exception("event=records_observer_failed")
 
 
 def tell_commit(observer: CommitObserver | None, events: int) -> None:
@@ -50,6 +72,14 @@ class AsyncRecordStorage(ABC):
 
     ``open()`` is awaited once in that loop before any other call, ``close()`` once at the
     end. ``commit_observer`` is as ``RecordStorageAdapter.commit_observer``.
+    """
+
+    records_observer: RecordsObserver | None = None
+    """Given, in the event loop, the records of each write made through this storage,
+    in commit order where the engine can tell it (the server's log tail takes its own
+    commits from here instead of reading them back). PostgreSQL calls it before the head
+    signal moves, so the tail has them before it wakes; a write that returns records
+    already stored (a retried publish) may give them again.
     """
 
     @property
@@ -149,9 +179,12 @@ class ThreadedRecordStorage(AsyncRecordStorage):
         events: Sequence[PendingEvent],
         conditions: Set[WriteCondition],
     ) -> Sequence[EventRecord]:
-        return await self._run(
+        records = await self._run(
             lambda: self._adapter.write_records(target=target, events=events, conditions=conditions)
         )
+        # In the loop, after the thread's commit: several threads may finish out of order.
+        tell_records(self.records_observer, records)
+        return records
 
     async def read_page(
         self, *, target: Scannable, after_sequence_number: int, limit: int, max_bytes: int | None

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self
@@ -183,6 +183,8 @@ class EventStoreServer:
         self.storage = storage
         self._tail = LogTail(storage, on_storage_error=self._storage_error_observer())
         await self._tail.start()
+        # Every face's publishes (gRPC and HTTP) reach the tail without a read back.
+        storage.records_observer = self._tail.offer
         if self._metrics is not None:
             tail = self._tail
             self._metrics.watch(subscriptions=lambda: tail.subscribers, head=lambda: tail.end)
@@ -251,10 +253,13 @@ class EventStoreServer:
             # Subscriptions never finish by themselves: end them now with UNAVAILABLE so
             # their clients reconnect elsewhere, while publishes and scans get the grace.
             self._tail.close()
+        # Both faces drain at once: one stopping first would keep the other taking calls.
+        stopping: list[Awaitable[None]] = []
         if self._http is not None:
-            await self._http.stop()
+            stopping.append(self._http.stop())
         if self._server is not None:
-            await self._server.stop(grace)
+            stopping.append(self._server.stop(grace))
+        await asyncio.gather(*stopping)
         if self._tail is not None:
             await self._tail.stop()
         if self.storage is not None:

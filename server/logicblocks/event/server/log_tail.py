@@ -29,8 +29,8 @@ __all__ = ["READ_PAGE", "READ_PAGE_BYTES", "WAKE_INTERVAL", "LogTail"]
 
 _log = logging.getLogger(__name__)
 
-# How long the tail thread blocks in one wait: bounds how late stop() is noticed and how
-# often the head is re-read when no notification arrives.
+# How long the tail's task waits at most for a commit: bounds how often the head is
+# re-read when no notification arrives.
 _WATCH_SLICE = 1.0
 # The tail keeps at least this many recent events (and at most twice as many, or about
 # _TAIL_BYTES of payload), enough for subscribers a little behind to be served from memory.
@@ -264,7 +264,8 @@ class LogTail:
         return batch
 
     def offer(self, records: Sequence[EventRecord]) -> None:
-        """Records this server has just committed, in sequence-number order.
+        """Records this server has just committed, in sequence-number order (the storage's
+        ``records_observer``).
 
         When they follow the tail's end directly (no other commit came between), they are
         appended at once, sparing the read their commit's notification would cause;

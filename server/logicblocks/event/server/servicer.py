@@ -130,8 +130,6 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
                 len(request.events),
             )
             await context.abort(status.code, status.details, status.trailing_metadata)
-        # Outside the try: the events are committed whatever the tail makes of them.
-        self._tail.offer(records)
         _log.debug(
             "event=published category=%s stream=%s events=%d ms=%.1f",
             target.category,

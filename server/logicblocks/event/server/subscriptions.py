@@ -1,9 +1,9 @@
 """Live subscriptions on the server: one reader of the log's tail, many subscribers.
 
-A subscriber costs no thread while it waits: it awaits an ``asyncio`` wake-up. One thread
-per server blocks in the backend's ``wait_for_head_change`` (an in-process signal, or
-PostgreSQL ``LISTEN``), reads the newly committed events once, converts them to wire
-messages once, and keeps the most recent ones in memory (the tail). Every subscriber that
+A subscriber costs no thread while it waits: it awaits an ``asyncio`` wake-up. One task
+per server awaits the storage's ``wait_for_head_change`` (an in-process signal, or
+PostgreSQL ``LISTEN``), reads the newly committed events once (this server's own commits
+are handed to it instead), converts them to wire messages once, and keeps the most recent ones in memory (the tail). Every subscriber that
 is caught up takes its next events from the tail, filtered by its target, so live delivery
 costs one storage read per commit however many subscribers there are.
 

@@ -81,7 +81,7 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         self._records = PostgresRecords(
             pool=self.connection_pool,
             table_parameters=table_parameters,
-            on_commit=self._committed,
+            on_commit=lambda records: self._committed(len(records)),
             lock_timeout=lock_timeout,
             statement_timeout=statement_timeout,
             pool_timeout=pool_timeout,

@@ -20,7 +20,7 @@ from logicblocks.event.store.listing import CategorySummary, StoreSummary, Strea
 from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.types import identifier
 
-from ..asynchronous import AsyncRecordStorage, CommitObserver, tell_commit
+from ..asynchronous import AsyncRecordStorage, CommitObserver, tell_commit, tell_records
 from .connection import new_async_pool
 from .records_async import AsyncPostgresRecords
 from .tables import TableParameters
@@ -63,8 +63,9 @@ class AsyncPostgresStorage(AsyncRecordStorage):
     def commit_observer(self, observer: CommitObserver | None) -> None:
         self._observer = observer
 
-    def _committed(self, events: int) -> None:
-        tell_commit(self._observer, events)
+    def _committed(self, records: Sequence[EventRecord]) -> None:
+        tell_commit(self._observer, len(records))
+        tell_records(self.records_observer, records)
 
     @property
     def _records(self) -> AsyncPostgresRecords:

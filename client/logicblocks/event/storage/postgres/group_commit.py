@@ -75,7 +75,8 @@ class GroupCommit:
     ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write transaction, so a
     stuck or vanished writer cannot hold the store: its transaction is cancelled or its
     session ended, which rolls it back and frees the lock. ``head_signal`` learns each
-    committed head, and ``on_commit`` the number of events each commit wrote: the group's
+    committed head, and ``on_commit`` the records each commit wrote (before the head signal
+    moves), whose number is the group's
     size, which is what group commit is for and what an operator wants to see.
     """
 
@@ -86,7 +87,7 @@ class GroupCommit:
         queries: Queries,
         table_parameters: TableParameters,
         head_signal: HeadSignal,
-        on_commit: Callable[[int], None],
+        on_commit: Callable[[Sequence[EventRecord]], None],
         lock_timeout: float,
         statement_timeout: float,
     ) -> None:
@@ -120,32 +121,38 @@ class GroupCommit:
     ) -> Sequence[EventRecord]:
         """Write one publish, in a group with whatever others are queued meanwhile."""
         publish = _Publish(target=target, events=events, conditions=conditions)
+        try:
+            self._until_done(publish)
+        except Cancelled:
+            # The caller gave up (its call was cancelled) while waiting for the lock, for
+            # a leader, or leading a group without its own publish: a publish still queued
+            # is withdrawn rather than written later for nobody. No await separates the
+            # check from the removal, so no other caller can take it in between.
+            if publish in self._queue:
+                self._queue.remove(publish)
+            raise
+        if publish.error is not None:
+            raise publish.error
+        return publish.records
+
+    def _until_done(self, publish: _Publish) -> None:
+        """Queue ``publish``, then lead groups or wait until it is written or refused."""
         with self._queue_condition:
             self._queue.append(publish)
         # A group is capped in events, so the group this caller leads may not reach its own
         # publish (queued behind larger ones): it leads or waits until its publish is done.
         while True:
             with self._queue_condition:
-                try:
-                    while self._leader_active and not publish.done:
-                        self._queue_condition.wait()
-                except Cancelled:
-                    # The caller gave up waiting (its call was cancelled): a publish still
-                    # queued is withdrawn, rather than written later for nobody.
-                    if publish in self._queue:
-                        self._queue.remove(publish)
-                    raise
+                while self._leader_active and not publish.done:
+                    self._queue_condition.wait()
                 if publish.done:
-                    break
+                    return
                 # No transaction is running: this caller leads the next group.
                 self._leader_active = True
                 group = self._take_group()
             # Shielded: the group's other publishes wait on this transaction, so it runs to
             # its end and hands over the lead even if this caller is cancelled meanwhile.
             shield(partial(self._lead, group))
-        if publish.error is not None:
-            raise publish.error
-        return publish.records
 
     def _lead(self, group: list[_Publish]) -> None:
         """Commit ``group``, then let the waiting publishes lead or finish."""
@@ -271,7 +278,7 @@ class GroupCommit:
             with suppress(psycopg.Error):  # the error that ended the transaction matters
                 connection.rollback()
             raise
-        self._on_commit(len(rows))
+        self._on_commit(rows.records)
         return new_head
 
     def _assign(

@@ -36,9 +36,10 @@ __all__ = ["PostgresRecords"]
 class PostgresRecords:
     """What ``RecordStorageAdapter`` asks of an engine, on one table, through ``pool``.
 
-    The pool stays the caller's. ``on_commit`` is told the number of events of each
-    commit; ``lock_timeout`` and ``statement_timeout`` (seconds) bound each write
-    transaction and ``pool_timeout`` the wait for a connection.
+    The pool stays the caller's. ``on_commit`` is given the records of each commit (in
+    commit order, before waiters of ``wait_for_head_change`` wake); ``lock_timeout`` and
+    ``statement_timeout`` (seconds) bound each write transaction and ``pool_timeout`` the
+    wait for a connection.
     """
 
     def __init__(
@@ -46,7 +47,7 @@ class PostgresRecords:
         *,
         pool: psycopg_pool.ConnectionPool[Any],
         table_parameters: TableParameters,
-        on_commit: Callable[[int], None],
+        on_commit: Callable[[Sequence[EventRecord]], None],
         lock_timeout: float,
         statement_timeout: float,
         pool_timeout: float,

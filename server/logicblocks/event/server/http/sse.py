@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
@@ -54,10 +55,15 @@ _RESUME_PARAMETERS: Mapping[str, str] = {
 }
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _sse(name: str, data: str, checkpoint: int | None) -> str:
     # A line break inside data would end the field: each line is a data line of its own,
-    # and EventSource joins them with "\n". Only the JSON's whitespace can hold one.
-    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    # and EventSource joins them with "\n". Only the JSON's whitespace can hold one. Only
+    # CR and LF break an SSE line: str.splitlines() would also split at U+2028 and the
+    # like, which JSON strings may hold as they are, and break the payload.
+    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
     # -1 too (an empty store): a reconnection then asks for everything after -1, all of
     # it, where no id would have it ask for its first start again (from_end: a gap).
     event_id = f"id: {checkpoint}\n" if checkpoint is not None else ""
