@@ -3,9 +3,10 @@
 A subscriber costs no thread while it waits: it awaits an ``asyncio`` wake-up. One task
 per server awaits the storage's ``wait_for_head_change`` (an in-process signal, or
 PostgreSQL ``LISTEN``), reads the newly committed events once (this server's own commits
-are handed to it instead), converts them to wire messages once, and keeps the most recent ones in memory (the tail). Every subscriber that
-is caught up takes its next events from the tail, filtered by its target, so live delivery
-costs one storage read per commit however many subscribers there are.
+are handed to it instead), converts them to wire messages once, and keeps the most recent
+ones in memory (the tail). Every subscriber that is caught up takes its next events from
+the tail, filtered by its target, so live delivery costs at most one storage read per
+commit however many subscribers there are.
 
 A subscriber further behind than the tail reaches reads storage itself, page by page, at
 its own pace: a slow subscriber makes the server wait on flow control, never buffer.
