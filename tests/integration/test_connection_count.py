@@ -40,3 +40,19 @@ def test_only_this_processs_accepted_connections_count() -> None:
     finally:
         other.stdin.close()
         other.wait(timeout=30)
+
+
+def test_connections_waiting_in_this_processs_accept_queue_count() -> None:
+    # gRPC stops accepting at its cap: the connections over it wait in the listening
+    # socket's queue, and the watch must see them to say the cap is reached.
+    with socket.create_server(("127.0.0.1", 0), backlog=8) as listener:
+        port = listener.getsockname()[1]
+        with (
+            socket.create_connection(("127.0.0.1", port)),
+            socket.create_connection(("127.0.0.1", port)),
+        ):
+            assert _established(port) == 2
+            accepted, _ = listener.accept()
+            with accepted:
+                # One held, one still queued.
+                assert _established(port) == 2

@@ -28,6 +28,7 @@ _log = logging.getLogger("logicblocks.event.server")
 RESERVED_FILES = 256
 
 _ESTABLISHED = "01"
+_LISTEN = "0A"
 
 
 def raise_open_files_limit() -> int:
@@ -82,8 +83,9 @@ def _socket_inodes() -> set[str]:
 
 
 def _established(port: int) -> int:
-    """Connections established to local ``port`` held by this process (Linux): under
-    ``serve --workers`` the other workers hold their own on the same port."""
+    """Connections established to local ``port`` for this process (Linux): those it holds,
+    and those waiting in its listening socket's accept queue (gRPC leaves them there once
+    at its cap). Under ``serve --workers`` the other workers count their own."""
     wanted = f"{port:04X}"
     own = _socket_inodes()
     count = 0
@@ -93,14 +95,15 @@ def _established(port: int) -> int:
         except OSError:
             continue
         for line in lines:
-            # local address, remote address, state, ..., inode (the tenth field)
+            # local address, remote address, state, tx_queue:rx_queue, ..., inode (the
+            # tenth field); a listening socket's rx_queue is its accept queue's length.
             fields = line.split(None, 10)
-            if (
-                fields[1].rpartition(":")[2] == wanted
-                and fields[3] == _ESTABLISHED
-                and fields[9] in own
-            ):
+            if fields[1].rpartition(":")[2] != wanted or fields[9] not in own:
+                continue
+            if fields[3] == _ESTABLISHED:
                 count += 1
+            elif fields[3] == _LISTEN:
+                count += int(fields[4].partition(":")[2], 16)
     return count
 
 
