@@ -43,7 +43,6 @@ NAMES = {
     # The primitives whose two faces differ.
     "ACondition": "Condition",
     "AEvent": "Event",
-    "ALock": "Lock",
     "aspawn": "spawn",
     "ashield": "shield",
     "ajoin": "join",
@@ -52,13 +51,10 @@ NAMES = {
     "AWorker": "Worker",
     # Standard library and psycopg.
     "AsyncIterator": "Iterator",
-    "AsyncGenerator": "Generator",
     "AbstractAsyncContextManager": "AbstractContextManager",
     "asynccontextmanager": "contextmanager",
     "AsyncConnection": "Connection",
     "AsyncConnectionPool": "ConnectionPool",
-    "AsyncCursor": "Cursor",
-    "AsyncPipeline": "Pipeline",
 }
 
 _DROPPED_BEFORE = {"def", "with", "for"}
