@@ -1,6 +1,6 @@
 """Retry resolution and numbering, the I/O-free rules every engine applies under its lock.
 
-Recognising a retried publish (``records.resolve_retry``), without a backend: a publish
+Recognising a retried publish (``publishing.resolve_retry``), without a backend: a publish
 whose ids are all stored as the same events returns them, one whose ids are unknown is
 written, and anything between is refused naming the event."""
 
@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from logicblocks.event.store import InvalidInputError
+from logicblocks.event.store.publishing import resolve_retry
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
     number_events,
     prepare_events,
-    resolve_retry,
     trusted_event_record,
 )
 from logicblocks.event.types import NewEvent, identifier

@@ -166,7 +166,19 @@ def test_stored_events_read_back_are_the_same_as_constructed_ones() -> None:
 
 def test_event_records_read_back_are_the_same_as_constructed_ones() -> None:
     at = datetime(1969, 2, 28, 1, 2, 3, 4, tzinfo=UTC)
-    values = ("e-1", "order-placed", "order-1", "orders", 3, 41, '{"a":1}', at, at)
+    values = (
+        "e-1",
+        "order-placed",
+        "order-1",
+        "orders",
+        3,
+        41,
+        '{"a":1}',
+        at,
+        at,
+        ("t:1",),
+        '{"m":2}',
+    )
     constructed = EventRecord(*values)
 
     record = trusted_event_record(*values)

@@ -12,11 +12,13 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence, Set
 from concurrent.futures import Executor
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
+from logicblocks.event.store.publishing import PendingWrite
 from logicblocks.event.store.records import EventRecord, PendingEvent
 from logicblocks.event.types import identifier
 
@@ -99,7 +101,6 @@ class AsyncRecordStorage(ABC):
     async def close(self) -> None:
         """Let go of what ``open`` took (a caller's engine stays open)."""
 
-    @abstractmethod
     async def write_records(
         self,
         *,
@@ -108,6 +109,20 @@ class AsyncRecordStorage(ABC):
         conditions: Set[WriteCondition],
     ) -> Sequence[EventRecord]:
         """See ``RecordStorageAdapter.write_records``."""
+        return await self.write_streams(
+            writes=[PendingWrite(target=target, events=events, conditions=conditions)],
+            conditions=frozenset(),
+        )
+
+    @abstractmethod
+    async def write_streams(
+        self, *, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
+    ) -> Sequence[EventRecord]:
+        """See ``RecordStorageAdapter.write_streams``."""
+
+    @abstractmethod
+    async def after_sequence_number_since(self, since: datetime) -> int:
+        """See ``RecordStorageAdapter.after_sequence_number_since``."""
 
     @abstractmethod
     async def read_page(
@@ -172,15 +187,11 @@ class ThreadedRecordStorage(AsyncRecordStorage):
     async def close(self) -> None:
         pass
 
-    async def write_records(
-        self,
-        *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
+    async def write_streams(
+        self, *, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
     ) -> Sequence[EventRecord]:
         records = await self._run(
-            lambda: self._adapter.write_records(target=target, events=events, conditions=conditions)
+            lambda: self._adapter.write_streams(writes=writes, conditions=conditions)
         )
         # In the loop, after the thread's commit: several threads may finish out of order.
         tell_records(self.records_observer, records)
@@ -202,6 +213,9 @@ class ThreadedRecordStorage(AsyncRecordStorage):
 
     async def head(self) -> int:
         return await self._run(self._adapter.head)
+
+    async def after_sequence_number_since(self, since: datetime) -> int:
+        return await self._run(lambda: self._adapter.after_sequence_number_since(since))
 
     async def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         return await asyncio.to_thread(self._adapter.wait_for_head_change, known_head, timeout)

@@ -4,6 +4,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Executor
+from datetime import datetime
 from itertools import takewhile
 from typing import TypeVar
 
@@ -13,8 +14,10 @@ from logicblocks.event.store.adapters.base import (
     StorageAdapter,
     validate_scannable,
 )
-from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.conditions import WriteCondition, validate_conditions
+from logicblocks.event.store.exceptions import InvalidInputError
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
+from logicblocks.event.store.publishing import PendingWrite
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
@@ -23,6 +26,7 @@ from logicblocks.event.store.records import (
 )
 from logicblocks.event.store.start import NO_EVENTS, read_start, scan_after
 from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.store.writes import StreamWrite, prepare_writes
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
@@ -77,17 +81,39 @@ class RecordStorageAdapter(StorageAdapter):
     ) -> Sequence[StoredEvent]:
         stream = validate_target(target)
         pending = prepare_events(events)
-        records = self.write_records(target=stream, events=pending, conditions=conditions)
+        checked = validate_conditions("conditions", conditions, stream=True)
+        records = self.write_records(target=stream, events=pending, conditions=checked)
         return [record.to_stored_event() for record in records]
+
+    def publish(
+        self,
+        *,
+        writes: Sequence[StreamWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        pending, checked = prepare_writes(writes, conditions)
+        records = self.write_streams(writes=pending, conditions=checked)
+        return [record.to_stored_event() for record in records]
+
+    def _start_after(self, after_sequence_number: int | None, since: datetime | None) -> int | None:
+        """The documented ``after_sequence_number``, or the one ``since`` stands for."""
+        if since is None:
+            return after_sequence_number
+        if after_sequence_number is not None:
+            raise InvalidInputError("since", "cannot be given together with after_sequence_number")
+        if not isinstance(since, datetime) or since.utcoffset() is None:
+            raise InvalidInputError("since", "must be a timezone-aware datetime")
+        return self.after_sequence_number_since(since)
 
     def scan(
         self,
         *,
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[StoredEvent]:
         validate_scannable(target)
-        after = scan_after(after_sequence_number)
+        after = scan_after(self._start_after(after_sequence_number, since))
         # A scan ends at the head as it was when the scan began, whichever backend pages
         # it: under a steady stream of writes it would otherwise never end.
         bound = self.head()
@@ -105,15 +131,20 @@ class RecordStorageAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         from_end: bool = False,
+        since: datetime | None = None,
     ) -> Subscription:
         validate_scannable(target)
+        if since is not None and from_end:
+            raise InvalidInputError("since", "cannot be given together with from_end=True")
         return LocalSubscription(
             adapter=self,
             target=target,
-            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
+            start=read_start(
+                after_sequence_number=self._start_after(after_sequence_number, since),
+                from_end=from_end,
+            ),
         )
 
-    @abstractmethod
     def write_records(
         self,
         *,
@@ -121,13 +152,40 @@ class RecordStorageAdapter(StorageAdapter):
         events: Sequence[PendingEvent],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
-        """Atomically check ``conditions`` and append ``events`` (already validated).
+        """``write_streams`` for a publish into one stream (its conditions go with it)."""
+        return self.write_streams(
+            writes=[PendingWrite(target=target, events=events, conditions=conditions)],
+            conditions=frozenset(),
+        )
 
-        If every event's id is already stored in the stream, returns those records instead
-        (a retried publish). Raises ``UnmetWriteConditionError`` (via ``ensure_conditions``)
-        or ``InvalidInputError``; then nothing is written.
+    @abstractmethod
+    def write_streams(
+        self,
+        *,
+        writes: Sequence[PendingWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[EventRecord]:
+        """Atomically check every condition and append each write's events (all already
+        validated), with sequence numbers contiguous in the order given.
+
+        Conditions are judged against the store as it was before the publish
+        (``records.check_publish``), numbering is ``records.number_writes``'s. If every
+        event's id is already stored in its write's stream, returns those records instead
+        (a retried publish: ``records.resolve_retry_writes``). Raises
+        ``UnmetWriteConditionError`` or ``InvalidInputError``; then nothing is written.
         """
         raise NotImplementedError()
+
+    def after_sequence_number_since(self, since: datetime) -> int:
+        """Where a read from ``since`` resumes: just before the first event (the lowest
+        sequence number) observed at or after ``since``; the head when there is none.
+
+        This default reads the log; engines answer from an index.
+        """
+        for record in self.read_records():
+            if record.observed_at >= since:
+                return record.sequence_number - 1
+        return self.head()
 
     @abstractmethod
     def read_records(

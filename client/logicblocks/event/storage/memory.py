@@ -6,21 +6,23 @@ from collections.abc import Iterator, Sequence, Set
 from itertools import islice
 
 from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.listing import (
     CategorySummary,
     StoreSummary,
     StreamSummary,
     prefix_upper_bound,
 )
-from logicblocks.event.store.records import (
-    EventRecord,
-    PendingEvent,
-    number_events,
-    resolve_retry,
+from logicblocks.event.store.publishing import (
+    PendingWrite,
+    check_publish,
+    number_writes,
+    resolve_retry_writes,
 )
+from logicblocks.event.store.records import EventRecord
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
+from logicblocks.event.types.query import Query
 
 from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
 
@@ -49,45 +51,60 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self._category_names: list[str] = []
         self._head_signal = HeadSignal()
 
-    def write_records(
+    def write_streams(
         self,
         *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
+        writes: Sequence[PendingWrite],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
-        key = (target.category, target.stream)
         with self._lock:
-            stream_index = self._stream_index.get(key, [])
             found = {
                 event.id: self._log[self._ids[event.id]]
-                for event in events
+                for write in writes
+                for event in write.events
                 if event.id in self._ids
             }
-            retried = resolve_retry(target, events, found)
+            retried = resolve_retry_writes(writes, found)
             if retried is not None:
                 return retried
 
-            last_position = len(stream_index) - 1 if stream_index else None
-            ensure_conditions(target, conditions, last_position)
-
-            records = number_events(
-                target, events, last_position=last_position, head=len(self._log) - 1
-            )
-            category_index = self._category_index.setdefault(target.category, [])
-            stream_index = self._stream_index.setdefault(key, stream_index)
+            check_publish(writes, conditions, self)
+            records = number_writes(writes, self, head=len(self._log) - 1)
             for record in records:
-                category_index.append(record.sequence_number)
-                stream_index.append(record.sequence_number)
+                self._category_index.setdefault(record.category, []).append(record.sequence_number)
+                self._stream_index.setdefault((record.category, record.stream), []).append(
+                    record.sequence_number
+                )
                 self._ids[record.id] = record.sequence_number
-            if records:
-                self._index_stream(records[-1])
+            last_of_stream = {(record.category, record.stream): record for record in records}
+            for last in last_of_stream.values():
+                self._index_stream(last)
             # Appending to the log last publishes the batch to scans all at once: a scan's
             # snapshot is the log's length, which grows only here.
             self._log.extend(records)
         self._head_signal.advance(len(self._log) - 1)
         self._committed(len(records))
         return records
+
+    # ConditionState, judged under the write lock.
+    def last_position(self, target: identifier.Stream) -> int | None:
+        """The position of the stream's last event, ``None`` when it has none."""
+        stream_index = self._stream_index.get((target.category, target.stream))
+        return len(stream_index) - 1 if stream_index else None
+
+    def first_match(self, query: Query, after: int) -> int | None:
+        """The first event matching ``query`` after ``after``, read from the log."""
+        for record in self._matching(query, after, len(self._log)):
+            return record.sequence_number
+        return None
+
+    def _matching(self, query: Query, after: int, snapshot: int) -> Iterator[EventRecord]:
+        for sequence_number in range(after + 1, snapshot):
+            record = self._log[sequence_number]
+            if query.matches(
+                category=record.category, stream=record.stream, name=record.name, tags=record.tags
+            ):
+                yield record
 
     def read_record_by_id(self, id: str) -> EventRecord | None:
         sequence_number = self._ids.get(id)
@@ -118,6 +135,8 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
                 yield from self._indexed(
                     self._stream_index.get((category, stream), []), after, snapshot
                 )
+            case Query():
+                yield from self._matching(target, after, snapshot)
 
     def _indexed(self, index: list[int], after: int, snapshot: int) -> Iterator[EventRecord]:
         # Index entries are sequence numbers in ascending order; entries past the snapshot

@@ -2,9 +2,13 @@
 
 from . import adapters, conditions
 from .conditions import (
+    AllConditions,
+    AnyCondition,
     EmptyStreamCondition,
+    NoEventMatchesCondition,
     PositionIsCondition,
     WriteCondition,
+    no_event_matches,
     position_is,
     stream_is_empty,
 )
@@ -22,19 +26,24 @@ from .exceptions import (
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
-from .store import EventCategory, EventLog, EventStore, EventStream
+from .store import EventCategory, EventLog, EventQuery, EventStore, EventStream
+from .writes import StreamWrite
 
 __all__ = [
+    "AllConditions",
+    "AnyCondition",
     "AuthenticationError",
     "ConfigurationError",
     "EmptyStreamCondition",
     "EventCategory",
     "EventLog",
+    "EventQuery",
     "EventStore",
     "EventStoreError",
     "EventStream",
     "InvalidInputError",
     "LimitExceededError",
+    "NoEventMatchesCondition",
     "PermissionDeniedError",
     "PositionIsCondition",
     "PublishOutcomeUnknownError",
@@ -42,10 +51,12 @@ __all__ = [
     "StorageFullError",
     "StorageOpenError",
     "StorageUnavailableError",
+    "StreamWrite",
     "UnmetWriteConditionError",
     "WriteCondition",
     "adapters",
     "conditions",
+    "no_event_matches",
     "position_is",
     "stream_is_empty",
 ]

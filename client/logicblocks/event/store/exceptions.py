@@ -33,9 +33,12 @@ class EventStoreError(Exception):
 class UnmetWriteConditionError(EventStoreError):
     """A publish's write condition did not hold; nothing was written.
 
-    ``category`` and ``stream`` name the stream, ``condition`` the condition that failed
-    and ``last_position`` the stream's actual last position (``None`` for an empty
-    stream). They are ``None`` where the raiser did not know them.
+    ``category`` and ``stream`` name the stream whose condition failed (``None`` for a
+    condition of the whole publish), ``condition`` the condition, ``last_position`` the
+    stream's actual last position (``None`` for an empty stream) and
+    ``first_match_sequence_number`` the sequence number of the first event matching a
+    failed query condition. They are ``None`` where they do not apply or the raiser did
+    not know them.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class UnmetWriteConditionError(EventStoreError):
         stream: str | None = None,
         condition: Any = None,
         last_position: int | None = None,
+        first_match_sequence_number: int | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -53,6 +57,7 @@ class UnmetWriteConditionError(EventStoreError):
         self.stream = stream
         self.condition = condition
         self.last_position = last_position
+        self.first_match_sequence_number = first_match_sequence_number
 
 
 class InvalidInputError(EventStoreError, ValueError):

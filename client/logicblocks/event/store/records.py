@@ -3,7 +3,7 @@
 Every backend stores and returns payloads as the JSON text made by ``payloads``, so a
 payload comes back equal to what was published whichever backend holds it, and the server
 can pass stored payloads to the wire without decoding them. Here: the records themselves,
-the checks of names, ids and timestamps, and the recognition of retried publishes.
+the checks of names, ids and timestamps, and the numbering of a stream's new events.
 """
 
 import os
@@ -16,7 +16,9 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.event import trusted_stored_event
 
 from .exceptions import InvalidInputError
+from .names import MAX_NAME_BYTES, require_name
 from .payloads import decode_payload, encode_payload
+from .selection import validate_tags
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -26,7 +28,6 @@ __all__ = [
     "new_event_ids",
     "number_events",
     "prepare_events",
-    "resolve_retry",
     "trusted_event_record",
     "trusted_pending_event",
     "validate_target",
@@ -41,7 +42,9 @@ class PendingEvent:
 
     ``observed_at_given`` and ``occurred_at_given`` say whether the publisher sent the
     timestamp or it was filled in by default (a clock): only sent ones identify the event
-    when a publish is recognised as a retry (``resolve_retry``).
+    when a publish is recognised as a retry (``resolve_retry``). ``tags`` are checked,
+    without repeats, in code point order; ``metadata`` is JSON object text, ``None`` for
+    none (an empty object is none).
     """
 
     id: str
@@ -52,11 +55,16 @@ class PendingEvent:
     id_chosen_by_client: bool
     observed_at_given: bool = True
     occurred_at_given: bool = True
+    tags: tuple[str, ...] = ()
+    metadata: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """A stored event with its payload still as JSON text."""
+    """A stored event with its payload (and metadata) still as JSON text.
+
+    ``tags`` are in code point order, as stored; ``metadata`` is ``None`` for none.
+    """
 
     id: str
     name: str
@@ -67,6 +75,8 @@ class EventRecord:
     payload: str
     observed_at: datetime
     occurred_at: datetime
+    tags: tuple[str, ...] = ()
+    metadata: str | None = None
 
     def to_stored_event(self) -> StoredEvent:
         """Decode into the documented ``StoredEvent``."""
@@ -80,7 +90,13 @@ class EventRecord:
             decode_payload(self.payload),
             self.observed_at,
             self.occurred_at,
+            frozenset(self.tags) if self.tags else _NO_TAGS,
+            None if self.metadata is None else decode_payload(self.metadata),
         )
+
+
+_NO_TAGS: frozenset[str] = frozenset()
+_NO_TAG_TUPLE: tuple[str, ...] = ()
 
 
 _new_object = object.__new__
@@ -103,9 +119,7 @@ def _made_without_init(cls: type[_T], fields: Sequence[str]) -> Callable[..., _T
     return make
 
 
-trusted_pending_event: Callable[
-    [str, str, str, datetime, datetime, bool, bool, bool], PendingEvent
-] = _made_without_init(
+_make_pending_event: Callable[..., PendingEvent] = _made_without_init(
     PendingEvent,
     (
         "id",
@@ -116,9 +130,37 @@ trusted_pending_event: Callable[
         "id_chosen_by_client",
         "observed_at_given",
         "occurred_at_given",
+        "tags",
+        "metadata",
     ),
 )
-"""A ``PendingEvent`` from checked values, in field order, made without ``__init__``."""
+
+
+def trusted_pending_event(
+    id: str,
+    name: str,
+    payload: str,
+    observed_at: datetime,
+    occurred_at: datetime,
+    id_chosen_by_client: bool,
+    observed_at_given: bool,
+    occurred_at_given: bool,
+    tags: tuple[str, ...] = _NO_TAG_TUPLE,
+    metadata: str | None = None,
+) -> PendingEvent:
+    """A ``PendingEvent`` from checked values, in field order, made without ``__init__``."""
+    return _make_pending_event(
+        id,
+        name,
+        payload,
+        observed_at,
+        occurred_at,
+        id_chosen_by_client,
+        observed_at_given,
+        occurred_at_given,
+        tags,
+        metadata,
+    )
 
 
 def new_event_ids(count: int) -> Iterator[str]:
@@ -153,6 +195,8 @@ def new_event_ids(count: int) -> Iterator[str]:
     _set_payload,
     _set_observed_at,
     _set_occurred_at,
+    _set_tags,
+    _set_metadata,
 ) = (
     getattr(EventRecord, field).__set__
     for field in (
@@ -165,6 +209,8 @@ def new_event_ids(count: int) -> Iterator[str]:
         "payload",
         "observed_at",
         "occurred_at",
+        "tags",
+        "metadata",
     )
 )
 
@@ -179,6 +225,8 @@ def trusted_event_record(
     payload: str,
     observed_at: datetime,
     occurred_at: datetime,
+    tags: tuple[str, ...] = _NO_TAG_TUPLE,
+    metadata: str | None = None,
 ) -> EventRecord:
     """An ``EventRecord`` from values a backend read back, made without ``__init__``.
 
@@ -195,39 +243,17 @@ def trusted_event_record(
     _set_payload(record, payload)
     _set_observed_at(record, observed_at)
     _set_occurred_at(record, occurred_at)
+    _set_tags(record, tags)
+    _set_metadata(record, metadata)
     return record
-
-
-def _require_name(field: str, value: object) -> None:
-    if not isinstance(value, str) or value == "":
-        raise InvalidInputError(field, "must be a non-empty string")
-    _require_storable(field, value)
-
-
-# The longest name (category, stream, event name, id) any backend stores alike: two of
-# them plus a position must fit one PostgreSQL index entry (at most 2,704 bytes).
-MAX_NAME_BYTES = 1024
-
-
-def _require_storable(field: str, text: str) -> None:
-    """Reject names no backend can store alike: NUL (PostgreSQL text cannot hold it), lone
-    surrogates (not UTF-8 at all) and names longer than ``MAX_NAME_BYTES``."""
-    if "\x00" in text:
-        raise InvalidInputError(field, "must not contain NUL (U+0000)")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidInputError(field, "must be valid Unicode (no lone surrogates)") from None
-    if size > MAX_NAME_BYTES:
-        raise InvalidInputError(field, f"must be at most {MAX_NAME_BYTES} bytes in UTF-8")
 
 
 def validate_target(target: object) -> identifier.Stream:
     """Check that a publish targets one stream with non-empty names."""
     if not isinstance(target, identifier.Stream):
         raise InvalidInputError("target", "must be a stream identifier")
-    _require_name("category", target.category)
-    _require_name("stream", target.stream)
+    require_name("category", target.category)
+    require_name("stream", target.stream)
     return target
 
 
@@ -241,49 +267,61 @@ def _utc(field: str, value: object) -> datetime:
     return value.astimezone(UTC)
 
 
-def prepare_events(events: Iterable[NewEvent]) -> list[PendingEvent]:
+def prepare_events(
+    events: Iterable[NewEvent], *, field: str = "", seen_ids: set[str] | None = None
+) -> list[PendingEvent]:
     """Validate new events and put them in the form every backend stores.
 
-    Raises ``InvalidInputError`` naming the first offending field; nothing is written then.
+    ``field`` prefixes the paths named in errors (``"writes[1]."`` for a stream of a
+    multi-stream publish); ``seen_ids`` collects ids across a publish's streams, which must
+    not repeat either. Raises ``InvalidInputError`` naming the first offending field;
+    nothing is written then.
     """
     if isinstance(events, (str, bytes, Mapping)):
-        raise InvalidInputError("events", "must be a sequence of NewEvent")
+        raise InvalidInputError(f"{field}events", "must be a sequence of NewEvent")
     if not isinstance(events, Sequence):
         events = list(events)
     fresh_ids = new_event_ids(len(events))
     prepared: list[PendingEvent] = []
-    seen_ids: set[str] = set()
+    seen = set() if seen_ids is None else seen_ids
     for index, event in enumerate(events):
+        path = f"{field}events[{index}]"
         if not isinstance(event, NewEvent):
-            raise InvalidInputError(f"events[{index}]", "must be a NewEvent")
-        check_event_identity(index, event.name, event.id, seen_ids)
+            raise InvalidInputError(path, "must be a NewEvent")
+        check_event_identity(index, event.name, event.id, seen, field=field)
         prepared.append(
             trusted_pending_event(
                 event.id if event.id is not None else next(fresh_ids),
                 event.name,
-                encode_payload(f"events[{index}].payload", event.payload),
-                _utc(f"events[{index}].observed_at", event.observed_at),
-                _utc(f"events[{index}].occurred_at", event.occurred_at),
+                encode_payload(f"{path}.payload", event.payload),
+                _utc(f"{path}.observed_at", event.observed_at),
+                _utc(f"{path}.occurred_at", event.occurred_at),
                 event.id is not None,
                 event.observed_at_given,
                 event.occurred_at_given,
+                validate_tags(f"{path}.tags", event.tags) if event.tags else _NO_TAG_TUPLE,
+                encode_payload(f"{path}.metadata", event.metadata) if event.metadata else None,
             )
         )
     return prepared
 
 
-def check_event_identity(index: int, name: str, id: str | None, seen_ids: set[str]) -> None:
+def check_event_identity(
+    index: int, name: str, id: str | None, seen_ids: set[str], *, field: str = ""
+) -> None:
     """Check the name and id (if any) of the publish's event ``index``; ids must not repeat
     within the publish, and ``seen_ids`` collects them.
 
     Every publish, in process or over the wire, checks its events' names and ids here, so
     the rules and the fields named in errors are the same.
     """
-    _require_name(f"events[{index}].name", name)
+    require_name(f"{field}events[{index}].name", name)
     if id is not None:
-        _require_name(f"events[{index}].id", id)
+        require_name(f"{field}events[{index}].id", id)
         if id in seen_ids:
-            raise InvalidInputError(f"events[{index}].id", "must be unique within the publish")
+            raise InvalidInputError(
+                f"{field}events[{index}].id", "must be unique within the publish"
+            )
         seen_ids.add(id)
 
 
@@ -309,61 +347,8 @@ def number_events(
             event.payload,
             event.observed_at,
             event.occurred_at,
+            event.tags,
+            event.metadata,
         )
         for offset, event in enumerate(events)
     ]
-
-
-def resolve_retry(
-    target: identifier.Stream,
-    events: Sequence[PendingEvent],
-    found: Mapping[str, EventRecord],
-) -> Sequence[EventRecord] | None:
-    """Decide whether a publish repeats one that was already stored.
-
-    ``found`` maps those ids of ``events`` that already exist anywhere in the store to
-    their records (a backend looks them up inside its write transaction). When every event
-    is stored in the target stream, as the same event, the publish is a retry and its
-    records are returned (conditions are not checked again: they held when it was first
-    written). When none is stored, ``None``: write as usual. Anything else cannot come
-    from a retry and raises ``InvalidInputError`` naming the event: an id used in another
-    stream or by a different event, or a publish only partly stored (publishes are
-    atomic, so a retry is all or nothing).
-
-    "The same event" is judged on what the publisher sent, as ``events.proto`` states:
-    the name, the payload text, and each timestamp only when it was sent
-    (``observed_at_given``, ``occurred_at_given``). A timestamp filled in by default (the
-    server's clock, or "now" in a fresh ``NewEvent``) differs on every attempt and so
-    cannot tell a retry from another event.
-    """
-    if not found:
-        return None
-    key = (target.category, target.stream)
-    matched: list[EventRecord] = []
-    for index, event in enumerate(events):
-        record = found.get(event.id)
-        if record is None:
-            continue
-        if (record.category, record.stream) != key:
-            raise InvalidInputError(
-                f"events[{index}].id", "is already used by an event in another stream"
-            )
-        if (
-            record.name != event.name
-            or record.payload != event.payload
-            or (event.observed_at_given and record.observed_at != event.observed_at)
-            or (event.occurred_at_given and record.occurred_at != event.occurred_at)
-        ):
-            raise InvalidInputError(
-                f"events[{index}].id", "is already used by a different event in this stream"
-            )
-        matched.append(record)
-    if len(matched) == len(events):
-        return matched
-    for index, event in enumerate(events):
-        if event.id in found:
-            raise InvalidInputError(
-                f"events[{index}].id",
-                "is already stored in this stream while other events of the publish are not",
-            )
-    return None

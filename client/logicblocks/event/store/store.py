@@ -1,14 +1,17 @@
 """The documented entry points: the store and its stream, category and log scopes."""
 
 from collections.abc import Iterator, Sequence, Set
+from datetime import datetime
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.types.query import Query
 
 from .adapters.base import Scannable, StorageAdapter
-from .conditions import WriteCondition
+from .conditions import WriteCondition, no_event_matches
 from .subscription import Subscription
+from .writes import StreamWrite
 
-__all__ = ["EventCategory", "EventLog", "EventStore", "EventStream"]
+__all__ = ["EventCategory", "EventLog", "EventQuery", "EventStore", "EventStream"]
 
 
 class _ReadableScope:
@@ -29,31 +32,53 @@ class _ReadableScope:
         """Iterate over the scope's events in sequence-number order."""
         return self.scan()
 
-    def scan(self, *, after_sequence_number: int | None = None) -> Iterator[StoredEvent]:
-        """Iterate the scope's events, after ``after_sequence_number`` when given (exclusive).
+    def scan(
+        self, *, after_sequence_number: int | None = None, since: datetime | None = None
+    ) -> Iterator[StoredEvent]:
+        """Iterate the scope's events, after ``after_sequence_number`` when given (exclusive),
+        or from the first one observed at or after ``since``.
 
         A reader that remembers the last sequence number it processed resumes here
         without skipping or repeating an event.
         """
+        if since is None:  # adapters written before ``since`` keep working
+            return self.adapter.scan(
+                target=self.identifier, after_sequence_number=after_sequence_number
+            )
         return self.adapter.scan(
-            target=self.identifier, after_sequence_number=after_sequence_number
+            target=self.identifier, after_sequence_number=after_sequence_number, since=since
         )
 
-    def read(self, *, after_sequence_number: int | None = None) -> Sequence[StoredEvent]:
-        """Read the scope's events into memory (after ``after_sequence_number`` when
-        given); prefer ``scan`` or iteration, which page the events as they are read."""
-        return list(self.scan(after_sequence_number=after_sequence_number))
+    def read(
+        self, *, after_sequence_number: int | None = None, since: datetime | None = None
+    ) -> Sequence[StoredEvent]:
+        """Read the scope's events into memory (after ``after_sequence_number``, or from
+        ``since``, when given); prefer ``scan`` or iteration, which page the events as they
+        are read."""
+        return list(self.scan(after_sequence_number=after_sequence_number, since=since))
 
     def subscribe(
-        self, *, after_sequence_number: int | None = None, from_end: bool = False
+        self,
+        *,
+        after_sequence_number: int | None = None,
+        from_end: bool = False,
+        since: datetime | None = None,
     ) -> Subscription:
         """Follow the scope: its events after ``after_sequence_number`` (from the
-        beginning by default, from now on with ``from_end=True``), then each new one as it
-        commits, in order, each once. Iterate it; ``close()`` it when done."""
+        beginning by default, from now on with ``from_end=True``, from the first event
+        observed at or after ``since`` when given), then each new one as it commits, in
+        order, each once. Iterate it; ``close()`` it when done."""
+        if since is None:
+            return self.adapter.subscribe(
+                target=self.identifier,
+                after_sequence_number=after_sequence_number,
+                from_end=from_end,
+            )
         return self.adapter.subscribe(
             target=self.identifier,
             after_sequence_number=after_sequence_number,
             from_end=from_end,
+            since=since,
         )
 
 
@@ -94,6 +119,18 @@ class EventStream(_ReadableScope):
         if a condition does not hold and ``InvalidInputError`` for bad input.
         """
         return self.adapter.save(target=self.identifier, events=events, conditions=conditions)
+
+    def write(
+        self,
+        *,
+        events: Sequence[NewEvent],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> StreamWrite:
+        """This stream's part of a multi-stream publish (``EventStore.publish``): nothing
+        is written until the store publishes it."""
+        return StreamWrite(
+            category=self.category, stream=self.stream, events=events, conditions=conditions
+        )
 
 
 class EventCategory(_ReadableScope):
@@ -140,6 +177,34 @@ class EventLog(_ReadableScope):
         return identifier.Log()
 
 
+class EventQuery(_ReadableScope):
+    """The events matching a query, read and followed like a category.
+
+    ``unchanged_after(n)`` is the write condition of a decision made from this read: no
+    event matching the query stored after ``n``.
+
+    Attributes:
+        adapter: The storage adapter to use for reading.
+        query: The query.
+    """
+
+    query: Query
+
+    def __init__(self, adapter: StorageAdapter, query: Query):
+        self.adapter = adapter
+        self.query = query
+
+    @property
+    def identifier(self) -> Query:
+        """The query, which is also the read target."""
+        return self.query
+
+    def unchanged_after(self, after_sequence_number: int | None) -> WriteCondition:
+        """The condition that no event matching the query was stored after
+        ``after_sequence_number`` (``None``: none at all)."""
+        return no_event_matches(self.query, after_sequence_number=after_sequence_number)
+
+
 class EventStore:
     """The primary interface into the store of events.
 
@@ -165,3 +230,23 @@ class EventStore:
     def log(self) -> EventLog:
         """Get the whole log of the store; no IO happens until it is used."""
         return EventLog(adapter=self.adapter)
+
+    def query(self, *, query: Query) -> EventQuery:
+        """Get the events matching ``query``; no IO happens until it is used."""
+        return EventQuery(adapter=self.adapter, query=query)
+
+    def publish(
+        self,
+        *,
+        writes: Sequence[StreamWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish into several streams atomically (``stream.write(...)`` makes each part).
+
+        Every event is stored, with sequence numbers contiguous in the order given, or
+        none is. Each write's conditions are about its stream; ``conditions`` are the
+        publish's own, about queries (``no_event_matches``). Raises
+        ``UnmetWriteConditionError`` naming the condition that failed and why, and
+        ``InvalidInputError`` for bad input; then nothing is written.
+        """
+        return self.adapter.publish(writes=writes, conditions=conditions)

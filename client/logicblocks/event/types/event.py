@@ -1,6 +1,6 @@
 """Events: the new events an application publishes and the stored events it reads."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,11 @@ class NewEvent:
     default. A default timestamp is not part of the event's identity: a retry made with a
     fresh ``NewEvent`` (another "now") is still the same event, and over gRPC the server's
     clock supplies it. They take no part in equality.
+
+    ``tags`` are short strings that index the event for queries (``"course:c1"``);
+    ``metadata`` is a JSON object about the event rather than the domain (correlation and
+    causation ids, a ``traceparent``), stored and returned exactly like the payload. Both
+    are optional: an event without them reads back with no tags and ``{}``.
     """
 
     name: str
@@ -34,6 +39,8 @@ class NewEvent:
     observed_at: datetime
     occurred_at: datetime
     id: str | None
+    tags: frozenset[str] = field(default=frozenset(), init=False)
+    metadata: Mapping[str, Any] = field(default_factory=dict, init=False)
     observed_at_given: bool = field(default=True, init=False, compare=False, repr=False)
     occurred_at_given: bool = field(default=True, init=False, compare=False, repr=False)
 
@@ -46,6 +53,8 @@ class NewEvent:
         occurred_at: datetime | None = None,
         clock: Clock = _SYSTEM_CLOCK,
         id: str | None = None,
+        tags: Iterable[str] = frozenset(),
+        metadata: Mapping[str, Any] | None = None,
     ):
         object.__setattr__(
             self, "observed_at_given", observed_at is not None or clock is not _SYSTEM_CLOCK
@@ -61,6 +70,8 @@ class NewEvent:
         object.__setattr__(self, "observed_at", observed_at)
         object.__setattr__(self, "occurred_at", occurred_at)
         object.__setattr__(self, "id", id)
+        object.__setattr__(self, "tags", _tag_set(tags))
+        object.__setattr__(self, "metadata", {} if metadata is None else metadata)
 
     def json(self) -> str:
         fields: dict[str, Any] = {
@@ -71,6 +82,7 @@ class NewEvent:
         }
         if self.id is not None:
             fields["id"] = self.id
+        _add_tags_and_metadata(fields, self.tags, self.metadata)
         return dumps(fields, sort_keys=True)
 
     def __repr__(self) -> str:
@@ -79,11 +91,34 @@ class NewEvent:
             f"name={self.name}, "
             f"payload={dict(self.payload)}, "
             f"observed_at={self.observed_at}, "
-            f"occurred_at={self.occurred_at})"
+            f"occurred_at={self.occurred_at}"
+            f"{_tags_and_metadata_repr(self.tags, self.metadata)})"
         )
 
     def __hash__(self) -> int:
         return hash(self.json())
+
+
+def _tag_set(tags: Iterable[str]) -> frozenset[str]:
+    # A lone string is one tag, not its characters.
+    if isinstance(tags, frozenset):
+        return tags
+    return frozenset((tags,) if isinstance(tags, str) else tags)
+
+
+def _add_tags_and_metadata(
+    fields: dict[str, Any], tags: frozenset[str], metadata: Mapping[str, Any]
+) -> None:
+    # Only when present: an event without them has the JSON (and hash) it always had.
+    if tags:
+        fields["tags"] = sorted(tags)
+    if metadata:
+        fields["metadata"] = metadata
+
+
+def _tags_and_metadata_repr(tags: frozenset[str], metadata: Mapping[str, Any]) -> str:
+    text = f", tags={sorted(tags)}" if tags else ""
+    return text + (f", metadata={dict(metadata)}" if metadata else "")
 
 
 @dataclass(frozen=True)
@@ -99,6 +134,8 @@ class StoredEvent:
     payload: Mapping[str, Any]
     observed_at: datetime
     occurred_at: datetime
+    tags: frozenset[str] = frozenset()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __init__(
         self,
@@ -112,6 +149,8 @@ class StoredEvent:
         payload: Mapping[str, Any],
         observed_at: datetime,
         occurred_at: datetime,
+        tags: Iterable[str] = frozenset(),
+        metadata: Mapping[str, Any] | None = None,
     ):
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "name", name)
@@ -122,22 +161,23 @@ class StoredEvent:
         object.__setattr__(self, "payload", payload)
         object.__setattr__(self, "observed_at", observed_at)
         object.__setattr__(self, "occurred_at", occurred_at)
+        object.__setattr__(self, "tags", _tag_set(tags))
+        object.__setattr__(self, "metadata", {} if metadata is None else metadata)
 
     def json(self) -> str:
-        return dumps(
-            {
-                "id": self.id,
-                "name": self.name,
-                "stream": self.stream,
-                "category": self.category,
-                "position": self.position,
-                "sequence_number": self.sequence_number,
-                "payload": self.payload,
-                "observedAt": self.observed_at.isoformat(),
-                "occurredAt": self.occurred_at.isoformat(),
-            },
-            sort_keys=True,
-        )
+        fields: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "stream": self.stream,
+            "category": self.category,
+            "position": self.position,
+            "sequence_number": self.sequence_number,
+            "payload": self.payload,
+            "observedAt": self.observed_at.isoformat(),
+            "occurredAt": self.occurred_at.isoformat(),
+        }
+        _add_tags_and_metadata(fields, self.tags, self.metadata)
+        return dumps(fields, sort_keys=True)
 
     def __repr__(self) -> str:
         return (
@@ -150,12 +190,15 @@ class StoredEvent:
             f"sequence_number={self.sequence_number}, "
             f"payload={dict(self.payload)}, "
             f"observed_at={self.observed_at}, "
-            f"occurred_at={self.occurred_at})"
+            f"occurred_at={self.occurred_at}"
+            f"{_tags_and_metadata_repr(self.tags, self.metadata)})"
         )
 
     def __hash__(self) -> int:
         return hash(self.json())
 
+
+_NO_TAGS: frozenset[str] = frozenset()
 
 _new_object = object.__new__
 
@@ -170,6 +213,8 @@ def trusted_stored_event(
     payload: Mapping[str, Any],
     observed_at: datetime,
     occurred_at: datetime,
+    tags: frozenset[str] = _NO_TAGS,
+    metadata: Mapping[str, Any] | None = None,
 ) -> StoredEvent:
     """A ``StoredEvent`` from values the store itself produced, made without ``__init__``.
 
@@ -191,4 +236,6 @@ def trusted_stored_event(
     fields["payload"] = payload
     fields["observed_at"] = observed_at
     fields["occurred_at"] = occurred_at
+    fields["tags"] = tags
+    fields["metadata"] = {} if metadata is None else metadata
     return event

@@ -27,11 +27,11 @@ import orjson
 import psycopg
 
 from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.publishing import resolve_retry
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
     number_events,
-    resolve_retry,
 )
 from logicblocks.event.types import identifier
 

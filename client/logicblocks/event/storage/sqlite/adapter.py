@@ -27,11 +27,11 @@ from logicblocks.event.store.exceptions import (
     StorageUnavailableError,
 )
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
+from logicblocks.event.store.publishing import resolve_retry
 from logicblocks.event.store.records import (
     EventRecord,
     PendingEvent,
     number_events,
-    resolve_retry,
 )
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier

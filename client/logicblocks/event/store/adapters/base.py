@@ -2,19 +2,25 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence, Set
+from datetime import datetime
 from types import TracebackType
-from typing import Self, TypeAlias
+from typing import TYPE_CHECKING, Self, TypeAlias
 
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
+from logicblocks.event.types.query import Query
 
 from ..conditions import WriteCondition
 from ..exceptions import InvalidInputError
+from ..selection import validate_query
 from ..subscription import Subscription
+
+if TYPE_CHECKING:
+    from ..writes import StreamWrite
 
 __all__ = ["Saveable", "Scannable", "StorageAdapter", "validate_scannable"]
 
 Saveable: TypeAlias = identifier.Stream
-Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream
+Scannable: TypeAlias = identifier.Log | identifier.Category | identifier.Stream | Query
 
 
 class StorageAdapter(ABC):
@@ -42,17 +48,35 @@ class StorageAdapter(ABC):
         """
         raise NotImplementedError()
 
+    def publish(
+        self,
+        *,
+        writes: "Sequence[StreamWrite]",
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish into several streams atomically, if every condition holds: each write's
+        own (about its stream) and ``conditions`` (about queries).
+
+        Every event is stored, numbered contiguously in the order given, or none is.
+        Returns the stored events in that order. Raises ``UnmetWriteConditionError`` when a
+        condition fails and ``InvalidInputError`` for bad input; then nothing is written.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not publish into several streams")
+
     @abstractmethod
     def scan(
         self,
         *,
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[StoredEvent]:
         """Iterate the events of ``target`` in sequence-number order.
 
         With ``after_sequence_number``, only events with a greater sequence number: a reader
         that remembers the last sequence number it saw resumes there without skipping any.
+        With ``since`` instead, from the first event observed at or after that time (and
+        every later one in sequence-number order).
         """
         raise NotImplementedError()
 
@@ -62,9 +86,11 @@ class StorageAdapter(ABC):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         from_end: bool = False,
+        since: datetime | None = None,
     ) -> Subscription:
         """Follow ``target``: its history after ``after_sequence_number`` (all of it by
-        default, none with ``from_end=True``), then each new event as it commits.
+        default, none with ``from_end=True``, from the first event observed at or after
+        ``since`` when given), then each new event as it commits.
 
         Raises ``InvalidInputError`` for a bad target or start.
         """
@@ -87,8 +113,11 @@ class StorageAdapter(ABC):
 
 def validate_scannable(target: object) -> None:
     """Check the target of a scan or subscription, naming the offending field."""
+    if isinstance(target, Query):
+        validate_query("query", target)
+        return
     if not isinstance(target, (identifier.Log, identifier.Category, identifier.Stream)):
-        raise InvalidInputError("target", "must be a log, category or stream identifier")
+        raise InvalidInputError("target", "must be a log, category, stream or query")
     if isinstance(target, (identifier.Category, identifier.Stream)) and (
         not isinstance(target.category, str) or target.category == ""
     ):
