@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import echo, latency, memory, ours, raw
+from .consistency import ConsistencyWorkload
 from .cpu import Meter, Stopwatch, Usage
 from .environment import (
     BENCH_SETTINGS,
@@ -85,6 +86,8 @@ class Sizes:
     w6_hold_seconds: float = 5.0
     w7_events: int = 1_000_000
     w7_streams: int = 100_000
+    w8_events: int = 1_000_000
+    w8_publishes: int = 200
 
 
 def _sizes(arguments: argparse.Namespace) -> Sizes:
@@ -97,6 +100,8 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
         sizes.w5_events = 200_000
         sizes.w7_events = 200_000
         sizes.w7_streams = 20_000
+        sizes.w8_events = 200_000
+        sizes.w8_publishes = 100
     if arguments.repeats:
         sizes.repeats = arguments.repeats
     scan = arguments.scan_events or os.environ.get("BENCH_SCAN_EVENTS")
@@ -105,10 +110,12 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
     w5 = arguments.w5_events or os.environ.get("BENCH_W5_EVENTS")
     if w5:
         sizes.w5_events = int(w5)
+    if arguments.w8_events:
+        sizes.w8_events = arguments.w8_events
     return sizes
 
 
-class Run(ResourceWorkloads):
+class Run(ResourceWorkloads, ConsistencyWorkload):
     """One benchmark run: the cluster, our server, the baselines and the report."""
 
     def __init__(self, arguments: argparse.Namespace, cluster: PostgresCluster, url: str):
@@ -350,8 +357,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--w5-events", type=int, help="W5 slow-scan size (env BENCH_W5_EVENTS; default 1000000)"
     )
+    parser.add_argument("--w8-events", type=int, help="W8 store size (default 1000000)")
     parser.add_argument(
-        "--only", default="W1,W2,W3,W4,W5,W6,W7", help="comma-separated workloads (default all)"
+        "--only", default="W1,W2,W3,W4,W5,W6,W7,W8", help="comma-separated workloads (default all)"
     )
     parser.add_argument(
         "--profile",
@@ -391,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             run.w6()
         if "W7" in only:
             run.w7()
+        if "W8" in only:
+            run.w8()
     print()
     print(run.report.table())
     if peer.version:

@@ -51,7 +51,12 @@ class Target:
     """``ours`` must reach ``ratio`` times ``baseline`` (both subjects of ``workload``), or,
     without a baseline, stay within ``limit``: in the figure's unit (at most, or at least
     for a figure where higher is better), or, with ``side``, at most ``limit`` CPU
-    microseconds per operation on that side."""
+    microseconds per operation on that side.
+
+    With ``at_most``, ``ratio`` is a ceiling on what ours costs against the baseline: its
+    value (a latency or a time, where lower is better), or with ``side`` its CPU per
+    operation on that side, at most ``ratio`` times the baseline's. The verdict stands on
+    ours' row and names the baseline as ``versus``."""
 
     workload: str
     ours: str
@@ -59,6 +64,8 @@ class Target:
     ratio: float | None = None
     limit: float | None = None
     side: Side | None = None
+    at_most: bool = False
+    versus: str = "the baseline's"
 
 
 def _format_value(value: float, unit: str) -> str:
@@ -69,6 +76,23 @@ def _format_value(value: float, unit: str) -> str:
 
 def _format_cpu(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _cost_cell(target: Target, ours: Figure, baseline: Figure) -> str:
+    """The verdict of an ``at_most`` target: ours' value (or CPU on ``side``) against the
+    baseline's, which it may reach at most ``ratio`` times."""
+    what = "" if target.side is None else f"{target.side} CPU "
+    if target.ratio is None:
+        return f"target {what}: n/a"
+    if target.side is None:
+        mine, theirs = ours.value, baseline.value
+    else:
+        mine, theirs = ours.cpu_us(target.side), baseline.cpu_us(target.side)
+    if mine is None or not theirs:
+        return f"target {what}<= {target.ratio:g}x: n/a"
+    ratio = mine / theirs
+    verdict = "met" if ratio <= target.ratio else "NOT MET"
+    return f"{what}{ratio:.2f}x {target.versus} (target <= {target.ratio:g}x: {verdict})"
 
 
 class Report:
@@ -108,6 +132,11 @@ class Report:
             if target.workload != figure.workload:
                 continue
             ours = self.find(target.workload, target.ours)
+            if target.at_most:
+                baseline = self.find(target.workload, target.baseline or "")
+                if target.ours == figure.subject and baseline is not None:
+                    cells.append(_cost_cell(target, figure, baseline))
+                continue
             if target.baseline == figure.subject and target.ratio is not None:
                 if ours is None or ours.value is None or figure.value is None:
                     cells.append(f"target ours >= {target.ratio:g}x: n/a")

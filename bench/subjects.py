@@ -29,6 +29,12 @@ __all__ = [
     "SLOW_SCAN",
     "TARGETS",
     "TITLES",
+    "W8_CONDITIONED",
+    "W8_CONDITIONED_P50",
+    "W8_FILTERED_SCAN",
+    "W8_FULL_SCAN",
+    "W8_PLAIN",
+    "W8_PLAIN_P50",
 ]
 
 OURS = "ours: GrpcStorageAdapter -> server -> PostgreSQL"
@@ -53,6 +59,15 @@ IDLE_SUBS = "ours: server growth, idle subscriptions"
 LARGE_SCAN = "ours: server growth, one scan"
 LARGE_STALLED_SCANS = "ours: server growth, 3 stalled scans"
 LARGE_STALLED_SUBS = "ours: server growth, 3 stalled subscriptions"
+W8_PLAIN = "ours: serial publishes, no condition"
+W8_CONDITIONED = "ours: serial publishes on no_event_matches(query, after=recent)"
+W8_PLAIN_P50 = "ours: publish latency p50, no condition"
+W8_CONDITIONED_P50 = "ours: publish latency p50, on the query condition"
+W8_FULL_SCAN = "ours: scan the whole log (time per scan; CPU per event)"
+W8_FILTERED_SCAN = "ours: scan by a query matching 1% (time per scan; CPU per event)"
+
+# How an at-most target of W8 names its baseline.
+_PLAIN = "the unconditioned publish's"
 
 TITLES = {
     "W1": "publish, batches of 100, 1 client",
@@ -62,6 +77,7 @@ TITLES = {
     "W5": "server peak memory growth",
     "W6": "server peak memory growth, 520 events of 1000 KiB on PostgreSQL",
     "W7": "listings and summary from the streams index, in process on each engine",
+    "W8": "query conditions and reads by query on a large store (PostgreSQL)",
 }
 
 # Issue 16's targets (CPU per operation, in the same run as the throughput) beside the
@@ -91,4 +107,11 @@ TARGETS = [
     Target("W6", LARGE_SCAN, limit=100.0),
     Target("W6", LARGE_STALLED_SCANS, limit=300.0),
     Target("W6", LARGE_STALLED_SUBS, limit=300.0),
+    # Issue 13: indexed, not scanned. A publish conditioned on a query costs at most twice
+    # an unconditioned one (latency, and CPU on the server and in PostgreSQL); a scan by a
+    # query matching 1% of the log takes at most a tenth of the whole log's scan.
+    Target("W8", W8_CONDITIONED_P50, W8_PLAIN_P50, ratio=2.0, at_most=True, versus=_PLAIN),
+    Target("W8", W8_CONDITIONED, W8_PLAIN, ratio=2.0, side="server", at_most=True, versus=_PLAIN),
+    Target("W8", W8_CONDITIONED, W8_PLAIN, ratio=2.0, side="postgres", at_most=True, versus=_PLAIN),
+    Target("W8", W8_FILTERED_SCAN, W8_FULL_SCAN, ratio=0.1, at_most=True, versus="the whole log's"),
 ]
