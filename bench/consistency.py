@@ -115,7 +115,8 @@ def fill(url: str, total: int, events_table: str = "events") -> Fill:
         ).fetchone()
         if type_row is None:
             raise RuntimeError(f"{events_table} has no tags column: the engine predates issue 13")
-        # Tags sorted, as the engine stores them: "course:..." sorts before "student:...".
+        # Tags sorted, as the engine stores them ("course:..." sorts before "student:..."),
+        # as compact JSON array text.
         course = sql.SQL(
             "CASE WHEN g % {hot} = 0 THEN {hot_tag} ELSE 'course:c' || (1 + g % {courses}) END"
         ).format(
@@ -131,7 +132,7 @@ def fill(url: str, total: int, events_table: str = "events") -> Fill:
                 " SELECT g, 'w8-' || g, {name}, {category},"
                 " 'e-' || lpad((g / {length})::text, 6, '0'), g % {length},"
                 " format({payload}, g, lpad(g::text, 8, '0'))::json, now(), now(),"
-                " CAST(json_build_array({course}, {student})::text AS {tags_type})"
+                " CAST({open} || {course} || {comma} || {student} || {close} AS {tags_type})"
                 " FROM generate_series(0, {total} - 1) AS g"
             ).format(
                 events=events,
@@ -141,6 +142,9 @@ def fill(url: str, total: int, events_table: str = "events") -> Fill:
                 payload=sql.Literal(_FILL_PAYLOAD),
                 course=course,
                 student=student,
+                open=sql.Literal('["'),
+                comma=sql.Literal('","'),
+                close=sql.Literal('"]'),
                 tags_type=_cast(str(type_row[0])),
                 total=sql.Literal(total),
             )
