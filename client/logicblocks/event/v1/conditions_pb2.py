@@ -22,21 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from logicblocks.event.v1 import targets_pb2 as logicblocks_dot_event_dot_v1_dot_targets__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%logicblocks/event/v1/conditions.proto\x12\x14logicblocks.event.v1\"\x1e\n\nPositionIs\x12\x10\n\x08position\x18\x01 \x01(\x03\"\x0f\n\rStreamIsEmpty\"\x96\x01\n\x0eWriteCondition\x12\x37\n\x0bposition_is\x18\x01 \x01(\x0b\x32 .logicblocks.event.v1.PositionIsH\x00\x12>\n\x0fstream_is_empty\x18\x02 \x01(\x0b\x32#.logicblocks.event.v1.StreamIsEmptyH\x00\x42\x0b\n\tcondition\"\xa0\x01\n\x15WriteConditionFailure\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x37\n\tcondition\x18\x03 \x01(\x0b\x32$.logicblocks.event.v1.WriteCondition\x12\x1a\n\rlast_position\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x10\n\x0e_last_positionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%logicblocks/event/v1/conditions.proto\x12\x14logicblocks.event.v1\x1a\"logicblocks/event/v1/targets.proto\"\x1e\n\nPositionIs\x12\x10\n\x08position\x18\x01 \x01(\x03\"\x0f\n\rStreamIsEmpty\"z\n\x0eNoEventMatches\x12*\n\x05query\x18\x01 \x01(\x0b\x32\x1b.logicblocks.event.v1.Query\x12\"\n\x15\x61\x66ter_sequence_number\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x18\n\x16_after_sequence_number\"A\n\x05\x41llOf\x12\x38\n\nconditions\x18\x01 \x03(\x0b\x32$.logicblocks.event.v1.WriteCondition\"A\n\x05\x41nyOf\x12\x38\n\nconditions\x18\x01 \x03(\x0b\x32$.logicblocks.event.v1.WriteCondition\"\xb6\x02\n\x0eWriteCondition\x12\x37\n\x0bposition_is\x18\x01 \x01(\x0b\x32 .logicblocks.event.v1.PositionIsH\x00\x12>\n\x0fstream_is_empty\x18\x02 \x01(\x0b\x32#.logicblocks.event.v1.StreamIsEmptyH\x00\x12@\n\x10no_event_matches\x18\x03 \x01(\x0b\x32$.logicblocks.event.v1.NoEventMatchesH\x00\x12-\n\x06\x61ll_of\x18\x04 \x01(\x0b\x32\x1b.logicblocks.event.v1.AllOfH\x00\x12-\n\x06\x61ny_of\x18\x05 \x01(\x0b\x32\x1b.logicblocks.event.v1.AnyOfH\x00\x42\x0b\n\tcondition\"\xea\x01\n\x15WriteConditionFailure\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x37\n\tcondition\x18\x03 \x01(\x0b\x32$.logicblocks.event.v1.WriteCondition\x12\x1a\n\rlast_position\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12(\n\x1b\x66irst_match_sequence_number\x18\x05 \x01(\x03H\x01\x88\x01\x01\x42\x10\n\x0e_last_positionB\x1e\n\x1c_first_match_sequence_numberb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'logicblocks.event.v1.conditions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_POSITIONIS']._serialized_start=63
-  _globals['_POSITIONIS']._serialized_end=93
-  _globals['_STREAMISEMPTY']._serialized_start=95
-  _globals['_STREAMISEMPTY']._serialized_end=110
-  _globals['_WRITECONDITION']._serialized_start=113
-  _globals['_WRITECONDITION']._serialized_end=263
-  _globals['_WRITECONDITIONFAILURE']._serialized_start=266
-  _globals['_WRITECONDITIONFAILURE']._serialized_end=426
+  _globals['_POSITIONIS']._serialized_start=99
+  _globals['_POSITIONIS']._serialized_end=129
+  _globals['_STREAMISEMPTY']._serialized_start=131
+  _globals['_STREAMISEMPTY']._serialized_end=146
+  _globals['_NOEVENTMATCHES']._serialized_start=148
+  _globals['_NOEVENTMATCHES']._serialized_end=270
+  _globals['_ALLOF']._serialized_start=272
+  _globals['_ALLOF']._serialized_end=337
+  _globals['_ANYOF']._serialized_start=339
+  _globals['_ANYOF']._serialized_end=404
+  _globals['_WRITECONDITION']._serialized_start=407
+  _globals['_WRITECONDITION']._serialized_end=717
+  _globals['_WRITECONDITIONFAILURE']._serialized_start=720
+  _globals['_WRITECONDITIONFAILURE']._serialized_end=954
 # @@protoc_insertion_point(module_scope)

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class PublishRequest(_message.Message):
+class StreamWrite(_message.Message):
     __slots__ = ("target", "events", "conditions")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,18 @@ class PublishRequest(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[_events_pb2.NewEvent]
     conditions: _containers.RepeatedCompositeFieldContainer[_conditions_pb2.WriteCondition]
     def __init__(self, target: _Optional[_Union[_targets_pb2.Stream, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_events_pb2.NewEvent, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_conditions_pb2.WriteCondition, _Mapping]]] = ...) -> None: ...
+
+class PublishRequest(_message.Message):
+    __slots__ = ("target", "events", "conditions", "writes")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    WRITES_FIELD_NUMBER: _ClassVar[int]
+    target: _targets_pb2.Stream
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.NewEvent]
+    conditions: _containers.RepeatedCompositeFieldContainer[_conditions_pb2.WriteCondition]
+    writes: _containers.RepeatedCompositeFieldContainer[StreamWrite]
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Stream, _Mapping]] = ..., events: _Optional[_Iterable[_Union[_events_pb2.NewEvent, _Mapping]]] = ..., conditions: _Optional[_Iterable[_Union[_conditions_pb2.WriteCondition, _Mapping]]] = ..., writes: _Optional[_Iterable[_Union[StreamWrite, _Mapping]]] = ...) -> None: ...
 
 class PublishResponse(_message.Message):
     __slots__ = ("events", "receipts")
@@ -45,14 +57,16 @@ class PublishResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[PublishResponse.Receipt, _Mapping]]] = ...) -> None: ...
 
 class ScanRequest(_message.Message):
-    __slots__ = ("target", "after_sequence_number", "limit")
+    __slots__ = ("target", "after_sequence_number", "limit", "since")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     target: _targets_pb2.Target
     after_sequence_number: int
     limit: int
-    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., limit: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ScanResponse(_message.Message):
     __slots__ = ("events",)
@@ -61,7 +75,7 @@ class ScanResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.StoredEvent, _Mapping]]] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("target", "beginning", "end", "after_sequence_number", "heartbeat_interval")
+    __slots__ = ("target", "beginning", "end", "after_sequence_number", "since", "heartbeat_interval")
     class Beginning(_message.Message):
         __slots__ = ()
         def __init__(self) -> None: ...
@@ -72,13 +86,15 @@ class SubscribeRequest(_message.Message):
     BEGINNING_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     target: _targets_pb2.Target
     beginning: SubscribeRequest.Beginning
     end: SubscribeRequest.End
     after_sequence_number: int
+    since: _timestamp_pb2.Timestamp
     heartbeat_interval: _duration_pb2.Duration
-    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., beginning: _Optional[_Union[SubscribeRequest.Beginning, _Mapping]] = ..., end: _Optional[_Union[SubscribeRequest.End, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, target: _Optional[_Union[_targets_pb2.Target, _Mapping]] = ..., beginning: _Optional[_Union[SubscribeRequest.Beginning, _Mapping]] = ..., end: _Optional[_Union[SubscribeRequest.End, _Mapping]] = ..., after_sequence_number: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SubscribeResponse(_message.Message):
     __slots__ = ("events", "caught_up", "heartbeat")

@@ -41,7 +41,8 @@ class EventStoreStub:
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
     violation whose field is the path from the request's root, the same way in every
     RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-    "target.category.category", "heartbeat_interval".
+    "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+    "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
     message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
@@ -120,7 +121,8 @@ class EventStoreServicer:
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
     violation whose field is the path from the request's root, the same way in every
     RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-    "target.category.category", "heartbeat_interval".
+    "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+    "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
     message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
@@ -146,10 +148,11 @@ class EventStoreServicer:
     """
 
     def Publish(self, request, context):
-        """Atomically publish events into one stream, if every condition holds. All events are
-        written contiguously, or none. The answer carries one receipt per event, in the order
-        given, with only what the client did not send (see PublishResponse); it never repeats
-        the payloads, so it stays small whatever the client's receive limit.
+        """Atomically publish events into one stream, or into several (PublishRequest.writes),
+        if every condition holds. All events are written contiguously, in the order given
+        (stream after stream), or none. The answer carries one receipt per event, in the
+        order given, with only what the client did not send (see PublishResponse); it never
+        repeats the payloads, so it stays small whatever the client's receive limit.
 
         Outcomes a client can rely on:
         - OK: every event is stored (now, or by an earlier publish this one repeats).
@@ -274,7 +277,8 @@ class EventStore:
     "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
     violation whose field is the path from the request's root, the same way in every
     RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-    "target.category.category", "heartbeat_interval".
+    "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+    "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
     message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload

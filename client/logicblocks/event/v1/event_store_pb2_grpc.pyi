@@ -42,7 +42,8 @@ class EventStoreStub:
       "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
       violation whose field is the path from the request's root, the same way in every
       RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-      "target.category.category", "heartbeat_interval".
+      "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+      "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
       message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
@@ -72,10 +73,11 @@ class EventStoreStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventStoreAsyncStub: ...
     Publish: _grpc.UnaryUnaryMultiCallable[_event_store_pb2.PublishRequest, _event_store_pb2.PublishResponse]
-    """Atomically publish events into one stream, if every condition holds. All events are
-    written contiguously, or none. The answer carries one receipt per event, in the order
-    given, with only what the client did not send (see PublishResponse); it never repeats
-    the payloads, so it stays small whatever the client's receive limit.
+    """Atomically publish events into one stream, or into several (PublishRequest.writes),
+    if every condition holds. All events are written contiguously, in the order given
+    (stream after stream), or none. The answer carries one receipt per event, in the
+    order given, with only what the client did not send (see PublishResponse); it never
+    repeats the payloads, so it stays small whatever the client's receive limit.
 
     Outcomes a client can rely on:
     - OK: every event is stored (now, or by an earlier publish this one repeats).
@@ -137,7 +139,8 @@ class EventStoreAsyncStub(EventStoreStub):
       "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
       violation whose field is the path from the request's root, the same way in every
       RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-      "target.category.category", "heartbeat_interval".
+      "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+      "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
       message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
@@ -164,10 +167,11 @@ class EventStoreAsyncStub(EventStoreStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Publish: _aio.UnaryUnaryMultiCallable[_event_store_pb2.PublishRequest, _event_store_pb2.PublishResponse]  # type: ignore[assignment]
-    """Atomically publish events into one stream, if every condition holds. All events are
-    written contiguously, or none. The answer carries one receipt per event, in the order
-    given, with only what the client did not send (see PublishResponse); it never repeats
-    the payloads, so it stays small whatever the client's receive limit.
+    """Atomically publish events into one stream, or into several (PublishRequest.writes),
+    if every condition holds. All events are written contiguously, in the order given
+    (stream after stream), or none. The answer carries one receipt per event, in the
+    order given, with only what the client did not send (see PublishResponse); it never
+    repeats the payloads, so it stays small whatever the client's receive limit.
 
     Outcomes a client can rely on:
     - OK: every event is stored (now, or by an earlier publish this one repeats).
@@ -228,7 +232,8 @@ class EventStoreServicer(metaclass=_abc_1.ABCMeta):
       "<field>: <rule>", and the details carry a google.rpc.BadRequest with one field
       violation whose field is the path from the request's root, the same way in every
       RPC: "target.stream", "events[2].payload", "conditions[0].position_is.position",
-      "target.category.category", "heartbeat_interval".
+      "target.category.category", "heartbeat_interval", "writes[1].events[0].tags[2]",
+      "conditions[0].no_event_matches.query.items[0].stream", "target.query.items".
     - OUT_OF_RANGE: Subscribe's after_sequence_number is beyond the head of the store; the
       message names the true head, and a BadRequest names "after_sequence_number".
     - RESOURCE_EXHAUSTED: a server limit (the message names it: too many events or payload
@@ -259,10 +264,11 @@ class EventStoreServicer(metaclass=_abc_1.ABCMeta):
         request: _event_store_pb2.PublishRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_event_store_pb2.PublishResponse, _abc.Awaitable[_event_store_pb2.PublishResponse]]:
-        """Atomically publish events into one stream, if every condition holds. All events are
-        written contiguously, or none. The answer carries one receipt per event, in the order
-        given, with only what the client did not send (see PublishResponse); it never repeats
-        the payloads, so it stays small whatever the client's receive limit.
+        """Atomically publish events into one stream, or into several (PublishRequest.writes),
+        if every condition holds. All events are written contiguously, in the order given
+        (stream after stream), or none. The answer carries one receipt per event, in the
+        order given, with only what the client did not send (see PublishResponse); it never
+        repeats the payloads, so it stays small whatever the client's receive limit.
 
         Outcomes a client can rely on:
         - OK: every event is stored (now, or by an earlier publish this one repeats).

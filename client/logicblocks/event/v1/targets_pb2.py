@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"logicblocks/event/v1/targets.proto\x12\x14logicblocks.event.v1\"\x05\n\x03Log\"\x1c\n\x08\x43\x61tegory\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\"*\n\x06Stream\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\"\xa0\x01\n\x06Target\x12(\n\x03log\x18\x01 \x01(\x0b\x32\x19.logicblocks.event.v1.LogH\x00\x12\x32\n\x08\x63\x61tegory\x18\x02 \x01(\x0b\x32\x1e.logicblocks.event.v1.CategoryH\x00\x12.\n\x06stream\x18\x03 \x01(\x0b\x32\x1c.logicblocks.event.v1.StreamH\x00\x42\x08\n\x06targetb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"logicblocks/event/v1/targets.proto\x12\x14logicblocks.event.v1\"\x05\n\x03Log\"\x1c\n\x08\x43\x61tegory\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\"*\n\x06Stream\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\"l\n\tQueryItem\x12\x15\n\x08\x63\x61tegory\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06stream\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\r\n\x05names\x18\x03 \x03(\t\x12\x0c\n\x04tags\x18\x04 \x03(\tB\x0b\n\t_categoryB\t\n\x07_stream\"7\n\x05Query\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.logicblocks.event.v1.QueryItem\"\xce\x01\n\x06Target\x12(\n\x03log\x18\x01 \x01(\x0b\x32\x19.logicblocks.event.v1.LogH\x00\x12\x32\n\x08\x63\x61tegory\x18\x02 \x01(\x0b\x32\x1e.logicblocks.event.v1.CategoryH\x00\x12.\n\x06stream\x18\x03 \x01(\x0b\x32\x1c.logicblocks.event.v1.StreamH\x00\x12,\n\x05query\x18\x04 \x01(\x0b\x32\x1b.logicblocks.event.v1.QueryH\x00\x42\x08\n\x06targetb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CATEGORY']._serialized_end=95
   _globals['_STREAM']._serialized_start=97
   _globals['_STREAM']._serialized_end=139
-  _globals['_TARGET']._serialized_start=142
-  _globals['_TARGET']._serialized_end=302
+  _globals['_QUERYITEM']._serialized_start=141
+  _globals['_QUERYITEM']._serialized_end=249
+  _globals['_QUERY']._serialized_start=251
+  _globals['_QUERY']._serialized_end=306
+  _globals['_TARGET']._serialized_start=309
+  _globals['_TARGET']._serialized_end=515
 # @@protoc_insertion_point(module_scope)
