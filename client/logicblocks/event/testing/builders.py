@@ -1,6 +1,6 @@
 """Immutable builders of events for tests: defaults are random, ``with_*`` overrides."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Self
@@ -21,6 +21,8 @@ class NewEventBuilder:
     observed_at: datetime = field(default_factory=data.random_timestamp)
     occurred_at: datetime | None = None
     id: str | None = None
+    tags: frozenset[str] = frozenset()
+    metadata: Mapping[str, Any] | None = None
 
     def with_name(self, name: str) -> Self:
         return replace(self, name=name)
@@ -37,6 +39,12 @@ class NewEventBuilder:
     def with_id(self, id: str | None) -> Self:
         return replace(self, id=id)
 
+    def with_tags(self, tags: Iterable[str]) -> Self:
+        return replace(self, tags=frozenset(tags))
+
+    def with_metadata(self, metadata: Mapping[str, Any] | None) -> Self:
+        return replace(self, metadata=metadata)
+
     def build(self) -> NewEvent:
         return NewEvent(
             name=self.name,
@@ -44,6 +52,8 @@ class NewEventBuilder:
             observed_at=self.observed_at,
             occurred_at=self.occurred_at if self.occurred_at is not None else self.observed_at,
             id=self.id,
+            tags=self.tags,
+            metadata=self.metadata,
         )
 
 

@@ -17,12 +17,14 @@ closes what it made)::
 
 ``StorageAdapterContract`` checks every promise of the store (docs/invariants.md in the
 project's repository): numbering, atomic publishes, conditions, races, retries, reads and
-exact round trips. ``SubscriptionContract`` checks subscriptions, and
+exact round trips, and (``ConsistencyContract``) tags, metadata, queries, reads by time and
+publishes across streams. ``SubscriptionContract`` checks subscriptions, and
 ``RecordStorageContract`` the ``read_records`` of engines built on
 ``RecordStorageAdapter``, and ``ListingContract`` their listings and summary. Needs pytest
 and hypothesis (the ``testing`` extra).
 """
 
+from .consistency import ConsistencyContract, ConsistencyModelContract
 from .fixtures import AdapterFactory
 from .listing import ListingContract
 from .reads import ReadsContract
@@ -32,6 +34,8 @@ from .writes import WritesContract
 
 __all__ = [
     "AdapterFactory",
+    "ConsistencyContract",
+    "ConsistencyModelContract",
     "ListingContract",
     "ReadsContract",
     "RecordStorageContract",
@@ -41,5 +45,7 @@ __all__ = [
 ]
 
 
-class StorageAdapterContract(WritesContract, ReadsContract):
+class StorageAdapterContract(
+    WritesContract, ReadsContract, ConsistencyContract, ConsistencyModelContract
+):
     """The behaviour every storage adapter shares. Subclasses provide ``adapter_factory``."""

@@ -11,7 +11,8 @@ from logicblocks.event.store import (
 )
 from logicblocks.event.store.adapters import StorageAdapter
 from logicblocks.event.testing.waiting import take, wait_until
-from logicblocks.event.types import StoredEvent
+from logicblocks.event.types import NewEvent, StoredEvent
+from logicblocks.event.types.query import Query
 
 from .fixtures import AdapterFactory
 from .sample_events import new_events, run_threads
@@ -96,6 +97,46 @@ class SubscriptionContract:
             finally:
                 subscription.close()
                 consumer.join(timeout=20)
+
+    def test_a_query_subscription_sees_only_matches_and_checkpoints_past_the_rest(
+        self, adapter: StorageAdapter
+    ) -> None:
+        store = EventStore(adapter)
+        course = Query.of(tags=["course:c1"])
+        courses = store.stream(category="courses", stream="c1")
+        history = courses.publish(events=new_events(1, tags=["course:c1"]))
+        with store.query(query=course).subscribe() as subscription:
+            assert take(subscription, 1) == list(history)
+            store.stream(category="other", stream="o").publish(events=new_events(2))
+            live = courses.publish(events=new_events(1, tags=["course:c1", "x"]))
+            assert take(subscription, 1) == list(live)
+            skipped = store.stream(category="other", stream="o").publish(events=new_events(3))
+            head = skipped[-1].sequence_number
+
+            def reached_head() -> bool:
+                return subscription.caught_up and subscription.checkpoint >= head
+
+            consumer = threading.Thread(target=lambda: take(subscription, 1, timeout=20))
+            consumer.start()
+            try:
+                assert wait_until(reached_head, timeout=20)
+            finally:
+                subscription.close()
+                consumer.join(timeout=20)
+
+    def test_a_subscription_starts_at_a_time(self, adapter: StorageAdapter) -> None:
+        store = EventStore(adapter)
+        stream = store.stream(category="orders", stream="o-1")
+
+        # Events observed now, in order: the builder's observed_at is random.
+        def now(count: int) -> list[NewEvent]:
+            return [NewEvent(name="e", payload={}) for _ in range(count)]
+
+        stream.publish(events=now(1))
+        later = list(stream.publish(events=now(2)))
+        with store.log().subscribe(since=later[0].observed_at) as subscription:
+            live = list(stream.publish(events=now(1)))
+            assert take(subscription, 3) == later + live
 
     def test_concurrent_writers_each_subscriber_sees_the_final_log_exactly(
         self, adapter: StorageAdapter
