@@ -1,8 +1,10 @@
 """The SQLite engine: the embedded, durable default, one file on local disk.
 
 The parts: ``files`` (connecting, knowing the file for an event store's, the schema and its
-version), ``readers`` (the pool of read-only connections) and ``adapter``
-(``SqliteStorageAdapter``: durability, the one writer, and the reads).
+version), ``readers`` (the pool of read-only connections), ``rows`` (an event as a row),
+``streams`` (each stream's last event), ``queries`` (the tags table and the statements that
+answer a query from indexes), ``writing`` (a publish inside the write transaction) and
+``adapter`` (``SqliteStorageAdapter``: durability, the one writer, and the reads).
 """
 
 from logicblocks.event.store.exceptions import StorageOpenError

@@ -16,56 +16,38 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence, Set
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
+from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import (
     EventStoreError,
     StorageFullError,
     StorageUnavailableError,
 )
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.publishing import resolve_retry
-from logicblocks.event.store.records import (
-    EventRecord,
-    PendingEvent,
-    number_events,
-)
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
+from logicblocks.event.types.query import Query
 
 from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
 from . import streams
 from .files import open_writer
+from .queries import Statement, page_statement
 from .readers import ReaderPool
-from .times import from_microseconds, to_microseconds
+from .rows import COLUMNS, record
+from .times import to_microseconds
+from .writing import write_publish
 
 __all__ = ["SqliteStorageAdapter"]
 
 # How many rows one read page fetches: bounds a scan's memory whatever its size.
 READ_PAGE_SIZE = 500
-# Ids looked up per statement, well under SQLite's bound-parameter limit.
-ID_LOOKUP_CHUNK = 500
 
-_COLUMNS = (
-    "sequence_number, id, name, category, stream, position, payload, observed_at, occurred_at"
-)
-
-
-def _record(row: tuple[Any, ...]) -> EventRecord:
-    return EventRecord(
-        sequence_number=row[0],
-        id=row[1],
-        name=row[2],
-        category=row[3],
-        stream=row[4],
-        position=row[5],
-        payload=row[6],
-        observed_at=from_microseconds(row[7]),
-        occurred_at=from_microseconds(row[8]),
-    )
+_HEAD = "SELECT coalesce(max(sequence_number), -1) FROM events"
 
 
 def _write_error(path: Path, error: sqlite3.OperationalError) -> EventStoreError:
@@ -99,11 +81,10 @@ class SqliteStorageAdapter(RecordStorageAdapter):
 
     # Writing --------------------------------------------------------------------------
 
-    def write_records(
+    def write_streams(
         self,
         *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
+        writes: Sequence[PendingWrite],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
         with self._write_lock:
@@ -115,7 +96,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             except sqlite3.OperationalError as error:
                 raise StorageUnavailableError(f"SQLite write lock: {error}") from error
             try:
-                records, written = self._write(connection, target, events, conditions)
+                records, written = write_publish(connection, writes, conditions)
                 # A retry or an empty publish wrote nothing: its commit costs no sync.
                 connection.execute("COMMIT")
             except BaseException as error:
@@ -126,74 +107,9 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 raise
         if records:
             # Heads only grow, so a retry's (older) last number changes nothing here.
-            self._head_signal.advance(records[-1].sequence_number)
+            self._head_signal.advance(max(record.sequence_number for record in records))
         self._committed(written)
         return records
-
-    def _write(
-        self,
-        connection: sqlite3.Connection,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
-    ) -> tuple[Sequence[EventRecord], int]:
-        """Inside the write transaction: resolve retries, check conditions, insert.
-
-        Returns the publish's records and how many of them this call wrote (0 for a retry).
-        """
-        retried = resolve_retry(target, events, self._stored_ids(connection, events))
-        if retried is not None:
-            return retried, 0
-
-        last_position = streams.last_position(connection, target.category, target.stream)
-        ensure_conditions(target, conditions, last_position)
-        if not events:
-            return [], 0
-
-        head: int = connection.execute(
-            "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
-        ).fetchone()[0]
-        records = number_events(target, events, last_position=last_position, head=head)
-        # Text SQLite cannot store (lone surrogates) never gets here: records.py rejects it.
-        connection.executemany(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    record.sequence_number,
-                    record.id,
-                    record.name,
-                    record.category,
-                    record.stream,
-                    record.position,
-                    record.payload,
-                    to_microseconds(record.observed_at),
-                    to_microseconds(record.occurred_at),
-                )
-                for record in records
-            ],
-        )
-        streams.record_last_event(connection, records[-1])
-        return records, len(records)
-
-    def _stored_ids(
-        self, connection: sqlite3.Connection, events: Sequence[PendingEvent]
-    ) -> dict[str, EventRecord]:
-        """The stored events, in any stream, whose ids this publish uses.
-
-        Only client-chosen ids can repeat: generated ones are fresh UUIDs.
-        """
-        chosen = [event.id for event in events if event.id_chosen_by_client]
-        stored: dict[str, EventRecord] = {}
-        for start in range(0, len(chosen), ID_LOOKUP_CHUNK):
-            chunk = chosen[start : start + ID_LOOKUP_CHUNK]
-            rows = connection.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            for row in rows:
-                record = _record(row)
-                stored[record.id] = record
-        return stored
 
     # Reading --------------------------------------------------------------------------
 
@@ -216,49 +132,61 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             return iter(self._budgeted_page(target, after, bound, limit, max_bytes))
         return self._pages(target, after, bound, limit)
 
-    def _page_query(self, target: Scannable) -> tuple[str, tuple[str, ...]]:
-        parameters: tuple[str, ...]
+    def _page_statement(self, target: Scannable) -> Statement:
         match target:
+            case Query():
+                return page_statement(target)
             case identifier.Log():
-                where, parameters = "", ()
+                where, parameters = "", {}
             case identifier.Category(category=category):
-                where, parameters = "category = ? AND ", (category,)
+                where, parameters = "category = :category AND ", {"category": category}
             case identifier.Stream(category=category, stream=stream):
-                where, parameters = "category = ? AND stream = ? AND ", (category, stream)
-        query = (
-            f"SELECT {_COLUMNS} FROM events WHERE {where}"
-            "sequence_number > ? AND sequence_number <= ? ORDER BY sequence_number LIMIT ?"
+                where = "category = :category AND stream = :stream AND "
+                parameters = {"category": category, "stream": stream}
+        return Statement(
+            f"SELECT {COLUMNS} FROM events WHERE {where}sequence_number > :after"
+            " AND sequence_number <= :bound ORDER BY sequence_number LIMIT :limit",
+            parameters,
         )
-        return query, parameters
 
     def _budgeted_page(
         self, target: Scannable, after: int, bound: int, limit: int | None, max_bytes: int
     ) -> list[EventRecord]:
         # SQLite steps one row at a time, so the rule cuts the page while it is read: the
         # rows after the budget are never loaded.
-        query, parameters = self._page_query(target)
+        if limit is None and isinstance(target, Query):
+            # A query's branches each sort what they yield, so unbounded they would sort
+            # every match before the first row: page it instead.
+            return list(
+                within_bytes(self._pages(target, after, bound, None), max_bytes, payload_bytes)
+            )
+        statement = self._page_statement(target)
         # LIMIT -1: no limit in SQLite; the budget ends the page.
         size = -1 if limit is None else limit
         with self._readers.reader() as connection:
-            rows = connection.execute(query, (*parameters, after, bound, size))
+            rows = connection.execute(
+                statement.sql, statement.bind(after=after, bound=bound, limit=size)
+            )
             try:
-                return list(within_bytes((_record(row) for row in rows), max_bytes, payload_bytes))
+                return list(within_bytes((record(row) for row in rows), max_bytes, payload_bytes))
             finally:
                 rows.close()
 
     def _pages(
         self, target: Scannable, after: int, bound: int, limit: int | None
     ) -> Iterator[EventRecord]:
-        query, parameters = self._page_query(target)
+        statement = self._page_statement(target)
         remaining = limit
         while remaining is None or remaining > 0:
             page_size = READ_PAGE_SIZE if remaining is None else min(READ_PAGE_SIZE, remaining)
             # One short read transaction per page: a slow consumer holds no connection
             # and no snapshot between pages.
             with self._readers.reader() as connection:
-                rows = connection.execute(query, (*parameters, after, bound, page_size)).fetchall()
+                rows = connection.execute(
+                    statement.sql, statement.bind(after=after, bound=bound, limit=page_size)
+                ).fetchall()
             for row in rows:
-                yield _record(row)
+                yield record(row)
             if len(rows) < page_size:
                 return
             after = rows[-1][0]
@@ -281,17 +209,25 @@ class SqliteStorageAdapter(RecordStorageAdapter):
 
     def read_record_by_id(self, id: str) -> EventRecord | None:
         with self._readers.reader() as connection:
-            row = connection.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE id = ?", (id,)
-            ).fetchone()
-        return None if row is None else _record(row)
+            row = connection.execute(f"SELECT {COLUMNS} FROM events WHERE id = ?", (id,)).fetchone()
+        return None if row is None else record(row)
 
     def head(self) -> int:
         with self._readers.reader() as connection:
-            head: int = connection.execute(
-                "SELECT coalesce(max(sequence_number), ?) FROM events", (NO_EVENTS,)
-            ).fetchone()[0]
+            head: int = connection.execute(_HEAD).fetchone()[0]
         return head
+
+    def after_sequence_number_since(self, since: datetime) -> int:
+        """Just before the first event observed at or after ``since``, the head when there
+        is none: found in the index of observed times, in one snapshot with the head."""
+        with self._readers.reader() as connection:
+            found: int = connection.execute(
+                "SELECT coalesce((SELECT min(sequence_number) FROM events"
+                " INDEXED BY events_by_observed_at WHERE observed_at >= ?) - 1,"
+                f" ({_HEAD}))",
+                (to_microseconds(since),),
+            ).fetchone()[0]
+        return found
 
     def wait_for_head_change(self, known_head: int, timeout: float) -> int:
         # Publishes in this process wake waiters at once; the timeout re-reads the head,
