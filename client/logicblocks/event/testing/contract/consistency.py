@@ -326,7 +326,7 @@ class ConsistencyModelContract(AdapterFixtures):
                 )
                 if category is None and not names and not tags:
                     selects = Query.of(category=f"{prefix}-c1")
-                after = max(start + len(model.events) - back, -1)
+                after = max(start + len(model.events) - back, start)
                 conditions.add(no_event_matches(selects, after_sequence_number=after))
             request = [
                 store.stream(category=w.category, stream=w.stream).write(
