@@ -31,6 +31,9 @@ _QUERIES = [
     Query(items=[QueryItem(names=["n1"]), QueryItem(names=["n1"]), QueryItem(tags=["t2"])]),
     # More names than branches: they share one.
     Query(items=[QueryItem(names=[f"x{i}" for i in range(MAX_BRANCHES)] + ["n0"])]),
+    # More tags than SQLite joins tables.
+    Query.of(tags=[f"t{i}" for i in range(70)]),
+    Query.of(category="c0", tags=["t1", "t2", "t3"]),
     Query(items=[QueryItem(category="c1"), QueryItem()]),  # the second matches everything
 ]
 

@@ -5,9 +5,10 @@ returned has been fsynced to the write-ahead log and survives a ``kill -9`` or a
 a publish interrupted part-way leaves nothing, since each publish is one transaction.
 
 Concurrency: one writer at a time. In this process a lock serialises writers onto one
-connection; across processes ``BEGIN IMMEDIATE`` takes SQLite's write lock before the head
-and the stream's last event are read, so conditions are checked, sequence numbers and
-positions assigned and the events inserted in one transaction. Commit order is therefore
+connection; across processes ``BEGIN IMMEDIATE`` takes SQLite's write lock before the head,
+the streams' last positions and the query conditions' first matches are read, so a publish
+(of any number of streams) has its conditions checked, sequence numbers and positions
+assigned and its events inserted in one transaction (``writing``). Commit order is therefore
 sequence-number order and numbers stay contiguous. Readers borrow their own connections
 from a small pool: in WAL mode they read a committed snapshot and never block the writer.
 """

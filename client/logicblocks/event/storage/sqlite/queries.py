@@ -112,22 +112,26 @@ def _events_branch(index: str, filters: list[str]) -> str:
 def _tags_branch(item: QueryItem, parameters: _Parameters) -> str:
     first, *others = sorted(item.tags)
     where = [f"t0.tag = {parameters.bind(first)}", _RANGE.format("t0.sequence_number")]
-    joins = [
-        f" CROSS JOIN tags AS t{index} ON t{index}.tag = {parameters.bind(tag)}"
-        f" AND t{index}.sequence_number = t0.sequence_number"
+    # EXISTS, not joins: an item may hold more tags than SQLite joins tables (64).
+    where.extend(
+        f"EXISTS (SELECT 1 FROM tags AS t{index} WHERE t{index}.tag = {parameters.bind(tag)}"
+        f" AND t{index}.sequence_number = t0.sequence_number)"
         for index, tag in enumerate(others, 1)
-    ]
+    )
     if item.category is not None:
         where.append(f"e.category = {parameters.bind(item.category)}")
     if item.stream is not None:
         where.append(f"e.stream = {parameters.bind(item.stream)}")
     if item.names:
         where.append(f"e.name IN ({parameters.bind_all(item.names)})")
-    if len(where) > 2:
-        joins.append(" CROSS JOIN events AS e ON e.sequence_number = t0.sequence_number")
     # CROSS JOIN keeps the tag's rows outermost: they come in sequence order, unsorted.
+    join = (
+        " CROSS JOIN events AS e ON e.sequence_number = t0.sequence_number"
+        if item.category is not None or item.stream is not None or item.names
+        else ""
+    )
     return (
-        f"SELECT t0.sequence_number AS s FROM tags AS t0{''.join(joins)}"
+        f"SELECT t0.sequence_number AS s FROM tags AS t0{join}"
         f" WHERE {' AND '.join(where)} ORDER BY t0.sequence_number LIMIT :limit"
     )
 
