@@ -33,11 +33,17 @@ Payloads are stored in a ``json`` column (not ``jsonb``, which rewrites numbers 
 decoded. Connection failures surface as ``StorageUnavailableError``; the owned pool checks
 connections before handing them out, so after a PostgreSQL restart later calls succeed.
 
+Tags are stored with each event (JSON array text) and in a tags table of ``(tag,
+sequence_number)`` rows; reads by query and query conditions walk that table and the
+category, stream and name indexes, never the log (``query_sql``).
+
 The parts, one module each: ``connection`` (``ConnectionParameters``, URLs, the owned
 pools, failures as ``StorageUnavailableError``), ``tables`` (``TableParameters``: the table's
 name and what derives from it), ``schema`` (migrations and the schema version), ``queries``
-(the SQL, the shapes of rows, the page plan), ``listing`` (the index's queries),
-``group_commit_async`` (the write queue and its transaction), ``listener_async`` (the
+(the SQL, the shapes of rows), ``query_sql`` (the SQL of a ``Query``), ``page_plan`` (the
+keyset pages of a read), ``listing`` (the index's queries), ``group_state`` (what a group's
+publishes are judged against), ``group_commit_async`` (the write queue and its
+transaction), ``listener_async`` (the
 ``LISTEN`` connection), ``records_async`` (the operations on one table), ``adapter``
 (``PostgresStorageAdapter``, the blocking face) and ``async_storage``
 (``AsyncPostgresStorage``, the face the server awaits). The ``*_async`` modules are the one

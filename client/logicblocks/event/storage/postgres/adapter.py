@@ -5,6 +5,7 @@ runs, so the logic exists once); this module adds the pool it may own and the sc
 
 from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import Executor
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -14,7 +15,8 @@ from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import ConfigurationError
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.records import EventRecord, PendingEvent
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import identifier
 
@@ -121,14 +123,16 @@ class PostgresStorageAdapter(RecordStorageAdapter):
 
     # Records ------------------------------------------------------------------------------
 
-    def write_records(
+    def write_streams(
         self,
         *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
+        writes: Sequence[PendingWrite],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
-        return self._records.write_records(target=target, events=events, conditions=conditions)
+        return self._records.write_streams(writes=writes, conditions=conditions)
+
+    def after_sequence_number_since(self, since: datetime) -> int:
+        return self._records.after_sequence_number_since(since)
 
     def read_records(
         self,

@@ -8,6 +8,7 @@ executor thread, condition variable or GIL hand-over on the way.
 """
 
 from collections.abc import Sequence, Set
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -17,8 +18,8 @@ from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import StorageUnavailableError
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.records import EventRecord, PendingEvent
-from logicblocks.event.types import identifier
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 
 from ..asynchronous import AsyncRecordStorage, CommitObserver, tell_commit, tell_records
 from .connection import new_async_pool
@@ -107,16 +108,13 @@ class AsyncPostgresStorage(AsyncRecordStorage):
         if pool is not None:
             await pool.close()
 
-    async def write_records(
-        self,
-        *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
+    async def write_streams(
+        self, *, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
     ) -> Sequence[EventRecord]:
-        return await self._records.write_records(
-            target=target, events=events, conditions=conditions
-        )
+        return await self._records.write_streams(writes=writes, conditions=conditions)
+
+    async def after_sequence_number_since(self, since: datetime) -> int:
+        return await self._records.after_sequence_number_since(since)
 
     async def read_page(
         self, *, target: Scannable, after_sequence_number: int, limit: int, max_bytes: int | None

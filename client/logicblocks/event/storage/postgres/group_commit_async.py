@@ -8,13 +8,15 @@ for the threads of the in-process adapter) is generated from it by
 Every write transaction takes the table's advisory lock (see the package docstring), so
 there is one writer at a time per table and throughput comes from doing more per lock
 hold. Concurrent publishes queue up, and whichever caller finds no transaction running
-leads: it takes the queue (up to ``_GROUP_EVENT_LIMIT`` events) into one transaction. Each
-publish's retry lookup and conditions are checked on their own against the running state
-of the group (a publish sees the ones before it); only the failing ones are rejected, the
-rest are inserted with one statement and committed once. A transaction is four statements:
-``BEGIN`` with the timeouts and the lock, one of reads, one inserting and sending the
-``NOTIFY``, and ``COMMIT``. Pipeline mode is not used: it saved round trips but cost the
-writer more CPU than it saved.
+leads: it takes the queue (up to ``_GROUP_EVENT_LIMIT`` events) into one transaction. A
+publish is one or more streams' writes and conditions of its own. Each publish's retry
+lookup and conditions are checked on their own against the running state of the group
+(``GroupState``: a publish sees the ones before it); only the failing ones are rejected,
+the rest are inserted with one statement and committed once. A transaction is four
+statements: ``BEGIN`` with the timeouts and the lock, one of reads, one inserting and
+sending the ``NOTIFY``, and ``COMMIT``; a group with query conditions reads their first
+matches in one more (``QuerySql.first_matches``), from the indexes. Pipeline mode is not
+used: it saved round trips but cost the writer more CPU than it saved.
 """
 
 from collections.abc import Callable, Sequence, Set
@@ -26,44 +28,58 @@ from typing import Any
 import orjson
 import psycopg
 
-from logicblocks.event.store.conditions import WriteCondition, ensure_conditions
-from logicblocks.event.store.publishing import resolve_retry
-from logicblocks.event.store.records import (
-    EventRecord,
-    PendingEvent,
-    number_events,
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.publishing import (
+    PendingWrite,
+    check_publish,
+    number_writes,
+    resolve_retry_writes,
 )
-from logicblocks.event.types import identifier
+from logicblocks.event.store.records import EventRecord
+from logicblocks.event.types.query import Query
 
 from ..head_signal_async import AsyncHeadSignal
 from ..primitives import ACancelled, ACondition, ashield
+from .group_state import GroupState, publish_queries
 from .queries import InsertRows, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
-__all__ = ["AsyncGroupCommit"]
+__all__ = ["AsyncGroupCommit", "ensure_conditions"]
 
 # A group stops taking queued publishes once it holds this many events, bounding the size
 # of one statement and of the memory a group holds.
 _GROUP_EVENT_LIMIT = 5000
 
 
+def ensure_conditions(
+    writes: Sequence[PendingWrite], conditions: Set[WriteCondition], state: GroupState
+) -> None:
+    """Judge a publish's conditions (its streams' and its own) in the group's running
+    ``state``, inside the transaction with the lock held; raises
+    ``UnmetWriteConditionError`` for the first that fails. A name of this module, so that
+    a test can stall a writer right here."""
+    check_publish(writes, conditions, state)
+
+
 @dataclass
 class _Publish:
     """One caller's publish waiting in the group-commit queue, and its outcome."""
 
-    target: identifier.Stream
-    events: Sequence[PendingEvent]
+    writes: Sequence[PendingWrite]
     conditions: Set[WriteCondition]
     done: bool = False
     records: Sequence[EventRecord] = ()
     error: BaseException | None = None
 
+    @property
+    def size(self) -> int:
+        """How many events the publish writes."""
+        return sum(len(write.events) for write in self.writes)
 
-@dataclass
-class _StreamState:
-    """A stream's last position during a group: from the table, then from the group itself."""
-
-    position: int | None
+    @property
+    def conditioned(self) -> bool:
+        """Whether the publish has any condition to judge."""
+        return bool(self.conditions) or any(write.conditions for write in self.writes)
 
 
 class AsyncGroupCommit:
@@ -112,13 +128,11 @@ class AsyncGroupCommit:
         return len(self._queue)
 
     async def write(
-        self,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
+        self, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
     ) -> Sequence[EventRecord]:
-        """Write one publish, in a group with whatever others are queued meanwhile."""
-        publish = _Publish(target=target, events=events, conditions=conditions)
+        """Write one publish (``writes`` and its own ``conditions``), in a group with
+        whatever others are queued meanwhile."""
+        publish = _Publish(writes=writes, conditions=conditions)
         try:
             await self._until_done(publish)
         except ACancelled:
@@ -166,9 +180,10 @@ class AsyncGroupCommit:
         taken = 0
         count = 0
         for publish in self._queue:
-            if count and taken + len(publish.events) > _GROUP_EVENT_LIMIT:
+            size = publish.size
+            if count and taken + size > _GROUP_EVENT_LIMIT:
                 break
-            taken += len(publish.events)
+            taken += size
             count += 1
         group, self._queue = self._queue[:count], self._queue[count:]
         return group
@@ -229,8 +244,13 @@ class AsyncGroupCommit:
         """Write ``group`` in one transaction of four statements (each statement costs the
         writer more CPU than its rows do); the new head, or ``None`` if nothing was new."""
         queries = self._queries
-        streams_written = sorted({(p.target.category, p.target.stream) for p in group})
-        client_ids = [e.id for p in group for e in p.events if e.id_chosen_by_client]
+        streams_written = sorted(
+            {(w.target.category, w.target.stream) for p in group for w in p.writes}
+        )
+        client_ids = [
+            e.id for p in group for w in p.writes for e in w.events if e.id_chosen_by_client
+        ]
+        leaves = publish_queries((p.writes, p.conditions) for p in group)
         try:
             # BEGIN, the timeouts and the lock; then the reads, in a statement of their
             # own, whose snapshot is taken once the lock is held.
@@ -250,8 +270,8 @@ class AsyncGroupCommit:
             state = await state_cursor.fetchone()
             head = single_int(state)
             assert state is not None  # single_int refuses a missing row
-            streams = {
-                (category, stream): _StreamState(position=position)
+            positions = {
+                (category, stream): position
                 for category, stream, position in orjson.loads(state[1])
             }
             stored_ids = orjson.loads(state[2])
@@ -262,15 +282,31 @@ class AsyncGroupCommit:
                     queries.records_by_id, (json_text(stored_ids),)
                 )
                 known_ids = {row[0]: record_from_row(row) for row in await ids_cursor.fetchall()}
+            first_matches: dict[tuple[Query, int], int | None] = {}
+            if leaves:
+                # Every query condition's first match, from the indexes, in one statement
+                # (in the same lock hold, so nothing is committed in between).
+                matches_cursor = await connection.execute(*queries.query_sql.first_matches(leaves))
+                found = await matches_cursor.fetchone()
+                assert found is not None  # a SELECT of expressions returns one row
+                first_matches = dict(zip(leaves, found, strict=True))
 
-            rows = self._assign(group, head, streams, known_ids)
+            rows = self._assign(
+                group,
+                GroupState(
+                    head=head,
+                    positions=positions,
+                    first_matches=first_matches,
+                    known_ids=known_ids,
+                ),
+            )
             if not rows:
                 await connection.rollback()
                 return None
             # The insert and the wake-up in one statement, then the commit.
             new_head = rows.last_sequence_number
             await connection.execute(
-                queries.insert,
+                queries.insert_tagged if rows.tagged else queries.insert,
                 (rows.json(), self._table_parameters.channel, str(new_head)),
             )
             await connection.commit()
@@ -281,51 +317,33 @@ class AsyncGroupCommit:
         self._on_commit(rows.records)
         return new_head
 
-    def _assign(
-        self,
-        group: list[_Publish],
-        head: int,
-        streams: dict[tuple[str, str], _StreamState],
-        known_ids: dict[str, EventRecord],
-    ) -> InsertRows:
+    @staticmethod
+    def _assign(group: list[_Publish], state: GroupState) -> InsertRows:
         """Check each publish against the running state and number the accepted ones."""
         rows = InsertRows()
-        next_sequence_number = head + 1
         for publish in group:
             # A publish may be judged again (alone, after its group failed): afresh.
             publish.error, publish.records = None, ()
-            target = publish.target
-            key = (target.category, target.stream)
-            state = streams.setdefault(key, _StreamState(position=None))
             try:
                 found = {
-                    event.id: known_ids[event.id]
-                    for event in publish.events
-                    if event.id in known_ids
+                    event.id: state.known_ids[event.id]
+                    for write in publish.writes
+                    for event in write.events
+                    if event.id in state.known_ids
                 }
-                retried = resolve_retry(target, publish.events, found)
+                retried = resolve_retry_writes(publish.writes, found)
                 if retried is not None:
                     publish.records = retried
                     continue
-                if publish.conditions:
-                    ensure_conditions(target, publish.conditions, state.position)
+                if publish.conditioned:
+                    ensure_conditions(publish.writes, publish.conditions, state)
             except Exception as error:
                 # Rejects this publish only (a failed condition or a reused id); the
                 # caller re-raises it.
                 publish.error = error
                 continue
-
-            records = number_events(
-                target,
-                publish.events,
-                last_position=state.position,
-                head=next_sequence_number - 1,
-            )
+            records = number_writes(publish.writes, state, head=state.head)
             publish.records = records
-            if records:
-                next_sequence_number += len(records)
-                state.position = records[-1].position
-                rows.extend(records)
-                for record in records:
-                    known_ids[record.id] = record
+            state.accept(records)
+            rows.extend(records)
         return rows

@@ -18,25 +18,29 @@ from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.exceptions import InvalidInputError, StorageUnavailableError
 from logicblocks.event.store.records import EventRecord, trusted_event_record
 from logicblocks.event.types import identifier
+from logicblocks.event.types.query import Query
 
-from ..engine import payload_bytes
+from .query_sql import QuerySql
 from .tables import TableParameters
 
-__all__ = ["InsertRows", "PagePlan", "Queries", "json_text", "record_from_row", "single_int"]
+__all__ = ["InsertRows", "Queries", "json_text", "record_from_row", "single_int"]
 
 # Parameters that are lists go as JSON text made by the C encoder, unpacked by PostgreSQL's
 # JSON functions: psycopg dumps list parameters element by element in Python.
 json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
-# The record columns in EventRecord field order, payload as its exact JSON text.
+# The record columns in EventRecord field order, payload and metadata as their exact JSON
+# text, tags as the JSON array text stored.
 _RECORD_COLUMNS = sql.SQL(
-    "id, name, stream, category, position, sequence_number, payload::text, observed_at, occurred_at"
+    "id, name, stream, category, position, sequence_number, payload::text, observed_at,"
+    " occurred_at, tags, metadata::text"
 )
 
 
 def record_from_row(row: Sequence[Any]) -> EventRecord:
     """The record a row of the page and id queries holds (their columns, in order)."""
+    tags = row[9]
     observed_at = row[7]
     occurred_at = row[8]
     # Already in UTC from the adapter's own sessions (see connection.open_pool).
@@ -45,8 +49,21 @@ def record_from_row(row: Sequence[Any]) -> EventRecord:
     if occurred_at.tzinfo is not UTC:
         occurred_at = occurred_at.astimezone(UTC)
     return trusted_event_record(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], observed_at, occurred_at
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        observed_at,
+        occurred_at,
+        _NO_TAGS if tags is None else tuple(orjson.loads(tags)),
+        row[10],
     )
+
+
+_NO_TAGS: tuple[str, ...] = ()
 
 
 def single_int(row: Sequence[Any] | None) -> int:
@@ -64,7 +81,9 @@ class InsertRows:
     time). Each payload goes in as a JSON *string* holding its text, cast to ``json`` in
     the insert: PostgreSQL's JSON functions unescape what they extract, and would refuse a
     payload holding ``\\u0000`` as a nested value, while a string's unescaping gives back
-    exactly the payload's text, which the cast keeps as it is.
+    exactly the payload's text, which the cast keeps as it is. Metadata travels the same
+    way, and tags as a string holding their compact JSON array; each only when the event
+    has some (an absent key is NULL).
     """
 
     def __init__(self) -> None:
@@ -80,27 +99,37 @@ class InsertRows:
     def last_sequence_number(self) -> int:
         return self.records[-1].sequence_number
 
+    @property
+    def tagged(self) -> bool:
+        """Whether any event carries tags (only then does the insert index tags)."""
+        return any(record.tags for record in self.records)
+
     def json(self) -> str:
         # orjson writes an aware datetime as isoformat() does, with its offset, so the
         # instant is exact whatever the session's time zone; microseconds are kept. It is
         # several times faster than joining strings the standard encoder made one by one.
-        return orjson.dumps(
-            [
-                {
-                    "sequence_number": r.sequence_number,
-                    "id": r.id,
-                    "name": r.name,
-                    "category": r.category,
-                    "stream": r.stream,
-                    "position": r.position,
-                    "payload": r.payload,
-                    "observed_at": r.observed_at,
-                    "occurred_at": r.occurred_at,
-                }
-                for r in self.records
-            ],
-            default=_isoformat,
-        ).decode("utf-8")
+        return orjson.dumps([_row(r) for r in self.records], default=_isoformat).decode("utf-8")
+
+
+def _row(record: EventRecord) -> dict[str, Any]:
+    """One record's columns for ``InsertRows.json``."""
+    row: dict[str, Any] = {
+        "sequence_number": record.sequence_number,
+        "id": record.id,
+        "name": record.name,
+        "category": record.category,
+        "stream": record.stream,
+        "position": record.position,
+        "payload": record.payload,
+        "observed_at": record.observed_at,
+        "occurred_at": record.occurred_at,
+    }
+    if record.tags:
+        # Compact JSON array text, as the tags column holds it.
+        row["tags"] = orjson.dumps(record.tags).decode("utf-8")
+    if record.metadata is not None:
+        row["metadata"] = record.metadata
+    return row
 
 
 def _isoformat(value: object) -> str:
@@ -122,6 +151,7 @@ class Queries:
     def __init__(self, table_parameters: TableParameters) -> None:
         table = sql.Identifier(table_parameters.events_table_name)
         streams = sql.Identifier(table_parameters.streams_table_name)
+        tags = sql.Identifier(table_parameters.tags_table_name)
 
         # -1 (NO_EVENTS) for an empty table, as every engine's head() says it.
         self.head = _render(
@@ -153,42 +183,58 @@ class Queries:
         # One statement inserts the events, moves each written stream's row in the streams
         # table to its last event (the index is never apart from the log), and sends the
         # commit's wake-up with the new head (delivered at commit, like the rows).
-        self.insert = _render(
-            sql.SQL(
-                "WITH inserted AS ("
-                "INSERT INTO {} (sequence_number, id, name, category, stream, position, payload,"
-                " observed_at, occurred_at)"
-                " SELECT sequence_number, id, name, category, stream, position, payload::json,"
-                " observed_at, occurred_at"
-                " FROM json_to_recordset(%s::json) AS r(sequence_number bigint, id text,"
-                " name text, category text, stream text, position bigint, payload text,"
-                " observed_at timestamptz, occurred_at timestamptz)"
-                " RETURNING category, stream, position, sequence_number, observed_at),"
-                " indexed AS ("
-                " INSERT INTO {} AS t (category, stream, last_position, last_sequence_number,"
-                " last_observed_at)"
-                " SELECT DISTINCT ON (category, stream) category, stream, position,"
-                " sequence_number, observed_at FROM inserted"
-                " ORDER BY category, stream, position DESC"
-                " ON CONFLICT (category, stream) DO UPDATE SET"
-                " last_position = excluded.last_position,"
-                " last_sequence_number = excluded.last_sequence_number,"
-                " last_observed_at = excluded.last_observed_at RETURNING 1)"
-                " SELECT pg_notify(%s, %s)"
-            ).format(table, streams)
+        # ``insert_tagged`` also adds a tags table row per tag of each event; a group
+        # without tags is inserted without that step.
+        insert = (
+            "WITH inserted AS ("
+            "INSERT INTO {events} (sequence_number, id, name, category, stream, position,"
+            " payload, observed_at, occurred_at, tags, metadata)"
+            " SELECT sequence_number, id, name, category, stream, position, payload::json,"
+            " observed_at, occurred_at, tags, metadata::json"
+            " FROM json_to_recordset(%s::json) AS r(sequence_number bigint, id text,"
+            " name text, category text, stream text, position bigint, payload text,"
+            " observed_at timestamptz, occurred_at timestamptz, tags text, metadata text)"
+            " RETURNING category, stream, position, sequence_number, observed_at, tags),"
+            " indexed AS ("
+            " INSERT INTO {streams} AS t (category, stream, last_position,"
+            " last_sequence_number, last_observed_at)"
+            " SELECT DISTINCT ON (category, stream) category, stream, position,"
+            " sequence_number, observed_at FROM inserted"
+            " ORDER BY category, stream, position DESC"
+            " ON CONFLICT (category, stream) DO UPDATE SET"
+            " last_position = excluded.last_position,"
+            " last_sequence_number = excluded.last_sequence_number,"
+            " last_observed_at = excluded.last_observed_at RETURNING 1){tagged}"
+            " SELECT pg_notify(%s, %s)"
         )
+        tagged = sql.SQL(
+            ", tagged AS (INSERT INTO {} (tag, sequence_number)"
+            " SELECT tag, sequence_number FROM inserted,"
+            " json_array_elements_text(inserted.tags::json) AS tag RETURNING 1)"
+        ).format(tags)
+        self.insert = _render(
+            sql.SQL(insert).format(events=table, streams=streams, tagged=sql.SQL(""))
+        )
+        self.insert_tagged = _render(
+            sql.SQL(insert).format(events=table, streams=streams, tagged=tagged)
+        )
+        # Where a read from an instant starts (``after_sequence_number_since``): before the
+        # first event observed at or after it, found through the observed-at index; the
+        # head when there is none.
+        self.after_since = _render(
+            sql.SQL(
+                "SELECT coalesce((SELECT min(sequence_number) - 1 FROM {} WHERE observed_at >= %s),"
+                " (SELECT coalesce(max(sequence_number), -1) FROM {}))"
+            ).format(table, table)
+        )
+        self.query_sql = QuerySql(table_parameters)
 
         self._pages = _page_queries(table, _RECORD_COLUMNS)
-        # The budgeted pages read the payload as stored (not cast to text), so the rows a
-        # budget cuts off are never detoasted for output.
         self._budgeted = {
             kind: _budgeted(query)
             for kind, query in _page_queries(
                 table,
-                sql.SQL(
-                    "id, name, stream, category, position, sequence_number, payload,"
-                    " observed_at, occurred_at, {} AS size"
-                ).format(_PAYLOAD_SIZE),
+                _BUDGETED_COLUMNS,
             ).items()
         }
 
@@ -224,6 +270,8 @@ class Queries:
         self, target: Scannable, after: int, last_position: int, size: int
     ) -> tuple[str, tuple[Any, ...]]:
         """The query and parameters of the next keyset page of ``target``."""
+        if isinstance(target, Query):
+            return self.query_sql.page(target, after, size, _RECORD_COLUMNS)
         kind, parameters = self._page_parameters(target, after, last_position, size)
         return self._pages[kind], parameters
 
@@ -239,6 +287,9 @@ class Queries:
     ) -> tuple[str, tuple[Any, ...]]:
         """``page`` cut by ``within_bytes``'s rule: the rows whose payloads total at most
         ``budget`` bytes, and the first row anyway when ``first``."""
+        if isinstance(target, Query):
+            page, parameters = self.query_sql.page(target, after, size, _BUDGETED_COLUMNS)
+            return _budgeted(page), (*parameters, budget, first)
         kind, parameters = self._page_parameters(target, after, last_position, size)
         return self._budgeted[kind], (*parameters, budget, first)
 
@@ -253,7 +304,7 @@ class Queries:
                 return "category", (category, after, size)
             case identifier.Stream(category=category, stream=stream):
                 return "stream", (category, stream, last_position, after, size)
-        raise InvalidInputError("target", "must be a log, category or stream identifier")
+        raise InvalidInputError("target", "must be a log, category, stream or query")
 
 
 # A payload's size in bytes, as within_bytes counts it. A large uncompressed value stored
@@ -264,6 +315,13 @@ _PAYLOAD_SIZE = sql.SQL(
     "CASE WHEN pg_column_size(payload) > 8192 AND pg_column_compression(payload) IS NULL"
     " THEN pg_column_size(payload) ELSE octet_length(payload::text) END"
 )
+
+# The columns of a budgeted page's candidates: the payload as stored (not cast to text),
+# so the rows a budget cuts off are never detoasted for output, and its size.
+_BUDGETED_COLUMNS = sql.SQL(
+    "id, name, stream, category, position, sequence_number, payload, observed_at,"
+    " occurred_at, tags, metadata, {} AS size"
+).format(_PAYLOAD_SIZE)
 
 
 def _page_queries(table: sql.Identifier, columns: sql.Composable) -> dict[str, str]:
@@ -297,76 +355,9 @@ def _budgeted(page: str) -> str:
     """
     return (
         "SELECT id, name, stream, category, position, sequence_number, payload::text,"
-        " observed_at, occurred_at FROM ("
+        " observed_at, occurred_at, tags, metadata::text FROM ("
         " SELECT *, sum(size) OVER w AS running, row_number() OVER w AS n"
         f" FROM ({page}) AS candidates"
         " WINDOW w AS (ORDER BY sequence_number ROWS UNBOUNDED PRECEDING)) AS cut"
         " WHERE running <= %s OR (n = 1 AND %s) ORDER BY sequence_number"
     )
-
-
-_PAGE_SIZE = 1000
-
-
-class PagePlan:
-    """The keyset pages of one read (``read_records``), without the I/O.
-
-    ``next_query()`` gives the next page's query and parameters (``None`` once the read is
-    complete); ``take(rows)`` turns that page's rows into records and moves on. Each page
-    is its own short query, so a slow reader holds no transaction or connection between
-    pages. Pages follow the sequence number (the position within a stream, which orders
-    the same way), never OFFSET. A byte budget is applied in SQL (``Queries.budgeted_page``):
-    PostgreSQL sends a whole result at once, so rows past it must never leave the server.
-    """
-
-    def __init__(
-        self,
-        queries: Queries,
-        target: Scannable,
-        after: int,
-        limit: int | None,
-        max_bytes: int | None,
-    ) -> None:
-        self._queries = queries
-        self._target = target
-        self._after = after
-        self._last_position = -1
-        self._remaining = limit
-        self._budget = max_bytes
-        self._max_bytes = max_bytes
-        self._size = 0
-        self._done = limit is not None and limit <= 0
-
-    def next_query(self) -> tuple[str, tuple[Any, ...]] | None:
-        """The next page's query and parameters, or ``None`` when nothing is left to read."""
-        if self._done:
-            return None
-        remaining = self._remaining
-        self._size = _PAGE_SIZE if remaining is None else min(_PAGE_SIZE, remaining)
-        if self._budget is None:
-            return self._queries.page(self._target, self._after, self._last_position, self._size)
-        return self._queries.budgeted_page(
-            self._target,
-            self._after,
-            self._last_position,
-            self._size,
-            self._budget,
-            first=self._budget == self._max_bytes,
-        )
-
-    def take(self, rows: Sequence[Sequence[Any]]) -> list[EventRecord]:
-        """The records of the page ``next_query()`` asked for; decides whether more follow."""
-        records = [record_from_row(row) for row in rows]
-        if len(records) < self._size:
-            self._done = True
-            return records
-        if self._budget is not None:
-            self._budget -= sum(payload_bytes(record) for record in records)
-            if self._budget <= 0:
-                self._done = True
-                return records
-        self._after, self._last_position = records[-1].sequence_number, records[-1].position
-        if self._remaining is not None:
-            self._remaining -= len(records)
-            self._done = self._remaining <= 0
-        return records

@@ -11,6 +11,7 @@ reads are keyset pages (``PagePlan``); wake-ups come from the ``LISTEN`` connect
 
 from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -19,15 +20,16 @@ import psycopg_pool
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.records import EventRecord, PendingEvent
-from logicblocks.event.types import identifier
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 
 from ..head_signal import HeadSignal
 from .connection import connect_arguments, storage_errors
 from .group_commit import GroupCommit
 from .listener import HeadListener
 from .listing import Listing
-from .queries import PagePlan, Queries, json_text, record_from_row, single_int
+from .page_plan import PagePlan
+from .queries import Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["PostgresRecords"]
@@ -89,15 +91,18 @@ class PostgresRecords:
         """Stop the ``LISTEN`` connection; the pool stays open (it is the caller's)."""
         self._listener.close()
 
-    def write_records(
-        self,
-        *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
+    def write_streams(
+        self, *, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
     ) -> Sequence[EventRecord]:
-        """See ``RecordStorageAdapter.write_records``."""
-        return self._group_commit.write(target, events, conditions)
+        """See ``RecordStorageAdapter.write_streams``."""
+        return self._group_commit.write(writes, conditions)
+
+    def after_sequence_number_since(self, since: datetime) -> int:
+        """See ``RecordStorageAdapter.after_sequence_number_since``: the observed-at
+        index answers."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._queries.after_since, (since,))
+            return single_int(cursor.fetchone())
 
     def pages(
         self, target: Scannable, after: int, limit: int | None, max_bytes: int | None

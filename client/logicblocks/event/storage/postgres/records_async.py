@@ -9,6 +9,7 @@ reads are keyset pages (``PagePlan``); wake-ups come from the ``LISTEN`` connect
 
 from collections.abc import AsyncIterator, Callable, Sequence, Set
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -17,15 +18,16 @@ import psycopg_pool
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
-from logicblocks.event.store.records import EventRecord, PendingEvent
-from logicblocks.event.types import identifier
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 
 from ..head_signal_async import AsyncHeadSignal
 from .connection import connect_arguments, storage_errors
 from .group_commit_async import AsyncGroupCommit
 from .listener_async import AsyncHeadListener
 from .listing import Listing
-from .queries import PagePlan, Queries, json_text, record_from_row, single_int
+from .page_plan import PagePlan
+from .queries import Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["AsyncPostgresRecords"]
@@ -88,15 +90,18 @@ class AsyncPostgresRecords:
         """Stop the ``LISTEN`` connection; the pool stays open (it is the caller's)."""
         await self._listener.close()
 
-    async def write_records(
-        self,
-        *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
-        conditions: Set[WriteCondition],
+    async def write_streams(
+        self, *, writes: Sequence[PendingWrite], conditions: Set[WriteCondition]
     ) -> Sequence[EventRecord]:
-        """See ``RecordStorageAdapter.write_records``."""
-        return await self._group_commit.write(target, events, conditions)
+        """See ``RecordStorageAdapter.write_streams``."""
+        return await self._group_commit.write(writes, conditions)
+
+    async def after_sequence_number_since(self, since: datetime) -> int:
+        """See ``RecordStorageAdapter.after_sequence_number_since``: the observed-at
+        index answers."""
+        async with self._connection() as connection:
+            cursor = await connection.execute(self._queries.after_since, (since,))
+            return single_int(await cursor.fetchone())
 
     async def pages(
         self, target: Scannable, after: int, limit: int | None, max_bytes: int | None

@@ -16,7 +16,7 @@ from .tables import TableParameters
 
 __all__ = ["SCHEMA_VERSION", "migrate", "privilege_error"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _LOCK = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
 
@@ -25,6 +25,7 @@ def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[
     """Each schema version, its description and its statements, oldest first."""
     table = sql.Identifier(table_parameters.events_table_name)
     streams = sql.Identifier(table_parameters.streams_table_name)
+    tags = sql.Identifier(table_parameters.tags_table_name)
     name = table_parameters.events_table_name
 
     def index(suffix: str) -> sql.Identifier:
@@ -79,6 +80,35 @@ def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[
                     " sequence_number, observed_at FROM {}"
                     " ORDER BY category, stream, position DESC"
                 ).format(streams, table),
+            ],
+        ),
+        (
+            3,
+            "tags and metadata columns, tags table, name and observed-at indexes",
+            # IF NOT EXISTS throughout: a store recorded at an older version whose objects
+            # of this step already exist (restored from a copy) migrates all the same.
+            [
+                # Adding nullable columns without a default rewrites nothing: events written
+                # before this step read back with no tags and no metadata. Tags are JSON
+                # array text (sorted, no repeats), metadata a json value like the payload.
+                sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS tags text,"
+                    " ADD COLUMN IF NOT EXISTS metadata json"
+                ).format(table),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    " tag text NOT NULL,"
+                    " sequence_number bigint NOT NULL,"
+                    " CONSTRAINT {} PRIMARY KEY (tag, sequence_number))"
+                ).format(tags, sql.Identifier(f"{name}_tags_pkey")),
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (name, sequence_number)").format(
+                    index("name_idx"), table
+                ),
+                # Events are observed (nearly) in the order they are numbered, which is what
+                # a BRIN index summarises cheaply: `since` finds its start without a scan.
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING brin (observed_at)").format(
+                    index("observed_at_idx"), table
+                ),
             ],
         ),
     ]

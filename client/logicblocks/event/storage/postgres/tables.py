@@ -41,6 +41,11 @@ class TableParameters:
         return f"{self.events_table_name}_streams"
 
     @property
+    def tags_table_name(self) -> str:
+        """The table indexing events by tag: one ``(tag, sequence_number)`` row per tag."""
+        return f"{self.events_table_name}_tags"
+
+    @property
     def channel(self) -> str:
         """The ``LISTEN``/``NOTIFY`` channel carrying the head after each commit."""
         return f"{self.events_table_name}_head"
