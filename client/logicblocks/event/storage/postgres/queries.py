@@ -219,11 +219,15 @@ class Queries:
             sql.SQL(insert).format(events=table, streams=streams, tagged=tagged)
         )
         # Where a read from an instant starts (``after_sequence_number_since``): before the
-        # first event observed at or after it, found through the observed-at index; the
-        # head when there is none.
+        # first event observed at or after it; the head when there is none. The rows
+        # observed since are found through the observed-at BRIN index, so the cost follows
+        # the part of the log the read will go on to read. OFFSET 0 keeps min() from being
+        # planned as a walk of the primary key filtered on the time, which reads the whole
+        # log when the instant is recent (the planner expects early matches).
         self.after_since = _render(
             sql.SQL(
-                "SELECT coalesce((SELECT min(sequence_number) - 1 FROM {} WHERE observed_at >= %s),"
+                "SELECT coalesce((SELECT min(sequence_number) - 1 FROM (SELECT sequence_number"
+                " FROM {} WHERE observed_at >= %s OFFSET 0) AS since),"
                 " (SELECT coalesce(max(sequence_number), -1) FROM {}))"
             ).format(table, table)
         )
