@@ -24,12 +24,14 @@ from collections.abc import (
     Sequence,
     Set,
 )
+from datetime import datetime
 from typing import Any, TypeVar
 
 from logicblocks.event.store.adapters import AsyncGrpcStorageAdapter, StorageAdapter
 from logicblocks.event.store.adapters.base import Saveable, Scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.transport.client_async import AsyncGrpcSubscription
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
@@ -140,14 +142,25 @@ class BlockingAsyncGrpcAdapter(StorageAdapter):
             self._client.save(target=target, events=events, conditions=conditions)
         )
 
+    def publish(
+        self,
+        *,
+        writes: Sequence[StreamWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        return self._loop.run(self._client.publish(writes=writes, conditions=conditions))
+
     def scan(
         self,
         *,
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[StoredEvent]:
         # The client checks its arguments here, before any iteration, and so does this.
-        events = self._client.scan(target=target, after_sequence_number=after_sequence_number)
+        events = self._client.scan(
+            target=target, after_sequence_number=after_sequence_number, since=since
+        )
         return self._iterate(events)
 
     def _iterate(self, events: AsyncIterator[StoredEvent]) -> Iterator[StoredEvent]:
@@ -176,10 +189,14 @@ class BlockingAsyncGrpcAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         from_end: bool = False,
+        since: datetime | None = None,
     ) -> Subscription:
         async def open_started() -> AsyncGrpcSubscription:
             subscription = self._client.subscribe(
-                target=target, after_sequence_number=after_sequence_number, from_end=from_end
+                target=target,
+                after_sequence_number=after_sequence_number,
+                from_end=from_end,
+                since=since,
             )
             # Started before returning: with from_end, the end is the head at this moment.
             await subscription.start()

@@ -5,8 +5,8 @@ any local adapter: the same results, the same exceptions, iteration that streams
 """
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
-from typing import NamedTuple, cast
+from collections.abc import Iterator, Sequence, Set
+from datetime import datetime
 
 import grpc
 
@@ -17,31 +17,27 @@ from logicblocks.event.store.adapters.base import (
     validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition
-from logicblocks.event.store.exceptions import (
-    ConfigurationError,
-    EventStoreError,
-    PublishOutcomeUnknownError,
-    StorageUnavailableError,
-)
-from logicblocks.event.store.records import prepare_events, validate_target
-from logicblocks.event.store.start import read_start, scan_after
+from logicblocks.event.store.exceptions import ConfigurationError, StorageUnavailableError
 from logicblocks.event.store.subscription import Subscription
+from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+from logicblocks.event.v1 import event_store_pb2_grpc
 
 from .credentials import PemSource, channel_credentials, secure_or_plain_channel, token_metadata
-from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, PublishAttempt, documented_error
+from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
+from .publish_request import PreparedPublish, publish_request, writes_request
 from .retry import Backoff
+from .starts import Since, scan_request, scan_start, subscribe_start
 from .subscription import GrpcSubscription
-from .wire import (
-    events_with_ids,
-    publish_request_to_wire,
-    stored_event_from_wire,
-    stored_events_from_receipts,
-    target_to_wire,
-)
+from .wire import stored_event_from_wire
 
-__all__ = ["GrpcStorageAdapter", "PreparedPublish", "check_client_options", "publish_request"]
+__all__ = [
+    "GrpcStorageAdapter",
+    "PreparedPublish",
+    "check_client_options",
+    "publish_request",
+    "writes_request",
+]
 
 _MIB = 1024 * 1024
 
@@ -117,7 +113,23 @@ class GrpcStorageAdapter(StorageAdapter):
         events: Sequence[NewEvent],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
-        publish = publish_request(target, events, conditions)
+        return self._publish(publish_request(target, events, conditions))
+
+    def publish(
+        self,
+        *,
+        writes: Sequence[StreamWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish into several streams atomically; see ``StorageAdapter.publish``.
+
+        Retried as ``save`` is. When the outcome stays unknown,
+        ``PublishOutcomeUnknownError.target`` holds the writes as sent, each event with
+        its id: ``publish(writes=error.target, conditions=...)`` settles it.
+        """
+        return self._publish(writes_request(writes, conditions))
+
+    def _publish(self, publish: PreparedPublish) -> Sequence[StoredEvent]:
         backoff = Backoff.for_calls(self.attempts)
         while True:
             try:
@@ -139,16 +151,15 @@ class GrpcStorageAdapter(StorageAdapter):
         *,
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[StoredEvent]:
         validate_scannable(target)
-        return self._stream(target, scan_after(after_sequence_number))
+        return self._stream(target, scan_start(after_sequence_number, since))
 
-    def _stream(self, target: Scannable, after: int | None) -> Iterator[StoredEvent]:
+    def _stream(self, target: Scannable, start: int | Since) -> Iterator[StoredEvent]:
         backoff = Backoff.for_calls(self.attempts)
         while True:
-            request = event_store_pb2.ScanRequest(target=target_to_wire(target))
-            if after is not None:
-                request.after_sequence_number = after
+            request = scan_request(target, start)
             try:
                 call = self._stub.Scan(request, metadata=self._metadata)
             except ValueError:
@@ -161,7 +172,8 @@ class GrpcStorageAdapter(StorageAdapter):
                     backoff.reset()  # the call works: a later failure starts afresh
                     for wire_event in response.events:
                         event = stored_event_from_wire(wire_event)
-                        after = event.sequence_number
+                        # A resumed scan continues after it, whatever the start was.
+                        start = event.sequence_number
                         yield event
                 return
             except grpc.RpcError as error:
@@ -177,6 +189,7 @@ class GrpcStorageAdapter(StorageAdapter):
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         from_end: bool = False,
+        since: datetime | None = None,
         heartbeat_interval: float | None = None,
         max_reconnect_seconds: float | None = None,
     ) -> Subscription:
@@ -190,10 +203,11 @@ class GrpcStorageAdapter(StorageAdapter):
         without a response (``None``, the default: it keeps trying).
         """
         validate_scannable(target)
+        start = subscribe_start(after_sequence_number, from_end, since)
         return GrpcSubscription(
             stub=self._stub,
             target=target,
-            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
+            start=start,
             heartbeat_interval=heartbeat_interval,
             raise_error=documented_error,
             metadata=self._metadata,
@@ -234,67 +248,3 @@ def _channel_options(keepalive_seconds: float, max_message_bytes: int) -> list[t
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_pings_without_data", 0),
     ]
-
-
-class PreparedPublish(NamedTuple):
-    """A validated publish: the request to send, and what its answer or failure needs."""
-
-    target: identifier.Stream
-    events: Sequence[NewEvent]
-    request: event_store_pb2.PublishRequest
-
-    def stored_events(self, response: event_store_pb2.PublishResponse) -> list[StoredEvent]:
-        """The stored events of the acknowledged publish, rebuilt from its receipts."""
-        return stored_events_from_receipts(self.target, self.events, response)
-
-    def error(self, error: grpc.RpcError, *, after_uncertain: bool = False) -> EventStoreError:
-        """The documented error for the publish's failed call; uncertain ones carry the
-        events with the ids they were sent with, for a retry.
-
-        ``after_uncertain``: an earlier attempt failed in a way that leaves its outcome
-        unknown (it may yet commit, on another server behind a balancer). A certain refusal
-        of the last attempt then says nothing of that one, so the publish is uncertain.
-        """
-        documented = documented_error(error, publish=self._attempt())
-        if not after_uncertain or isinstance(documented, PublishOutcomeUnknownError):
-            return documented
-        return PublishOutcomeUnknownError(
-            f"an earlier attempt of this publish may or may not be stored, and a retry was "
-            f"refused ({documented}); publish the same events again with the same ids to "
-            f"settle it",
-            target=self.target,
-            events=self._attempt().events,
-        )
-
-    def closed_error(self, *, first_attempt: bool) -> EventStoreError:
-        """The error for a publish made on (or retried into) a closed adapter: nothing was
-        sent on a first attempt; after a failed one, the outcome is unknown."""
-        if first_attempt:
-            return StorageUnavailableError("the adapter is closed: nothing was sent")
-        return PublishOutcomeUnknownError(
-            "the adapter was closed while the publish was being retried: it may or may not "
-            "be stored; publish the same events again with the same ids to settle it",
-            target=self.target,
-            events=self._attempt().events,
-        )
-
-    def _attempt(self) -> PublishAttempt:
-        return PublishAttempt(self.target, events_with_ids(self.events, self.request))
-
-
-def publish_request(
-    target: Saveable, events: Iterable[NewEvent], conditions: Set[WriteCondition]
-) -> PreparedPublish:
-    """The ``Publish`` request for a publish, validated here exactly as in process.
-
-    So bad input fails identically and never travels (the server checks again, for
-    clients in other languages). Every event gets an id, which makes retries safe.
-    """
-    stream = validate_target(target)  # first, as in process: the same error comes first
-    # Kept to rebuild the answer, so a one-shot iterable is read once, here. A mapping
-    # goes to prepare_events as it is, to be refused with its own message.
-    if not isinstance(events, (Sequence, Mapping)):
-        events = list(events)
-    request = publish_request_to_wire(stream, prepare_events(events), conditions)
-    # prepare_events accepted it: a sequence of NewEvent.
-    return PreparedPublish(stream, cast(Sequence[NewEvent], events), request)

@@ -9,6 +9,7 @@ it), so the two behave alike; only the waiting is ``await`` instead of blocking.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence, Set
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -17,19 +18,19 @@ import grpc
 from logicblocks.event.store.adapters.base import Saveable, Scannable, validate_scannable
 from logicblocks.event.store.conditions import WriteCondition
 from logicblocks.event.store.exceptions import StorageUnavailableError
-from logicblocks.event.store.start import ReadStart, read_start, scan_after
+from logicblocks.event.store.start import ReadStart
+from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
-from .client import _channel_options, check_client_options, publish_request
+from .client import _channel_options, check_client_options
 from .credentials import PemSource, channel_credentials, secure_or_plain_aio_channel, token_metadata
 from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
+from .publish_request import PreparedPublish, publish_request, writes_request
 from .retry import Backoff
+from .starts import Since, scan_request, scan_start, subscribe_start
 from .subscription import SubscriptionProgress
-from .wire import (
-    stored_event_from_wire,
-    target_to_wire,
-)
+from .wire import stored_event_from_wire
 
 __all__ = ["AsyncGrpcStorageAdapter", "AsyncGrpcSubscription"]
 
@@ -52,7 +53,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         *,
         stub: event_store_pb2_grpc.EventStoreStub,
         target: Scannable,
-        start: ReadStart,
+        start: ReadStart | Since,
         heartbeat_interval: float | None,
         metadata: tuple[tuple[str, str], ...] = (),
         max_reconnect_seconds: float | None = None,
@@ -234,7 +235,18 @@ class AsyncGrpcStorageAdapter:
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[StoredEvent]:
         """Publish ``events`` to the stream ``target`` if ``conditions`` hold."""
-        publish = publish_request(target, events, conditions)
+        return await self._publish(publish_request(target, events, conditions))
+
+    async def publish(
+        self,
+        *,
+        writes: Sequence[StreamWrite],
+        conditions: Set[WriteCondition] = frozenset(),
+    ) -> Sequence[StoredEvent]:
+        """Publish into several streams atomically, as ``GrpcStorageAdapter.publish``."""
+        return await self._publish(writes_request(writes, conditions))
+
+    async def _publish(self, publish: PreparedPublish) -> Sequence[StoredEvent]:
         backoff = Backoff.for_calls(self.attempts)
         while True:
             try:
@@ -256,21 +268,21 @@ class AsyncGrpcStorageAdapter:
         *,
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
+        since: datetime | None = None,
     ) -> AsyncIterator[StoredEvent]:
-        """The events of ``target`` after ``after_sequence_number``, in sequence order.
+        """The events of ``target`` after ``after_sequence_number`` (or from the first
+        event observed at or after ``since``), in sequence order.
 
         Streams: memory holds one message's batch at a time. Bad input raises here, not
         at the first ``__anext__``.
         """
         validate_scannable(target)
-        return self._stream(target, scan_after(after_sequence_number))
+        return self._stream(target, scan_start(after_sequence_number, since))
 
-    async def _stream(self, target: Scannable, after: int | None) -> AsyncIterator[StoredEvent]:
+    async def _stream(self, target: Scannable, start: int | Since) -> AsyncIterator[StoredEvent]:
         backoff = Backoff.for_calls(self.attempts)
         while True:
-            request = event_store_pb2.ScanRequest(target=target_to_wire(target))
-            if after is not None:
-                request.after_sequence_number = after
+            request = scan_request(target, start)
             try:
                 call = self._stub.Scan(request, metadata=self._metadata)
             except (grpc.aio.UsageError, ValueError):
@@ -281,7 +293,8 @@ class AsyncGrpcStorageAdapter:
                     backoff.reset()  # the call works: a later failure starts afresh
                     for wire_event in response.events:
                         event = stored_event_from_wire(wire_event)
-                        after = event.sequence_number
+                        # A resumed scan continues after it, whatever the start was.
+                        start = event.sequence_number
                         yield event
                 return
             except grpc.RpcError as error:
@@ -297,6 +310,7 @@ class AsyncGrpcStorageAdapter:
         target: Scannable = identifier.Log(),
         after_sequence_number: int | None = None,
         from_end: bool = False,
+        since: datetime | None = None,
         heartbeat_interval: float | None = None,
         max_reconnect_seconds: float | None = None,
     ) -> AsyncGrpcSubscription:
@@ -304,7 +318,8 @@ class AsyncGrpcStorageAdapter:
 
         From the beginning by default, after ``after_sequence_number`` when given, from
         the current end with ``from_end=True`` (fixed when the subscription starts: use
-        ``async with`` or ``await subscription.start()``). Reconnects by itself and
+        ``async with`` or ``await subscription.start()``), from the first event observed
+        at or after ``since`` when given. Reconnects by itself and
         resumes after its checkpoint; ``heartbeat_interval`` asks the server for a
         heartbeat after that many idle seconds. Reconnections that keep failing are
         logged; with ``max_reconnect_seconds`` the subscription raises
@@ -315,7 +330,7 @@ class AsyncGrpcStorageAdapter:
         return AsyncGrpcSubscription(
             stub=self._stub,
             target=target,
-            start=read_start(after_sequence_number=after_sequence_number, from_end=from_end),
+            start=subscribe_start(after_sequence_number, from_end, since),
             heartbeat_interval=heartbeat_interval,
             metadata=self._metadata,
             max_reconnect_seconds=max_reconnect_seconds,

@@ -25,7 +25,7 @@ from logicblocks.event.store.exceptions import (
     ServerError,
     StorageUnavailableError,
 )
-from logicblocks.event.types import NewEvent, identifier
+from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import conditions_pb2
 
 from .wire import bad_request_from_wire, condition_failure_from_wire
@@ -73,9 +73,13 @@ _READ_UNAVAILABLE = frozenset(
 
 @dataclass(frozen=True)
 class PublishAttempt:
-    """The publish a failed call was making: where to, and its events with their ids."""
+    """The publish a failed call was making: where to, and its events with their ids.
 
-    target: identifier.Stream
+    ``target`` is the stream of a publish into one stream, and the writes as sent (a
+    tuple of ``StreamWrite``) of a publish into several.
+    """
+
+    target: object
     events: Sequence[NewEvent]
 
 

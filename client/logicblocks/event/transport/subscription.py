@@ -18,7 +18,8 @@ from logicblocks.event.types import StoredEvent
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .retry import Backoff
-from .wire import bad_request_from_wire, stored_event_from_wire, target_to_wire
+from .starts import Since
+from .wire import bad_request_from_wire, set_timestamp, stored_event_from_wire, target_to_wire
 
 __all__ = ["RECONNECT_CODES", "GrpcSubscription", "SubscriptionProgress", "subscription_error"]
 
@@ -64,13 +65,17 @@ class SubscriptionProgress:
     takes a response, ``pop()`` hands out the next event and moves the checkpoint.
     Events at or below the checkpoint (which a correct server never sends) are dropped as
     a second guard against duplicates.
+
+    A ``Since`` start is sent as the time until the first response says where it stands
+    (the first event, or a marker's head); from then on the subscription resumes after
+    its checkpoint like any other.
     """
 
     def __init__(
         self,
         *,
         target: Scannable,
-        start: ReadStart,
+        start: ReadStart | Since,
         heartbeat_interval: float | None,
         max_reconnect_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -87,6 +92,7 @@ class SubscriptionProgress:
         self._failures = 0
         self.from_end = isinstance(start, FromEnd)
         self.checkpoint = start.sequence_number if isinstance(start, After) else NO_EVENTS
+        self.since = start.at if isinstance(start, Since) else None
         self.caught_up = False
         self.heartbeat_interval = heartbeat_interval
         self.buffer: deque[StoredEvent] = deque()
@@ -99,6 +105,9 @@ class SubscriptionProgress:
         if self.from_end and not self.caught_up and self.checkpoint < 0:
             # Never caught up yet: the start is still "the end as of now".
             request.end.SetInParent()
+        elif self.since is not None:
+            # Nothing received yet: the start is still the time.
+            set_timestamp(request.since, self.since)
         else:
             request.after_sequence_number = self.checkpoint
         if self.heartbeat_interval is not None:
@@ -125,6 +134,10 @@ class SubscriptionProgress:
         kind = response.WhichOneof("content")
         if kind == "events":
             last = self.buffer[-1].sequence_number if self.buffer else self.checkpoint
+            if self.since is not None and response.events.events:
+                # The first event from the time: the read stands just before it.
+                self.since = None
+                last = self.checkpoint = response.events.events[0].sequence_number - 1
             for wire_event in response.events.events:
                 if wire_event.sequence_number > last:
                     self.buffer.append(stored_event_from_wire(wire_event))
@@ -134,8 +147,11 @@ class SubscriptionProgress:
                 self.caught_up = True
             marker = response.caught_up if kind == "caught_up" else response.heartbeat
             # Only when everything received was delivered: the head covers those events.
-            if marker.HasField("head") and not self.buffer:
-                self.checkpoint = max(self.checkpoint, marker.head)
+            if not self.buffer:
+                # Nothing from the time up to the head: the read stands at the head.
+                self.since = None
+                if marker.HasField("head"):
+                    self.checkpoint = max(self.checkpoint, marker.head)
 
     def should_reconnect(self, code: grpc.StatusCode) -> bool:
         """Whether a call that failed with ``code`` is retried rather than reported."""
@@ -200,7 +216,7 @@ class GrpcSubscription(Subscription):
         *,
         stub: event_store_pb2_grpc.EventStoreStub,
         target: Scannable,
-        start: ReadStart,
+        start: ReadStart | Since,
         heartbeat_interval: float | None,
         raise_error: Callable[[grpc.RpcError], Exception],
         metadata: tuple[tuple[str, str], ...] = (),

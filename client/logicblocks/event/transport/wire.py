@@ -15,21 +15,23 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
 from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.conditions import (
-    EmptyStreamCondition,
-    PositionIsCondition,
-    WriteCondition,
-)
-from logicblocks.event.store.exceptions import (
-    InvalidInputError,
-    PublishOutcomeUnknownError,
-    UnmetWriteConditionError,
-)
+from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.exceptions import InvalidInputError, PublishOutcomeUnknownError
 from logicblocks.event.store.payloads import decode_payload
+from logicblocks.event.store.publishing import PendingWrite
 from logicblocks.event.store.records import PendingEvent
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.event import trusted_stored_event
-from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2
+from logicblocks.event.types.query import Query
+from logicblocks.event.v1 import event_store_pb2, events_pb2, targets_pb2
+
+from .conditions_wire import (
+    condition_failure_from_wire,
+    condition_from_wire,
+    condition_to_wire,
+    query_from_wire,
+    query_to_wire,
+)
 
 __all__ = [
     "bad_request_from_wire",
@@ -39,14 +41,18 @@ __all__ = [
     "events_with_ids",
     "pending_event_to_wire",
     "publish_request_to_wire",
+    "query_from_wire",
+    "query_to_wire",
     "set_timestamp",
     "stored_event_from_wire",
     "stored_events_from_receipts",
+    "stored_writes_from_receipts",
     "stream_to_wire",
     "target_to_wire",
     "timestamp_fields",
     "timestamp_from_wire",
     "timestamp_to_wire",
+    "writes_request_to_wire",
 ]
 
 
@@ -122,8 +128,14 @@ def timestamp_from_wire(field: str, value: Timestamp) -> datetime:
         ) from None
 
 
+_NO_TAGS: frozenset[str] = frozenset()
+
+
 def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
-    """A wire event as the documented ``StoredEvent``."""
+    """A wire event as the documented ``StoredEvent`` (no tags and no metadata are the
+    empty set and the empty mapping, as in process)."""
+    tags = event.tags
+    metadata = event.metadata
     return trusted_stored_event(
         event.id,
         event.name,
@@ -134,6 +146,8 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
         decode_payload(event.payload),
         _datetime(event.observed_at),
         _datetime(event.occurred_at),
+        frozenset(tags) if tags else _NO_TAGS,
+        decode_payload(metadata) if metadata else None,
     )
 
 
@@ -149,35 +163,56 @@ def stored_events_from_receipts(
     from the receipts. An answer that does not hold one receipt per event cannot be
     matched to the events: the publish is reported as of unknown outcome.
     """
+    return stored_writes_from_receipts([(target, events)], response, target=target)
+
+
+def stored_writes_from_receipts(
+    writes: Sequence[tuple[identifier.Stream, Sequence[NewEvent]]],
+    response: event_store_pb2.PublishResponse,
+    *,
+    target: object = None,
+) -> list[StoredEvent]:
+    """The stored events of an acknowledged publish of several streams: each write's
+    events, in order, with the receipts that follow one another in the answer (see
+    ``stored_events_from_receipts``). ``target`` is what an error of unknown outcome names.
+    """
     receipts = response.receipts
-    if len(receipts) != len(events):
+    expected = sum(len(events) for _, events in writes)
+    if len(receipts) != expected:
         raise PublishOutcomeUnknownError(
             f"the server acknowledged the publish with {len(receipts)} receipts for "
-            f"{len(events)} events; the stored events cannot be told apart",
+            f"{expected} events; the stored events cannot be told apart",
             target=target,
         )
-    stream = target.stream
-    category = target.category
     stored: list[StoredEvent] = []
-    # Not strict: the lengths were compared above, and the strict check, which asks the
-    # receipts for one more, cost a one-event publish about a timestamp's conversion.
-    for event, receipt in zip(events, receipts, strict=False):
-        observed_at = _datetime(receipt.observed_at)
-        occurred_at = receipt.occurred_at
-        stored.append(
-            trusted_stored_event(
-                receipt.id,
-                event.name,
-                stream,
-                category,
-                receipt.position,
-                receipt.sequence_number,
-                event.payload,
-                observed_at,
-                # Most events occur when observed (the default): one conversion for both.
-                observed_at if occurred_at == receipt.observed_at else _datetime(occurred_at),
+    offset = 0
+    for stream_target, events in writes:
+        stream = stream_target.stream
+        category = stream_target.category
+        # Not strict: the lengths were compared above, and the strict check, which asks
+        # the receipts for one more, cost a one-event publish about a timestamp's
+        # conversion.
+        for event, receipt in zip(events, receipts[offset : offset + len(events)], strict=False):
+            observed_at = _datetime(receipt.observed_at)
+            occurred_at = receipt.occurred_at
+            stored.append(
+                trusted_stored_event(
+                    receipt.id,
+                    event.name,
+                    stream,
+                    category,
+                    receipt.position,
+                    receipt.sequence_number,
+                    event.payload,
+                    observed_at,
+                    # Most events occur when observed (the default): one conversion for both.
+                    observed_at if occurred_at == receipt.observed_at else _datetime(occurred_at),
+                    event.tags,
+                    # The caller's own mapping, as for the payload ({} when none).
+                    event.metadata or None,
+                )
             )
-        )
+        offset += len(events)
     return stored
 
 
@@ -206,6 +241,26 @@ def publish_request_to_wire(
     return request
 
 
+def writes_request_to_wire(
+    writes: Iterable[PendingWrite], conditions: Collection[WriteCondition]
+) -> event_store_pb2.PublishRequest:
+    """The ``Publish`` request of a validated publish into several streams (``writes``),
+    with the publish's own ``conditions``."""
+    request = event_store_pb2.PublishRequest()
+    if conditions:
+        request.conditions.extend(condition_to_wire(condition) for condition in conditions)
+    for write in writes:
+        wire = request.writes.add()
+        wire.target.category = write.target.category
+        wire.target.stream = write.target.stream
+        if write.conditions:
+            wire.conditions.extend(condition_to_wire(condition) for condition in write.conditions)
+        add = wire.events.add
+        for event in write.events:
+            _fill_new_event(add(), event)
+    return request
+
+
 def _fill_new_event(wire: events_pb2.NewEvent, event: PendingEvent) -> None:
     """Fill an empty wire event.
 
@@ -219,6 +274,10 @@ def _fill_new_event(wire: events_pb2.NewEvent, event: PendingEvent) -> None:
         set_timestamp(wire.observed_at, event.observed_at)
     if event.occurred_at_given:
         set_timestamp(wire.occurred_at, event.occurred_at)
+    if event.tags:
+        wire.tags.extend(event.tags)
+    if event.metadata is not None:
+        wire.metadata = event.metadata.encode("utf-8")
 
 
 def events_with_ids(
@@ -227,8 +286,14 @@ def events_with_ids(
     """The caller's events as ``request`` sent them, each with the id it went with.
 
     For retrying a publish of unknown outcome: the ids the client assigned make the retry
-    the same publish; timestamps left to default stay so.
+    the same publish; timestamps left to default stay so. For a publish of several
+    streams, the events of every write, in order.
     """
+    sent = (
+        request.events
+        if not request.writes
+        else [event for write in request.writes for event in write.events]
+    )
     return [
         NewEvent(
             id=wire.id,
@@ -236,8 +301,10 @@ def events_with_ids(
             payload=event.payload,
             observed_at=event.observed_at if event.observed_at_given else None,
             occurred_at=event.occurred_at if event.occurred_at_given else None,
+            tags=event.tags,
+            metadata=event.metadata,
         )
-        for event, wire in zip(events, request.events, strict=True)
+        for event, wire in zip(events, sent, strict=True)
     ]
 
 
@@ -247,57 +314,17 @@ def stream_to_wire(target: identifier.Stream) -> targets_pb2.Stream:
 
 
 def target_to_wire(target: Scannable) -> targets_pb2.Target:
-    """A log, category or stream identifier as a wire target."""
+    """A log, category, stream or query as a wire target."""
     match target:
+        case Query():
+            return targets_pb2.Target(query=query_to_wire(target))
         case identifier.Log():
             return targets_pb2.Target(log=targets_pb2.Log())
         case identifier.Category(category=category):
             return targets_pb2.Target(category=targets_pb2.Category(category=category))
         case identifier.Stream():
             return targets_pb2.Target(stream=stream_to_wire(target))
-    raise InvalidInputError("target", "must be a log, category or stream identifier")
-
-
-def condition_to_wire(condition: WriteCondition) -> conditions_pb2.WriteCondition:
-    """A write condition on the wire; only the documented conditions can cross it."""
-    if isinstance(condition, PositionIsCondition):
-        return conditions_pb2.WriteCondition(
-            position_is=conditions_pb2.PositionIs(position=condition.position)
-        )
-    if isinstance(condition, EmptyStreamCondition):
-        return conditions_pb2.WriteCondition(stream_is_empty=conditions_pb2.StreamIsEmpty())
-    raise InvalidInputError("conditions", "must be position_is(...) or stream_is_empty()")
-
-
-def condition_from_wire(field: str, condition: conditions_pb2.WriteCondition) -> WriteCondition:
-    """A wire condition as a ``WriteCondition``, naming ``field`` when it is malformed."""
-    match condition.WhichOneof("condition"):
-        case "position_is":
-            position = condition.position_is.position
-            if position < 0:
-                raise InvalidInputError(f"{field}.position_is.position", "must be an integer >= 0")
-            return PositionIsCondition(position=position)
-        case "stream_is_empty":
-            return EmptyStreamCondition()
-    raise InvalidInputError(field, "must be set to one of position_is or stream_is_empty")
-
-
-def condition_failure_from_wire(
-    message: str, failure: conditions_pb2.WriteConditionFailure
-) -> UnmetWriteConditionError:
-    """The documented error for an unmet condition reported by a server."""
-    condition = (
-        condition_from_wire("condition", failure.condition)
-        if failure.HasField("condition")
-        else None
-    )
-    return UnmetWriteConditionError(
-        message,
-        category=failure.category or None,
-        stream=failure.stream or None,
-        condition=condition,
-        last_position=failure.last_position if failure.HasField("last_position") else None,
-    )
+    raise InvalidInputError("target", "must be a log, category, stream or query")
 
 
 def bad_request_from_wire(

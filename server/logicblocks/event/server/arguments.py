@@ -5,18 +5,25 @@ calls these, so bad input gets the same field path and the same rule on both fac
 (``tests/integration/test_bad_input_both_faces.py`` holds them to it).
 """
 
-from collections.abc import Set
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from logicblocks.event.store import InvalidInputError
 from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.conditions import WriteCondition
-from logicblocks.event.store.records import PendingEvent
-from logicblocks.event.transport.wire import condition_from_wire
-from logicblocks.event.types import identifier
+from logicblocks.event.store.start import (
+    FROM_BEGINNING,
+    FROM_END,
+    ReadStart,
+    read_start,
+    scan_after,
+)
+from logicblocks.event.transport.wire import timestamp_from_wire
 from logicblocks.event.v1 import event_store_pb2, targets_pb2
 
 from .limits import Limits
-from .wire import new_events_from_wire, publish_target_from_wire, read_target_from_wire
+from .publishing import publish_arguments
+from .wire import read_target_from_wire
 
 __all__ = [
     "DEFAULT_HEARTBEAT_SECONDS",
@@ -24,8 +31,11 @@ __all__ = [
     "MIN_HEARTBEAT_SECONDS",
     "heartbeat_seconds",
     "publish_arguments",
+    "read_since",
     "read_target",
+    "scan_arguments",
     "scan_limit",
+    "subscribe_arguments",
 ]
 
 # Heartbeats: the default idle interval and the range a subscriber may ask for.
@@ -34,19 +44,51 @@ MIN_HEARTBEAT_SECONDS = 1.0
 MAX_HEARTBEAT_SECONDS = 3600.0
 
 
-def publish_arguments(
-    request: event_store_pb2.PublishRequest, limits: Limits
-) -> tuple[identifier.Stream, list[PendingEvent], Set[WriteCondition]]:
-    """The stream, the events and the conditions of a publish, checked against ``limits``
-    before anything is decoded."""
-    limits.check_publish(request)
-    target = publish_target_from_wire(request)
-    events = new_events_from_wire(request.events)
-    conditions = frozenset(
-        condition_from_wire(f"conditions[{index}]", condition)
-        for index, condition in enumerate(request.conditions)
+def read_since(value: Timestamp) -> datetime:
+    """The time a scan or subscription starts at (``since``), as an aware datetime."""
+    return timestamp_from_wire("since", value)
+
+
+def subscribe_arguments(
+    request: event_store_pb2.SubscribeRequest, limits: Limits
+) -> tuple[Scannable, ReadStart | datetime, float]:
+    """The target, start (a ``since`` time is left for the storage to place) and
+    heartbeat interval of a subscription, checked."""
+    target = read_target(request.target, is_set=request.HasField("target"), limits=limits)
+    start: ReadStart | datetime
+    match request.WhichOneof("start"):
+        case "end":
+            start = FROM_END
+        case "after_sequence_number":
+            start = read_start(after_sequence_number=request.after_sequence_number)
+        case "since":
+            start = read_since(request.since)
+        case _:
+            start = FROM_BEGINNING
+    interval = request.heartbeat_interval
+    heartbeat_interval = heartbeat_seconds(
+        # Not ToTimedelta(): durations beyond timedelta's range raise OverflowError there.
+        interval.seconds + interval.nanos / 1e9 if request.HasField("heartbeat_interval") else None
     )
-    return target, events, conditions
+    return target, start, heartbeat_interval
+
+
+def scan_arguments(
+    request: event_store_pb2.ScanRequest, limits: Limits
+) -> tuple[Scannable, int | datetime, int | None]:
+    """The target, start (the sequence number it reads after, or a ``since`` time) and
+    limit of a scan, checked."""
+    target = read_target(request.target, is_set=request.HasField("target"), limits=limits)
+    given = request.after_sequence_number if request.HasField("after_sequence_number") else None
+    start: int | datetime
+    if request.HasField("since"):
+        if given is not None:
+            raise InvalidInputError("since", "cannot be given together with after_sequence_number")
+        start = read_since(request.since)
+    else:
+        start = scan_after(given)
+    limit = scan_limit(request.limit if request.HasField("limit") else None)
+    return target, start, limit
 
 
 def read_target(target: targets_pb2.Target, *, is_set: bool, limits: Limits) -> Scannable:

@@ -12,12 +12,12 @@ larger than ``max_request_bytes`` never reach a handler: gRPC itself rejects the
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 from logicblocks.event.store import ConfigurationError, InvalidInputError
-from logicblocks.event.v1 import event_store_pb2, targets_pb2
+from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, targets_pb2
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -106,32 +106,78 @@ class Limits:
         elif kind == "stream":
             self.check_name("target.stream.category", target.stream.category)
             self.check_name("target.stream.stream", target.stream.stream)
+        elif kind == "query":
+            self._check_query("target.query", target.query)
+
+    def _check_query(self, field: str, query: targets_pb2.Query) -> None:
+        for index, item in enumerate(query.items):
+            path = f"{field}.items[{index}]"
+            if item.HasField("category"):
+                self.check_name(f"{path}.category", item.category)
+            if item.HasField("stream"):
+                self.check_name(f"{path}.stream", item.stream)
+            for part, values in (("names", item.names), ("tags", item.tags)):
+                for position, value in enumerate(values):
+                    self.check_name(f"{path}.{part}[{position}]", value)
+
+    def _check_conditions(
+        self, field: str, conditions: Iterable[conditions_pb2.WriteCondition]
+    ) -> None:
+        for index, condition in enumerate(conditions):
+            path = f"{field}[{index}]"
+            kind = condition.WhichOneof("condition")
+            if kind == "no_event_matches":
+                self._check_query(
+                    f"{path}.no_event_matches.query", condition.no_event_matches.query
+                )
+            elif kind == "all_of":
+                self._check_conditions(f"{path}.all_of.conditions", condition.all_of.conditions)
+            elif kind == "any_of":
+                self._check_conditions(f"{path}.any_of.conditions", condition.any_of.conditions)
 
     def check_publish(self, request: event_store_pb2.PublishRequest) -> None:
-        """Check a publish against every limit before anything is decoded or written."""
+        """Check a publish against every limit before anything is decoded or written: one
+        stream's or several (``writes``), whose events count together."""
         self.check_name("target.category", request.target.category)
         self.check_name("target.stream", request.target.stream)
-        if len(request.events) > self.max_events_per_publish:
+        total = len(request.events) + sum(len(write.events) for write in request.writes)
+        if total > self.max_events_per_publish:
             raise OverLimitError(
-                "events",
+                "events" if not request.writes else "writes",
                 f"must hold at most {self.max_events_per_publish} events "
-                f"(max_events_per_publish; got {len(request.events)})",
+                f"(max_events_per_publish; got {total})",
             )
+        self._check_events("", request.events)
+        self._check_conditions("conditions", request.conditions)
+        for index, write in enumerate(request.writes):
+            field = f"writes[{index}]."
+            self.check_name(f"{field}target.category", write.target.category)
+            self.check_name(f"{field}target.stream", write.target.stream)
+            self._check_events(field, write.events)
+            self._check_conditions(f"{field}conditions", write.conditions)
+
+    def _check_events(self, field: str, events: Iterable[events_pb2.NewEvent]) -> None:
         name_rule_broken = self._name_rule_broken
-        for index, event in enumerate(request.events):
+        for index, event in enumerate(events):
+            path = f"{field}events[{index}]"
             rule = name_rule_broken(event.name)
             if rule is not None:
-                raise InvalidInputError(f"events[{index}].name", rule)
+                raise InvalidInputError(f"{path}.name", rule)
             if event.HasField("id"):
                 rule = name_rule_broken(event.id)
                 if rule is not None:
-                    raise InvalidInputError(f"events[{index}].id", rule)
-            if len(event.payload) > self.max_payload_bytes:
-                raise OverLimitError(
-                    f"events[{index}].payload",
-                    f"must be at most {self.max_payload_bytes} bytes "
-                    f"(max_payload_bytes; got {len(event.payload)})",
-                )
+                    raise InvalidInputError(f"{path}.id", rule)
+            for position, tag in enumerate(event.tags):
+                rule = name_rule_broken(tag)
+                if rule is not None:
+                    raise InvalidInputError(f"{path}.tags[{position}]", rule)
+            for part, size in (("payload", len(event.payload)), ("metadata", len(event.metadata))):
+                if size > self.max_payload_bytes:
+                    raise OverLimitError(
+                        f"{path}.{part}",
+                        f"must be at most {self.max_payload_bytes} bytes "
+                        f"(max_payload_bytes; got {size})",
+                    )
 
 
 DEFAULT_LIMITS = Limits()

@@ -21,6 +21,7 @@ from logicblocks.event.storage.engine import payload_bytes, within_bytes
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
 from logicblocks.event.types import identifier
+from logicblocks.event.types.query import Query
 
 from .event_batches import EventBatch, frame
 from .wire import record_to_wire
@@ -46,6 +47,9 @@ READ_PAGE = 500
 READ_PAGE_BYTES = 1024 * 1024
 
 
+_NO_TAGS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """One event of the tail: its encoding for subscribers (``frame``) and what matching
@@ -58,6 +62,8 @@ class _Entry:
     sequence_number: int
     category: str
     stream: str
+    name: str
+    tags: frozenset[str]
     size: int
     framed: bytes
 
@@ -67,6 +73,9 @@ class _Entry:
             record.sequence_number,
             record.category,
             record.stream,
+            record.name,
+            # A set once, not per query subscriber that looks at it.
+            frozenset(record.tags) if record.tags else _NO_TAGS,
             payload_bytes(record),
             frame(record_to_wire(record)),
         )
@@ -84,16 +93,26 @@ def _matches(target: Scannable, entry: _Entry) -> bool:
             return entry.category == category
         case identifier.Stream(category=category, stream=stream):
             return entry.category == category and entry.stream == stream
+        case Query():
+            # The one matcher every engine's in-memory path uses, so live events are
+            # selected exactly as a read by the same query selects them.
+            return target.matches(
+                category=entry.category, stream=entry.stream, name=entry.name, tags=entry.tags
+            )
     return False
 
 
-def _target_key(target: Scannable) -> tuple[str, ...]:
-    # Identifiers hash through their JSON text: too dear for a lookup per subscriber.
+def _target_key(target: Scannable) -> tuple[object, ...]:
+    # Identifiers hash through their JSON text: too dear for a lookup per subscriber. A
+    # query hashes through its items (frozen values), and is told apart from the names of
+    # a category or stream by its type.
     match target:
         case identifier.Category(category=category):
             return (category,)
         case identifier.Stream(category=category, stream=stream):
             return (category, stream)
+        case Query():
+            return (target,)
     return ()
 
 
@@ -117,7 +136,7 @@ class LogTail:
         self._on_storage_error = on_storage_error
         self._records: list[_Entry] = []
         # What after() handed out since the tail last changed, by what was asked.
-        self._handed: dict[tuple[int, tuple[str, ...], int, int], tuple[EventBatch, int]] = {}
+        self._handed: dict[tuple[int, tuple[object, ...], int, int], tuple[EventBatch, int]] = {}
         self._bytes = 0
         self._first = 0
         self._end = -1

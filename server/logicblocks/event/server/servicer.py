@@ -14,31 +14,25 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
 
 from logicblocks.event.storage.asynchronous import AsyncRecordStorage
-from logicblocks.event.store.adapters.base import Scannable
-from logicblocks.event.store.start import (
-    FROM_BEGINNING,
-    FROM_END,
-    ReadStart,
-    read_start,
-    scan_after,
-)
+from logicblocks.event.store.start import After
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2
 
 from .arguments import (
     DEFAULT_HEARTBEAT_SECONDS,
-    heartbeat_seconds,
     publish_arguments,
-    read_target,
-    scan_limit,
+    scan_arguments,
+    subscribe_arguments,
 )
 from .limits import DEFAULT_LIMITS, Limits, ScanSlots, SubscriptionSlots
 from .listing import ListingService
 from .log_tail import LogTail
+from .publishing import describe_publish
 from .status import status_for, storage_failure
 from .subscriptions import CaughtUp, Events, PageReader, follow
 from .wire import publish_response
@@ -111,32 +105,34 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
             event_store_pb2.PublishRequest, event_store_pb2.PublishResponse
         ],
     ) -> event_store_pb2.PublishResponse:
-        """Validate the request, write it through the adapter, return a receipt per event."""
+        """Validate the request (one stream's publish or several streams'), write it through
+        the storage, return a receipt per event."""
         started = time.monotonic()
         try:
-            target, events, conditions = publish_arguments(request, self._limits)
-            records = await self._storage.write_records(
-                target=target, events=events, conditions=conditions
-            )
+            writes, conditions = publish_arguments(request, self._limits)
+            records = await self._storage.write_streams(writes=writes, conditions=conditions)
         except Exception as error:
             status = self._status(error, method="Publish")
+            category, stream, events = describe_publish(request)
             _log.info(
                 "event=publish_rejected method=Publish peer=%s code=%s category=%s stream=%s "
                 "events=%d",
                 context.peer(),
                 status.code.name,
-                request.target.category,
-                request.target.stream,
-                len(request.events),
+                category,
+                stream,
+                events,
             )
             await context.abort(status.code, status.details, status.trailing_metadata)
-        _log.debug(
-            "event=published category=%s stream=%s events=%d ms=%.1f",
-            target.category,
-            target.stream,
-            len(records),
-            (time.monotonic() - started) * 1000,
-        )
+        if _log.isEnabledFor(logging.DEBUG):
+            category, stream, _ = describe_publish(request)
+            _log.debug(
+                "event=published category=%s stream=%s events=%d ms=%.1f",
+                category,
+                stream,
+                len(records),
+                (time.monotonic() - started) * 1000,
+            )
         # Receipts, not the stored events: the client has the names and payloads already,
         # and an answer repeating them could exceed its receive limit after the write.
         return publish_response(records)
@@ -151,9 +147,10 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         """Stream the target's events page by page, awaiting the reader between messages."""
         sent = 0
         try:
-            target, after, limit = self._scan_arguments(request)
+            target, start, limit = scan_arguments(request, self._limits)
             # Held until the scan ends, however it ends.
             with self._scans.hold(context.peer()):
+                after = await self._after(start)
                 # The scan ends at the head as it was when it began, as in process: under
                 # a steady stream of writes it would otherwise never end.
                 bound = await self._storage.head()
@@ -213,9 +210,12 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         """
         sent = 0
         try:
-            target, start, heartbeat_interval = self._subscribe_arguments(request)
+            target, wanted, heartbeat_interval = subscribe_arguments(request, self._limits)
             # Held until the stream ends, however it ends.
             with self._subscriptions.hold(context.peer()):
+                start = (
+                    wanted if not isinstance(wanted, datetime) else After(await self._after(wanted))
+                )
                 _log.info(
                     "event=subscribed method=Subscribe peer=%s target=%s start=%s",
                     context.peer(),
@@ -266,38 +266,12 @@ class EventStoreServicer(ListingService, event_store_pb2_grpc.EventStoreServicer
         )
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down: reconnect")
 
-    def _subscribe_arguments(
-        self,
-        request: event_store_pb2.SubscribeRequest,
-    ) -> tuple[Scannable, ReadStart, float]:
-        target = read_target(request.target, is_set=request.HasField("target"), limits=self._limits)
-        start: ReadStart
-        match request.WhichOneof("start"):
-            case "end":
-                start = FROM_END
-            case "after_sequence_number":
-                start = read_start(after_sequence_number=request.after_sequence_number)
-            case _:
-                start = FROM_BEGINNING
-        interval = request.heartbeat_interval
-        heartbeat_interval = heartbeat_seconds(
-            # Not ToTimedelta(): durations beyond timedelta's range raise OverflowError there.
-            interval.seconds + interval.nanos / 1e9
-            if request.HasField("heartbeat_interval")
-            else None
-        )
-        return target, start, heartbeat_interval
-
-    def _scan_arguments(
-        self,
-        request: event_store_pb2.ScanRequest,
-    ) -> tuple[Scannable, int, int | None]:
-        target = read_target(request.target, is_set=request.HasField("target"), limits=self._limits)
-        after = scan_after(
-            request.after_sequence_number if request.HasField("after_sequence_number") else None
-        )
-        limit = scan_limit(request.limit if request.HasField("limit") else None)
-        return target, after, limit
+    async def _after(self, start: int | datetime) -> int:
+        """The sequence number a read resumes after: ``start``, or the one a time stands
+        for (just before the first event observed at or after it; the head if none)."""
+        if isinstance(start, datetime):
+            return await self._storage.after_sequence_number_since(start)
+        return start
 
     async def _end_stream(
         self,

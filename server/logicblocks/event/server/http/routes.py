@@ -237,14 +237,12 @@ class Api:
                 query.path_name(request, "stream", "target.stream"),
                 text,
             )
-            target, events, conditions = publish_arguments(wire, self.limits)
-            records = await self.storage.write_records(
-                target=target, events=events, conditions=conditions
-            )
+            writes, conditions = publish_arguments(wire, self.limits)
+            records = await self.storage.write_streams(writes=writes, conditions=conditions)
             _log.debug(
                 "event=published category=%s stream=%s events=%d",
-                target.category,
-                target.stream,
+                wire.target.category,
+                wire.target.stream,
                 len(records),
             )
             return json_response(records_json(records), 201)
