@@ -215,3 +215,43 @@ def test_a_path_name_that_is_not_utf8_is_refused_not_stored_as_its_escape(
     )
     assert (answer.status, answer.json["field"]) == (400, "target.category")
     assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 0
+
+
+def test_tags_and_metadata_are_published_and_returned_and_bad_tags_are_named(
+    server: EventStoreServer,
+) -> None:
+    url = f"{base(server)}/api/v1/streams/courses/c-1/events"
+    metadata = (
+        '{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "n": 1.50}'
+    )
+    body = (
+        '{"events": [{"name": "opened", "payload": {}, "tags": ["course:c1", "term:t1"],'
+        ' "metadata": ' + metadata + '}, {"name": "noted", "payload": {}, "metadata": null}]}'
+    )
+    answer = call("POST", url, body=body, headers={"Content-Type": "application/json"})
+    assert answer.status == 201, answer.text
+    tagged, plain = answer.json["events"]
+    assert sorted(tagged["tags"]) == ["course:c1", "term:t1"]
+    assert "tags" not in plain and "metadata" not in plain
+    # Metadata comes back as the text sent, number forms and all, over HTTP and gRPC.
+    page = call("GET", f"{base(server)}/api/v1/events?category=courses&stream=c-1")
+    assert metadata in page.text
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        (batch, *_) = event_store_pb2_grpc.EventStoreStub(channel).Scan(
+            event_store_pb2.ScanRequest(target={"log": {}}), timeout=10
+        )
+    assert batch.events[0].metadata.decode() == metadata
+    assert sorted(batch.events[0].tags) == ["course:c1", "term:t1"]
+    for tags, field in (
+        ("{}", "events[0].tags"),
+        ('["a", 3]', "events[0].tags[1]"),
+        ('[""]', "events[0].tags[0]"),
+    ):
+        bad = call(
+            "POST",
+            url,
+            body='{"events": [{"name": "x", "payload": {}, "tags": ' + tags + "}]}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert (bad.status, bad.json["field"]) == (400, field), tags
+    assert call("GET", f"{base(server)}/api/v1/info").json["events"] == 2

@@ -30,7 +30,8 @@ from logicblocks.event.store.adapters import (
     GrpcStorageAdapter,
     InMemoryStorageAdapter,
 )
-from logicblocks.event.store.records import EventRecord, PendingEvent
+from logicblocks.event.store.publishing import PendingWrite
+from logicblocks.event.store.records import EventRecord
 from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent, identifier
 from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc, events_pb2, targets_pb2
@@ -57,18 +58,17 @@ class HeldWrites(InMemoryStorageAdapter):
         self.started = 0
         self.finished = 0
 
-    def write_records(
+    def write_streams(
         self,
         *,
-        target: identifier.Stream,
-        events: Sequence[PendingEvent],
+        writes: Sequence[PendingWrite],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
         with self._counts_lock:
             self.started += 1
         try:
             self.release.wait(_HOLD_LIMIT)
-            return super().write_records(target=target, events=events, conditions=conditions)
+            return super().write_streams(writes=writes, conditions=conditions)
         finally:
             with self._counts_lock:
                 self.finished += 1

@@ -71,6 +71,12 @@ def error_response(
     ``on_storage_error`` is told of storage failures, as the gRPC face tells its metrics.
     """
     if isinstance(error, UnmetWriteConditionError):
+        # The first match only for a query condition: a stream's failure keeps its shape.
+        first_match = (
+            {}
+            if error.first_match_sequence_number is None
+            else {"first_match_sequence_number": error.first_match_sequence_number}
+        )
         return json_response(
             error_body(
                 "FAILED_PRECONDITION",
@@ -79,6 +85,7 @@ def error_response(
                 stream=error.stream,
                 condition=condition_json(error.condition),
                 last_position=error.last_position,
+                **first_match,
             ),
             409,
         )

@@ -9,6 +9,7 @@ that is a number, an unknown key) is refused here, named by the same kind of pat
 Each payload is kept as the exact text the client sent: the body is walked with the
 standard library's JSON scanner, and for each ``events[i].payload`` only the span of its
 text is taken, never a decoded value (which would lose number forms and big integers).
+``events[i].metadata`` is taken the same way; ``events[i].tags`` is an array of strings.
 """
 
 import json
@@ -24,7 +25,7 @@ from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, ta
 __all__ = ["publish_request"]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_EVENT_KEYS = ("id", "name", "payload", "observed_at", "occurred_at")
+_EVENT_KEYS = ("id", "name", "payload", "observed_at", "occurred_at", "tags", "metadata")
 _CONDITION_KINDS = ("position_is", "stream_is_empty")
 _INT64_MAX = 2**63 - 1
 
@@ -169,10 +170,13 @@ def _event(reader: _Body, field: str, event: events_pb2.NewEvent) -> None:
     has_payload = False
     for key in reader.members(field):
         path = f"{field}.{key}"
-        if key == "payload":
-            _, start = reader.value(measure_only=True)
-            event.payload = reader.text[start : reader.at].encode("utf-8", "surrogatepass")
-            has_payload = True
+        if key in ("payload", "metadata"):
+            measured, start = reader.value(measure_only=True)
+            if key == "metadata" and measured is None:
+                continue  # null: none, as for the other optional fields
+            text = reader.text[start : reader.at].encode("utf-8", "surrogatepass")
+            setattr(event, key, text)
+            has_payload = has_payload or key == "payload"
             continue
         value, _ = reader.value()
         if key not in _EVENT_KEYS:
@@ -185,15 +189,32 @@ def _event(reader: _Body, field: str, event: events_pb2.NewEvent) -> None:
             try:
                 setattr(event, key, value)
             except (UnicodeError, ValueError):
-                # An escape such as \ud800 decodes to no character; protobuf strings
-                # (and every store) hold only valid Unicode.
-                raise InvalidInputError(
-                    path, "must be valid Unicode (no lone surrogates)"
-                ) from None
+                raise _not_unicode(path) from None
+        elif key == "tags":
+            _tags(path, value, event)
         else:
             _timestamp(path, value, getattr(event, key))
     if not has_payload:
         raise InvalidInputError(f"{field}.payload", "must be a JSON object")
+
+
+def _not_unicode(path: str) -> InvalidInputError:
+    # An escape such as \ud800 decodes to no character; protobuf strings (and every
+    # store) hold only valid Unicode.
+    return InvalidInputError(path, "must be valid Unicode (no lone surrogates)")
+
+
+def _tags(field: str, value: object, event: events_pb2.NewEvent) -> None:
+    if not isinstance(value, list):
+        raise InvalidInputError(field, "must be an array of strings")
+    for index, tag in enumerate(value):
+        path = f"{field}[{index}]"
+        if not isinstance(tag, str):
+            raise InvalidInputError(path, "must be a non-empty string")
+        try:
+            event.tags.append(tag)
+        except (UnicodeError, ValueError):
+            raise _not_unicode(path) from None
 
 
 def _timestamp(field: str, value: object, timestamp: Timestamp) -> None:

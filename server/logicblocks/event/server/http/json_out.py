@@ -2,7 +2,9 @@
 
 A stored payload is JSON text checked on its way in; it is embedded in the answer as it
 is stored, never decoded and encoded again, so integers of any size, number forms and
-key order come back as they were published. Everything else is built with ``json.dumps``.
+key order come back as they were published; metadata likewise. Everything else is built
+with ``json.dumps``. An event's ``tags`` and ``metadata`` keys appear only when it has
+them, as in ``StoredEvent.json()``.
 """
 
 import json
@@ -10,7 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from logicblocks.event.store.conditions import (
+    AllConditions,
+    AnyCondition,
     EmptyStreamCondition,
+    NoEventMatchesCondition,
     PositionIsCondition,
     WriteCondition,
 )
@@ -47,12 +52,17 @@ def _event_json(
     payload: str,
     observed_at: datetime,
     occurred_at: datetime,
+    tags: Sequence[str],
+    metadata: str | None,
 ) -> str:
+    extra = (f',"tags":{_text(list(tags))}' if tags else "") + (
+        f',"metadata":{metadata}' if metadata else ""
+    )
     return (
         f'{{"id":{_text(id)},"name":{_text(name)},"category":{_text(category)},'
         f'"stream":{_text(stream)},"position":{position},"sequence_number":{sequence_number},'
         f'"payload":{payload},"observed_at":"{rfc3339(observed_at)}",'
-        f'"occurred_at":"{rfc3339(occurred_at)}"}}'
+        f'"occurred_at":"{rfc3339(occurred_at)}"{extra}}}'
     )
 
 
@@ -68,6 +78,8 @@ def record_json(record: EventRecord) -> str:
         record.payload,
         record.observed_at,
         record.occurred_at,
+        record.tags,
+        record.metadata,
     )
 
 
@@ -83,6 +95,8 @@ def wire_event_json(event: events_pb2.StoredEvent) -> str:
         event.payload.decode("utf-8"),
         event.observed_at.ToDatetime(tzinfo=UTC),
         event.occurred_at.ToDatetime(tzinfo=UTC),
+        event.tags,
+        event.metadata.decode("utf-8") if event.metadata else None,
     )
 
 
@@ -155,9 +169,32 @@ def info_json(server_version: str, summary: StoreSummary) -> str:
 
 
 def condition_json(condition: WriteCondition | None) -> dict[str, object] | None:
-    """A write condition in the shape a publish sends it."""
-    if isinstance(condition, PositionIsCondition):
-        return {"position_is": {"position": condition.position}}
-    if isinstance(condition, EmptyStreamCondition):
-        return {"stream_is_empty": {}}
+    """A write condition in the shape a publish sends it (the proto's, with numbers as
+    numbers)."""
+    match condition:
+        case PositionIsCondition(position=position):
+            return {"position_is": {"position": position}}
+        case EmptyStreamCondition():
+            return {"stream_is_empty": {}}
+        case NoEventMatchesCondition(query=query, after_sequence_number=after):
+            items = [
+                {
+                    key: value
+                    for key, value in (
+                        ("category", item.category),
+                        ("stream", item.stream),
+                        ("names", sorted(item.names)),
+                        ("tags", sorted(item.tags)),
+                    )
+                    if value
+                }
+                for item in query.items
+            ]
+            matches: dict[str, object] = {"query": {"items": items}}
+            if after is not None:
+                matches["after_sequence_number"] = after
+            return {"no_event_matches": matches}
+        case AllConditions(conditions=parts) | AnyCondition(conditions=parts):
+            kind = "all_of" if isinstance(condition, AllConditions) else "any_of"
+            return {kind: {"conditions": [condition_json(part) for part in parts]}}
     return None
