@@ -30,6 +30,7 @@ from logicblocks.event.store.writes import StreamWrite, prepare_writes
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
+from .groups.records import GroupRecords
 from .head_signal import HeadSignal
 from .local_subscription import LocalSubscription
 
@@ -205,6 +206,10 @@ class RecordStorageAdapter(StorageAdapter):
         of records in memory however large the result.
         """
         raise NotImplementedError()
+
+    def group_records(self) -> GroupRecords:
+        """Where this engine keeps its consumer groups (beside its events)."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep consumer groups")
 
     @abstractmethod
     def head(self) -> int:

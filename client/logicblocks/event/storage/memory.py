@@ -25,6 +25,8 @@ from logicblocks.event.types import identifier
 from logicblocks.event.types.query import Query
 
 from .engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
+from .groups.memory import InMemoryGroupRecords
+from .groups.records import GroupRecords
 
 __all__ = ["InMemoryStorageAdapter"]
 
@@ -50,6 +52,10 @@ class InMemoryStorageAdapter(RecordStorageAdapter):
         self._stream_names: dict[str, list[str]] = {}
         self._category_names: list[str] = []
         self._head_signal = HeadSignal()
+        self._groups = InMemoryGroupRecords()
+
+    def group_records(self) -> GroupRecords:
+        return self._groups
 
     def write_streams(
         self,

@@ -1,6 +1,6 @@
 """The event store: publish events into streams, read streams, categories and the log."""
 
-from . import adapters, conditions
+from . import adapters, conditions, groups
 from .conditions import (
     AllConditions,
     AnyCondition,
@@ -12,10 +12,14 @@ from .conditions import (
     position_is,
     stream_is_empty,
 )
+from .consumer import Delivery, GroupConsumer
+from .consumer_group import ConsumerGroup
 from .exceptions import (
     AuthenticationError,
     ConfigurationError,
     EventStoreError,
+    GroupExistsError,
+    GroupNotFoundError,
     InvalidInputError,
     LimitExceededError,
     PermissionDeniedError,
@@ -34,6 +38,8 @@ __all__ = [
     "AnyCondition",
     "AuthenticationError",
     "ConfigurationError",
+    "ConsumerGroup",
+    "Delivery",
     "EmptyStreamCondition",
     "EventCategory",
     "EventLog",
@@ -41,6 +47,9 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "EventStream",
+    "GroupConsumer",
+    "GroupExistsError",
+    "GroupNotFoundError",
     "InvalidInputError",
     "LimitExceededError",
     "NoEventMatchesCondition",
@@ -56,6 +65,7 @@ __all__ = [
     "WriteCondition",
     "adapters",
     "conditions",
+    "groups",
     "no_event_matches",
     "position_is",
     "stream_is_empty",

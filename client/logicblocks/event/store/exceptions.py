@@ -14,6 +14,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "EventStoreError",
+    "GroupExistsError",
+    "GroupNotFoundError",
     "InvalidInputError",
     "LimitExceededError",
     "PermissionDeniedError",
@@ -166,3 +168,23 @@ class StorageOpenError(EventStoreError):
 
     Not worth retrying: the message says what to change. The server refuses to start on it.
     """
+
+
+class GroupNotFoundError(EventStoreError):
+    """No consumer group has this name (gRPC ``NOT_FOUND``). Certain: nothing changed."""
+
+    def __init__(self, name: str):
+        super().__init__(f"no consumer group named {name!r}")
+        self.name = name
+
+
+class GroupExistsError(EventStoreError):
+    """A group of this name exists with another target or start (gRPC ``ALREADY_EXISTS``).
+
+    Creating a group that exists as asked is not an error (it returns the group), so a
+    service may create its group every time it starts. Certain: nothing changed.
+    """
+
+    def __init__(self, name: str):
+        super().__init__(f"a consumer group named {name!r} exists with another target or start")
+        self.name = name

@@ -8,6 +8,8 @@ from logicblocks.event.types.query import Query
 
 from .adapters.base import Scannable, StorageAdapter
 from .conditions import WriteCondition, no_event_matches
+from .consumer_group import ConsumerGroup
+from .groups import GroupInfo
 from .subscription import Subscription
 from .writes import StreamWrite
 
@@ -31,6 +33,11 @@ class _ReadableScope:
     def __iter__(self) -> Iterator[StoredEvent]:
         """Iterate over the scope's events in sequence-number order."""
         return self.scan()
+
+    def consumer_group(self, name: str) -> ConsumerGroup:
+        """The consumer group ``name`` following this scope's events; no IO happens until
+        it is used (``create()``, then ``consume()``)."""
+        return ConsumerGroup(adapter=self.adapter, name=name, target=self.identifier)
 
     def scan(
         self, *, after_sequence_number: int | None = None, since: datetime | None = None
@@ -234,6 +241,15 @@ class EventStore:
     def query(self, *, query: Query) -> EventQuery:
         """Get the events matching ``query``; no IO happens until it is used."""
         return EventQuery(adapter=self.adapter, query=query)
+
+    def consumer_group(self, name: str) -> ConsumerGroup:
+        """The consumer group ``name``, whatever it follows: for consuming and managing it
+        (create it from the scope it follows, such as ``store.log()``)."""
+        return ConsumerGroup(adapter=self.adapter, name=name, target=None)
+
+    def consumer_groups(self) -> Sequence[GroupInfo]:
+        """Every consumer group, by name, with its lag."""
+        return self.adapter.list_groups()
 
     def publish(
         self,

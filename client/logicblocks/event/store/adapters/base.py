@@ -10,7 +10,9 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 from logicblocks.event.types.query import Query
 
 from ..conditions import WriteCondition
+from ..consumer import GroupConsumer
 from ..exceptions import InvalidInputError
+from ..groups import GroupInfo, GroupSettings, GroupStart, GroupTarget, ParkedEvent
 from ..selection import validate_query
 from ..subscription import Subscription
 
@@ -95,6 +97,57 @@ class StorageAdapter(ABC):
         Raises ``InvalidInputError`` for a bad target or start.
         """
         raise NotImplementedError(f"{type(self).__name__} does not support subscriptions")
+
+    # Consumer groups. Each raises GroupNotFoundError for a name no group has, and
+    # InvalidInputError naming the field for bad input; adapters without groups keep these.
+
+    def create_group(
+        self, *, name: str, target: GroupTarget, start: GroupStart, settings: GroupSettings
+    ) -> GroupInfo:
+        """Create the group ``name`` following ``target`` from ``start``; returns it.
+
+        Creating a group that exists with the same target and start returns it unchanged
+        (its settings are not updated); with another, raises ``GroupExistsError``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def update_group(self, *, name: str, settings: GroupSettings) -> GroupInfo:
+        """Replace the group's settings (``partitions`` must stay as created); returns it."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def get_group(self, *, name: str) -> GroupInfo:
+        """The group as stored, with its lag, parked count and live consumers."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def list_groups(self) -> Sequence[GroupInfo]:
+        """Every group, by name."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def reset_group(self, *, name: str, start: GroupStart) -> GroupInfo:
+        """Move the group to ``start``: events after it are delivered again (or skipped),
+        in-flight deliveries are forgotten and parked events dropped."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def delete_group(self, *, name: str) -> None:
+        """Delete the group and its state; its consumers' iterations end."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
+        """Join the group as a consumer and iterate its deliveries."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
+        """The group's parked events, in sequence-number order."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        """Deliver parked events to the group again (all when ``sequence_numbers`` is
+        ``None``); returns how many were parked and are now replaying."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
+
+    def drop_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        """Forget parked events for good (all when ``None``); returns how many."""
+        raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
 
     def close(self) -> None:  # noqa: B027 - optional: adapters without resources keep it
         """Release the adapter's resources (connections, pools, channels)."""
