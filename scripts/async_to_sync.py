@@ -28,6 +28,7 @@ MODULES = {
     STORAGE / "postgres" / "group_commit_async.py": STORAGE / "postgres" / "group_commit.py",
     STORAGE / "postgres" / "listener_async.py": STORAGE / "postgres" / "listener.py",
     STORAGE / "postgres" / "records_async.py": STORAGE / "postgres" / "records.py",
+    STORAGE / "postgres" / "groups_async.py": STORAGE / "postgres" / "groups.py",
 }
 
 NAMES = {
@@ -40,6 +41,9 @@ NAMES = {
     "AsyncGroupCommit": "GroupCommit",
     "AsyncHeadListener": "HeadListener",
     "AsyncPostgresRecords": "PostgresRecords",
+    "groups_async": "groups",
+    "AsyncPostgresGroupRecords": "PostgresGroupRecords",
+    "AGroupRecords": "GroupRecords",
     # The primitives whose two faces differ.
     "ACondition": "Condition",
     "AEvent": "Event",

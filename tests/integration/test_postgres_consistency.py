@@ -106,7 +106,7 @@ def test_a_table_written_before_tags_reads_the_same_after_migrating(
             sql.Identifier(table.schema_version_table_name)
         ),
     )
-    assert versions == [(1,), (2,), (3,)]
+    assert versions == [(1,), (2,), (3,), (4,)]
 
 
 def postgres_rows(postgres_url: str, query: sql.Composed) -> list[tuple[object, ...]]:

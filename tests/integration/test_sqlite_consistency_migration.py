@@ -128,5 +128,5 @@ def test_a_version_2_sqlite_store_reads_and_takes_tags_after_migrating(tmp_path:
         adapter.close()
 
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 4
     connection.close()

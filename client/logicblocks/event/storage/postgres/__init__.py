@@ -46,10 +46,12 @@ publishes are judged against), ``group_commit_async`` (the write queue and its
 transaction), ``listener_async`` (the
 ``LISTEN`` connection), ``records_async`` (the operations on one table), ``adapter``
 (``PostgresStorageAdapter``, the blocking face) and ``async_storage``
-(``AsyncPostgresStorage``, the face the server awaits). The ``*_async`` modules are the one
-source of the logic: ``group_commit``, ``listener`` and ``records`` are generated from them
-(``scripts/async_to_sync.py``). psycopg is the ``postgres`` extra: importing this package
-without it says so.
+(``AsyncPostgresStorage``, the face the server awaits). Consumer groups live in tables
+beside the events: ``group_sql`` (their SQL, and why leases hold across servers),
+``group_faces`` (each face's base class) and ``groups_async`` (their records). The
+``*_async`` modules are the one source of the logic: ``group_commit``, ``listener``,
+``records`` and ``groups`` are generated from them (``scripts/async_to_sync.py``).
+psycopg is the ``postgres`` extra: importing this package without it says so.
 """
 
 try:

@@ -1,7 +1,8 @@
 """``PostgresStorageAdapter``: the engine's blocking face behind ``RecordStorageAdapter``.
 
-Its operations are ``PostgresRecords`` (generated from the asynchronous source the server
-runs, so the logic exists once); this module adds the pool it may own and the schema."""
+Its operations are ``PostgresRecords`` and, for consumer groups, ``PostgresGroupRecords``
+(generated from the asynchronous sources the server runs, so the logic exists once); this
+module adds the pool it may own and the schema."""
 
 from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from logicblocks.event.types import identifier
 
 from ..asynchronous import AsyncRecordStorage
 from ..engine import RecordStorageAdapter
+from ..groups.records import GroupRecords
 from .async_storage import AsyncPostgresStorage
 from .connection import (
     ConnectionParameters,
@@ -30,6 +32,7 @@ from .connection import (
     open_pool,
     storage_errors,
 )
+from .groups import PostgresGroupRecords
 from .records import PostgresRecords
 from .schema import migrate, privilege_error
 from .tables import TableParameters
@@ -88,6 +91,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             statement_timeout=statement_timeout,
             pool_timeout=pool_timeout,
         )
+        self._groups = PostgresGroupRecords(
+            pool=self.connection_pool,
+            table_parameters=table_parameters,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            pool_timeout=pool_timeout,
+        )
         try:
             with storage_errors(), self.connection_pool.connection(pool_timeout) as connection:
                 try:
@@ -120,6 +130,13 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             pool_timeout=pool_timeout,
             max_pool_size=self.connection_pool.max_size,
         )
+
+    # Consumer groups ----------------------------------------------------------------------
+
+    def group_records(self) -> GroupRecords:
+        """The groups kept in tables beside the events (``PostgresGroupRecords``), on
+        this adapter's pool: every server on the database shares them."""
+        return self._groups
 
     # Records ------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from logicblocks.event.store.records import EventRecord
 
 from ..asynchronous import AsyncRecordStorage, CommitObserver, tell_commit, tell_records
 from .connection import new_async_pool
+from .groups_async import AsyncPostgresGroupRecords
 from .records_async import AsyncPostgresRecords
 from .tables import TableParameters
 
@@ -55,6 +56,7 @@ class AsyncPostgresStorage(AsyncRecordStorage):
         self._observer: CommitObserver | None = None
         self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
         self._records_opened: AsyncPostgresRecords | None = None
+        self._groups_opened: AsyncPostgresGroupRecords | None = None
 
     @property
     def commit_observer(self) -> CommitObserver | None:
@@ -73,6 +75,13 @@ class AsyncPostgresStorage(AsyncRecordStorage):
         if self._records_opened is None:
             raise StorageUnavailableError("PostgreSQL storage is not open")
         return self._records_opened
+
+    def group_records(self) -> AsyncPostgresGroupRecords:
+        """The consumer groups kept beside the events, awaited on this storage's pool
+        (``PostgresStorageAdapter.group_records``' twin); only while open."""
+        if self._groups_opened is None:
+            raise StorageUnavailableError("PostgreSQL storage is not open")
+        return self._groups_opened
 
     @property
     def waiting_publishes(self) -> int:
@@ -99,9 +108,17 @@ class AsyncPostgresStorage(AsyncRecordStorage):
             statement_timeout=self._statement_timeout,
             pool_timeout=self._pool_timeout,
         )
+        self._groups_opened = AsyncPostgresGroupRecords(
+            pool=pool,
+            table_parameters=self._table_parameters,
+            lock_timeout=self._lock_timeout,
+            statement_timeout=self._statement_timeout,
+            pool_timeout=self._pool_timeout,
+        )
 
     async def close(self) -> None:
         records, self._records_opened = self._records_opened, None
+        self._groups_opened = None
         pool, self._pool = self._pool, None
         if records is not None:
             await records.close()

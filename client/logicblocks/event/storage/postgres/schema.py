@@ -16,7 +16,7 @@ from .tables import TableParameters
 
 __all__ = ["SCHEMA_VERSION", "migrate", "privilege_error"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _LOCK = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
 
@@ -114,6 +114,70 @@ def _migrations(table_parameters: TableParameters) -> list[tuple[int, str, list[
                 ).format(index("observed_at_idx"), table),
             ],
         ),
+        (
+            4,
+            "consumer groups: definitions, members, partition leases and progress, parked",
+            _group_tables(table_parameters),
+        ),
+    ]
+
+
+def _group_tables(table_parameters: TableParameters) -> list[sql.Composed]:
+    """Schema version 4: the consumer groups' tables, empty (``groups_async``).
+
+    Names are COLLATE "C" so they compare as the other engines compare them. Lease times
+    are seconds since the epoch as the caller gives them (double precision, exact for a
+    float); a partition row with a NULL ``checkpoint`` has a lease but no progress saved
+    yet. Done sets and attempts are JSON array text, as SQLite stores them.
+    """
+
+    def table(table_name: str) -> tuple[sql.Identifier, sql.Identifier]:
+        return sql.Identifier(table_name), sql.Identifier(f"{table_name}_pkey")
+
+    return [
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            ' name text COLLATE "C" NOT NULL,'
+            " target text NOT NULL,"
+            " start text NOT NULL,"
+            " start_after bigint NOT NULL,"
+            " settings text NOT NULL,"
+            " generation bigint NOT NULL,"
+            " CONSTRAINT {} PRIMARY KEY (name))"
+        ).format(*table(table_parameters.groups_table_name)),
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            ' group_name text COLLATE "C" NOT NULL,'
+            ' member text COLLATE "C" NOT NULL,'
+            " expires_at double precision NOT NULL,"
+            " CONSTRAINT {} PRIMARY KEY (group_name, member))"
+        ).format(*table(table_parameters.group_members_table_name)),
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            ' group_name text COLLATE "C" NOT NULL,'
+            " partition_number integer NOT NULL,"
+            ' owner text COLLATE "C",'
+            " lease_until double precision,"
+            " checkpoint bigint,"
+            " done text,"
+            " attempts text,"
+            " CONSTRAINT {} PRIMARY KEY (group_name, partition_number))"
+        ).format(*table(table_parameters.group_partitions_table_name)),
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            ' group_name text COLLATE "C" NOT NULL,'
+            " sequence_number bigint NOT NULL,"
+            " event_id text NOT NULL,"
+            " category text NOT NULL,"
+            " stream text NOT NULL,"
+            " position bigint NOT NULL,"
+            " partition_number integer NOT NULL,"
+            " reason text NOT NULL,"
+            " attempts integer NOT NULL,"
+            " parked_at timestamptz NOT NULL,"
+            " replaying boolean NOT NULL,"
+            " CONSTRAINT {} PRIMARY KEY (group_name, sequence_number))"
+        ).format(*table(table_parameters.group_parked_table_name)),
     ]
 
 

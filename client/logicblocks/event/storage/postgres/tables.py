@@ -46,6 +46,26 @@ class TableParameters:
         return f"{self.events_table_name}_tags"
 
     @property
+    def groups_table_name(self) -> str:
+        """The consumer groups: each group's definition and generation."""
+        return f"{self.events_table_name}_groups"
+
+    @property
+    def group_members_table_name(self) -> str:
+        """Each group's members and when each is counted gone."""
+        return f"{self.events_table_name}_group_members"
+
+    @property
+    def group_partitions_table_name(self) -> str:
+        """Each group partition's lease and saved progress."""
+        return f"{self.events_table_name}_group_partitions"
+
+    @property
+    def group_parked_table_name(self) -> str:
+        """Each group's parked events."""
+        return f"{self.events_table_name}_group_parked"
+
+    @property
     def channel(self) -> str:
         """The ``LISTEN``/``NOTIFY`` channel carrying the head after each commit."""
         return f"{self.events_table_name}_head"

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence, Set
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -35,8 +36,10 @@ from logicblocks.event.types import identifier
 from logicblocks.event.types.query import Query
 
 from ..engine import HeadSignal, RecordStorageAdapter, payload_bytes, within_bytes
+from ..groups.records import GroupRecords
 from . import streams
 from .files import open_writer
+from .groups import SqliteGroupRecords
 from .queries import Statement, page_statement
 from .readers import ReaderPool
 from .rows import COLUMNS, record
@@ -74,6 +77,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         self._head_signal = HeadSignal()
         self._writer = open_writer(self._path)
         self._readers = ReaderPool(self._path)
+        self._groups = SqliteGroupRecords(write=self._write_transaction, read=self._readers.reader)
 
     @property
     def path(self) -> Path:
@@ -88,6 +92,19 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         writes: Sequence[PendingWrite],
         conditions: Set[WriteCondition] = frozenset(),
     ) -> Sequence[EventRecord]:
+        # A retry or an empty publish writes nothing: its commit costs no sync.
+        with self._write_transaction() as connection:
+            records, written = write_publish(connection, writes, conditions)
+        if records:
+            # Heads only grow, so a retry's (older) last number changes nothing here.
+            self._head_signal.advance(max(record.sequence_number for record in records))
+        self._committed(written)
+        return records
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection in a ``BEGIN IMMEDIATE`` transaction, committed when the
+        block ends and rolled back if it raises."""
         with self._write_lock:
             if self._closed:
                 raise StorageUnavailableError(f"the SQLite event store {self._path} is closed")
@@ -97,8 +114,7 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             except sqlite3.OperationalError as error:
                 raise StorageUnavailableError(f"SQLite write lock: {error}") from error
             try:
-                records, written = write_publish(connection, writes, conditions)
-                # A retry or an empty publish wrote nothing: its commit costs no sync.
+                yield connection
                 connection.execute("COMMIT")
             except BaseException as error:
                 if connection.in_transaction:
@@ -106,11 +122,13 @@ class SqliteStorageAdapter(RecordStorageAdapter):
                 if isinstance(error, sqlite3.OperationalError):
                     raise _write_error(self._path, error) from error
                 raise
-        if records:
-            # Heads only grow, so a retry's (older) last number changes nothing here.
-            self._head_signal.advance(max(record.sequence_number for record in records))
-        self._committed(written)
-        return records
+
+    # Consumer groups ------------------------------------------------------------------
+
+    def group_records(self) -> GroupRecords:
+        """The groups kept in this file (``SqliteGroupRecords``), written through the
+        same writer connection and lock as the events."""
+        return self._groups
 
     # Reading --------------------------------------------------------------------------
 

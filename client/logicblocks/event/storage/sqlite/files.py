@@ -13,6 +13,7 @@ from pathlib import Path
 
 from logicblocks.event.store.exceptions import StorageOpenError
 
+from .group_tables import add_group_tables
 from .queries import add_query_indexes
 from .streams import add_streams_table
 
@@ -20,8 +21,9 @@ __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "connect", "open_writer"]
 
 # Recorded in the file header (PRAGMA user_version); raised by each schema change.
 # 1: the events; 2: the streams table (``streams``); 3: tags and metadata, the tags table
-# and the indexes that answer queries and reads from a time (``queries``).
-SCHEMA_VERSION = 3
+# and the indexes that answer queries and reads from a time (``queries``); 4: the consumer
+# groups' tables (``group_tables``).
+SCHEMA_VERSION = 4
 # Marks the file as an event store ("LBev"), so a foreign database is recognised as one.
 APPLICATION_ID = int.from_bytes(b"LBev", "big")
 # How long a writer waits for another process's write lock before giving up.
@@ -143,6 +145,8 @@ def _migrate(path: Path, connection: sqlite3.Connection) -> None:
             add_streams_table(connection)
         if version < 3:
             add_query_indexes(connection)
+        if version < 4:
+            add_group_tables(connection)
         if version < SCHEMA_VERSION:
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
