@@ -149,8 +149,12 @@ class GroupQueries:
             "INSERT INTO {members} (group_name, member, expires_at) VALUES (%s, %s, %s)"
             " ON CONFLICT (group_name, member) DO UPDATE SET expires_at = excluded.expires_at"
         )
+        # SKIP LOCKED: a row another heartbeat holds is being refreshed or forgotten by
+        # it; waiting for it could wait in a cycle with that heartbeat.
         self.forget_members = text(
-            "DELETE FROM {members} WHERE group_name = %s AND expires_at < %s"
+            "DELETE FROM {members} AS m USING (SELECT member FROM {members}"
+            " WHERE group_name = %(name)s AND expires_at < %(now)s FOR UPDATE SKIP LOCKED)"
+            " AS gone WHERE m.group_name = %(name)s AND m.member = gone.member"
         )
         self.group_members = text("SELECT member FROM {members} WHERE group_name = %s")
         # The group's row joined to what is asked: no row at all means no group.
@@ -200,9 +204,23 @@ class GroupQueries:
             f" SELECT %s, * FROM unnest({unnested})"
             f" ON CONFLICT (group_name, sequence_number) DO UPDATE SET {replaced}"
         )
+
+        # Parked rows are locked in sequence-number order by every statement that changes
+        # several (saves, replays, drops), so none of them waits on another in a cycle.
+        def locked_parked(where: str) -> str:
+            return (
+                "(SELECT sequence_number FROM {parked} WHERE group_name = %(name)s AND "
+                + where
+                + " ORDER BY sequence_number FOR UPDATE) AS c"
+                " WHERE p.group_name = %(name)s AND p.sequence_number = c.sequence_number"
+            )
+
         self.unpark = text(
-            "DELETE FROM {parked} WHERE group_name = %s AND sequence_number = ANY(%s::bigint[])"
-            " AND partition_number = ANY(%s::integer[])"
+            "DELETE FROM {parked} AS p USING "
+            + locked_parked(
+                "sequence_number = ANY(%(numbers)s::bigint[])"
+                " AND partition_number = ANY(%(partitions)s::integer[])"
+            )
         )
         self.progress = text(
             "SELECT p.partition_number, p.checkpoint, p.done, p.attempts"
@@ -221,9 +239,8 @@ class GroupQueries:
             " WHERE g.name = %s ORDER BY p.sequence_number"
         )
         # Chosen: all of the group's (a NULL array), or those numbered in the array.
-        chosen = (
-            " WHERE group_name = %(name)s AND (%(numbers)s::bigint[] IS NULL"
-            " OR sequence_number = ANY(%(numbers)s::bigint[]))"
+        chosen = locked_parked(
+            "(%(numbers)s::bigint[] IS NULL OR sequence_number = ANY(%(numbers)s::bigint[]))"
         )
-        self.replay = text("UPDATE {parked} SET replaying = true" + chosen)
-        self.drop = text("DELETE FROM {parked}" + chosen)
+        self.replay = text("UPDATE {parked} AS p SET replaying = true FROM " + chosen)
+        self.drop = text("DELETE FROM {parked} AS p USING " + chosen)

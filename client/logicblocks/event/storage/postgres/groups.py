@@ -159,7 +159,7 @@ class PostgresGroupRecords(GroupRecords):
         with self._transaction() as connection:
             self._group(connection, name)
             connection.execute(self._sql.beat, (name, member, expires_at))
-            connection.execute(self._sql.forget_members, (name, now))
+            connection.execute(self._sql.forget_members, {"name": name, "now": now})
             cursor = connection.execute(self._sql.group_members, (name,))
             rows = cursor.fetchall()
         return sorted(row[0] for row in rows)
@@ -262,10 +262,17 @@ class PostgresGroupRecords(GroupRecords):
                 )
             parking = {event.sequence_number: event for event in parked if event.partition in owned}
             if parking:
-                connection.execute(self._sql.park, (name, *parked_columns(list(parking.values()))))
+                # In sequence-number order, as every change of several parked rows locks them.
+                connection.execute(
+                    self._sql.park,
+                    (name, *parked_columns([parking[number] for number in sorted(parking)])),
+                )
             if unparked and owned:
                 # A replay is settled only by the owner of the stored row's partition.
-                connection.execute(self._sql.unpark, (name, list(unparked), sorted(owned)))
+                connection.execute(
+                    self._sql.unpark,
+                    {"name": name, "numbers": sorted(set(unparked)), "partitions": sorted(owned)},
+                )
         return set(saved)
 
     def release(self, name: str, *, generation: int, member: str, partitions: Set[int]) -> None:

@@ -162,7 +162,7 @@ class AsyncPostgresGroupRecords(AGroupRecords):
         async with self._transaction() as connection:
             await self._group(connection, name)
             await connection.execute(self._sql.beat, (name, member, expires_at))
-            await connection.execute(self._sql.forget_members, (name, now))
+            await connection.execute(self._sql.forget_members, {"name": name, "now": now})
             cursor = await connection.execute(self._sql.group_members, (name,))
             rows = await cursor.fetchall()
         return sorted(row[0] for row in rows)
@@ -265,12 +265,17 @@ class AsyncPostgresGroupRecords(AGroupRecords):
                 )
             parking = {event.sequence_number: event for event in parked if event.partition in owned}
             if parking:
+                # In sequence-number order, as every change of several parked rows locks them.
                 await connection.execute(
-                    self._sql.park, (name, *parked_columns(list(parking.values())))
+                    self._sql.park,
+                    (name, *parked_columns([parking[number] for number in sorted(parking)])),
                 )
             if unparked and owned:
                 # A replay is settled only by the owner of the stored row's partition.
-                await connection.execute(self._sql.unpark, (name, list(unparked), sorted(owned)))
+                await connection.execute(
+                    self._sql.unpark,
+                    {"name": name, "numbers": sorted(set(unparked)), "partitions": sorted(owned)},
+                )
         return set(saved)
 
     async def release(
