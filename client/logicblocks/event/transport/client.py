@@ -21,10 +21,11 @@ from logicblocks.event.store.exceptions import ConfigurationError, StorageUnavai
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from logicblocks.event.v1 import event_store_pb2_grpc
+from logicblocks.event.v1 import consumer_groups_pb2_grpc, event_store_pb2_grpc
 
 from .credentials import PemSource, channel_credentials, secure_or_plain_channel, token_metadata
 from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
+from .groups_client import GrpcGroupMethods
 from .publish_request import PreparedPublish, publish_request, writes_request
 from .retry import Backoff
 from .starts import Since, scan_request, scan_start, subscribe_start
@@ -42,7 +43,7 @@ __all__ = [
 _MIB = 1024 * 1024
 
 
-class GrpcStorageAdapter(StorageAdapter):
+class GrpcStorageAdapter(GrpcGroupMethods, StorageAdapter):
     """Stores events in an event store server reached over gRPC at ``target``.
 
     ``timeout`` bounds each publish, in seconds (scans have no deadline: they may be long).
@@ -67,6 +68,9 @@ class GrpcStorageAdapter(StorageAdapter):
     ``PublishOutcomeUnknownError``: retry it with its ``events``, which carry their ids.
     A read that cannot reach the server raises ``StorageUnavailableError``. Mistakes in
     these arguments raise ``ConfigurationError``.
+
+    Consumer groups (``GrpcGroupMethods``) are served by the server's
+    ``ConsumerGroupService``; group reads, creates and updates are retried as scans are.
 
     TLS: ``root_certificates`` (the CA that signed the server's certificate; the system's
     roots when omitted), and ``client_certificate`` with ``client_key`` for mutual TLS, each
@@ -105,6 +109,7 @@ class GrpcStorageAdapter(StorageAdapter):
         )
         self._metadata = token_metadata(token)
         self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
+        self._groups = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(self._channel)
 
     def save(
         self,

@@ -21,11 +21,12 @@ from logicblocks.event.store.exceptions import StorageUnavailableError
 from logicblocks.event.store.start import ReadStart
 from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
-from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
+from logicblocks.event.v1 import consumer_groups_pb2_grpc, event_store_pb2, event_store_pb2_grpc
 
 from .client import _channel_options, check_client_options
 from .credentials import PemSource, channel_credentials, secure_or_plain_aio_channel, token_metadata
 from .errors import RESUMED_SCAN_CODES, RETRIED_PUBLISH_CODES, documented_error
+from .groups_client import AsyncGrpcGroupMethods
 from .publish_request import PreparedPublish, publish_request, writes_request
 from .retry import Backoff
 from .starts import Since, scan_request, scan_start, subscribe_start
@@ -184,7 +185,7 @@ class AsyncGrpcSubscription(AsyncIterator[StoredEvent]):
         self.close()
 
 
-class AsyncGrpcStorageAdapter:
+class AsyncGrpcStorageAdapter(AsyncGrpcGroupMethods):
     """Stores events in an event store server over gRPC, for asyncio programs.
 
     The asyncio counterpart of ``GrpcStorageAdapter``, with the same arguments and the
@@ -195,7 +196,9 @@ class AsyncGrpcStorageAdapter:
     ``PublishOutcomeUnknownError`` included (see ``GrpcStorageAdapter``). Make it inside
     the event loop that uses it; ``await close()`` (or ``async with``) when done.
     TLS (``root_certificates``, ``client_certificate``/``client_key`` or ``credentials``)
-    and ``token`` work as for ``GrpcStorageAdapter``.
+    and ``token`` work as for ``GrpcStorageAdapter``. The consumer group methods
+    (``AsyncGrpcGroupMethods``) are coroutines; ``await consume_group(...)`` joins and
+    returns a consumer for ``async for``.
     """
 
     def __init__(
@@ -226,6 +229,7 @@ class AsyncGrpcStorageAdapter:
         self._channel = secure_or_plain_aio_channel(target, tls, options)
         self._metadata = token_metadata(token)
         self._stub = event_store_pb2_grpc.EventStoreStub(self._channel)
+        self._groups = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(self._channel)
 
     async def save(
         self,

@@ -18,6 +18,8 @@ from grpc_status import rpc_status
 from logicblocks.event.store.exceptions import (
     AuthenticationError,
     EventStoreError,
+    GroupExistsError,
+    GroupNotFoundError,
     InvalidInputError,
     LimitExceededError,
     PermissionDeniedError,
@@ -34,6 +36,7 @@ from .wire import bad_request_from_wire, condition_failure_from_wire
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # isort: skip
 
 __all__ = [
+    "GROUP_RESOURCE",
     "RESUMED_SCAN_CODES",
     "RETRIED_PUBLISH_CODES",
     "PublishAttempt",
@@ -91,6 +94,19 @@ def _unpacked(details: Sequence[any_pb2.Any], message_type: type[Message]) -> Me
     return None
 
 
+# The resource a consumer group's NOT_FOUND and ALREADY_EXISTS name in their details.
+GROUP_RESOURCE = "logicblocks.event.v1.Group"
+
+
+def _group_named(details: Sequence[any_pb2.Any]) -> str | None:
+    """The group a status's ``google.rpc.ResourceInfo`` names, if it names one (a status
+    without it, from a proxy say, is not about a group)."""
+    resource = _unpacked(details, error_details_pb2.ResourceInfo)
+    if resource is None or getattr(resource, "resource_type", None) != GROUP_RESOURCE:
+        return None
+    return str(getattr(resource, "resource_name", ""))
+
+
 def error_for_status(
     code: grpc.StatusCode | None,
     message: str,
@@ -115,6 +131,11 @@ def error_for_status(
             if isinstance(failure, conditions_pb2.WriteConditionFailure)
             else conditions_pb2.WriteConditionFailure(),
         )
+    group = _group_named(details) if publish is None else None
+    if group is not None and code == grpc.StatusCode.NOT_FOUND:
+        return GroupNotFoundError(group)
+    if group is not None and code == grpc.StatusCode.ALREADY_EXISTS:
+        return GroupExistsError(group)
     if code == grpc.StatusCode.UNAUTHENTICATED:
         return AuthenticationError(f"the server refused the credentials: {message}")
     if code == grpc.StatusCode.PERMISSION_DENIED:

@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from logicblocks.event.storage.asynchronous import AsyncRecordStorage
 from logicblocks.event.storage.engine import RecordStorageAdapter
-from logicblocks.event.v1 import event_store_pb2
+from logicblocks.event.v1 import consumer_groups_pb2_grpc, event_store_pb2
 
 from .auth import Access, TokenAuthInterceptor
 from .connections import (
@@ -22,6 +22,7 @@ from .connections import (
     connection_options,
     raise_open_files_limit,
 )
+from .groups import GROUPS_SERVICE_NAME, ConsumerGroupServicer
 from .health import BoundedHealthServicer
 from .http.endpoint import HttpEndpoint, http_endpoint
 from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
@@ -118,6 +119,7 @@ class EventStoreServer:
         self._tail: LogTail | None = None
         self.storage: AsyncRecordStorage | None = None
         self._health = BoundedHealthServicer(limits)
+        self._groups: ConsumerGroupServicer | None = None
         self._connection_watch: asyncio.Task[None] | None = None
         self.port: int | None = None
 
@@ -132,7 +134,9 @@ class EventStoreServer:
         if self._tokens is not None:
             # First, so no other code runs for a caller without a token.
             interceptors.append(TokenAuthInterceptor(self._tokens))
-        interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))
+        interceptors.append(
+            MalformedRequestInterceptor((f"/{SERVICE_NAME}/", f"/{GROUPS_SERVICE_NAME}/"))
+        )
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", self.limits.max_request_bytes),
@@ -154,9 +158,27 @@ class EventStoreServer:
             ),
             server,
         )
+        # Groups call the engine adapter's group methods, the one implementation of
+        # groups, on the storage threads (the adapter is blocking).
+        self._groups = ConsumerGroupServicer(
+            self.adapter,
+            self._executor,
+            limits=self.limits,
+            subscriptions=self._subscription_slots,
+            on_storage_error=self._storage_error_observer(),
+        )
+        consumer_groups_pb2_grpc.add_ConsumerGroupServiceServicer_to_server(self._groups, server)
+        if self._metrics is not None:
+            groups = self._groups
+            self._metrics.watch_group_consumers(lambda: groups.consumers)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         enable_reflection(
-            [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server
+            [
+                SERVICE_NAME,
+                GROUPS_SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            ],
+            server,
         )
         return server
 
@@ -203,6 +225,7 @@ class EventStoreServer:
         await self._server.start()
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(GROUPS_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self._connection_watch = asyncio.create_task(
             ConnectionWatch(self.port, connections).run(), name="connection-watch"
         )
@@ -253,6 +276,10 @@ class EventStoreServer:
             # Subscriptions never finish by themselves: end them now with UNAVAILABLE so
             # their clients reconnect elsewhere, while publishes and scans get the grace.
             self._tail.close()
+        if self._groups is not None:
+            # Consumers likewise: they leave the group now (what they hold goes to the
+            # others) and their streams end with UNAVAILABLE, so they join elsewhere.
+            await self._groups.close()
         # Both faces drain at once: one stopping first would keep the other taking calls.
         stopping: list[Awaitable[None]] = []
         if self._http is not None:

@@ -2,9 +2,9 @@
 
 A tokens file holds one ``<token> <read-only|read-write>`` per line; ``#`` starts a comment.
 Every call but the health service's must carry ``authorization: Bearer <token>``: without a
-known token it gets ``UNAUTHENTICATED``, and a publish with a read-only token gets
-``PERMISSION_DENIED``. Tokens never reach the logs: a call is identified there by the first
-characters of the token's SHA-256 at most.
+known token it gets ``UNAUTHENTICATED``, and a publish (or a change to a consumer group)
+with a read-only token gets ``PERMISSION_DENIED``. Tokens never reach the logs: a call is
+identified there by the first characters of the token's SHA-256 at most.
 """
 
 from __future__ import annotations
@@ -40,7 +40,24 @@ else:
 
 # Probes (load balancers, orchestrators) hold no token.
 OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
-WRITE_METHODS = frozenset({"/logicblocks.event.v1.EventStore/Publish"})
+# Calls that change the store. A read-only token may consume a group (and settle its
+# deliveries: that is reading, at least once) but not make, change or delete one.
+WRITE_METHODS = frozenset(
+    {
+        "/logicblocks.event.v1.EventStore/Publish",
+        *(
+            f"/logicblocks.event.v1.ConsumerGroupService/{method}"
+            for method in (
+                "CreateGroup",
+                "UpdateGroup",
+                "ResetGroup",
+                "DeleteGroup",
+                "ReplayParkedEvents",
+                "DropParkedEvents",
+            )
+        ),
+    }
+)
 
 
 class Access(enum.Enum):

@@ -74,10 +74,31 @@ def _streaming(behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any
     return handle
 
 
-class MalformedRequestInterceptor(_ServerInterceptor):
-    """Rejects undecodable requests to the services under ``prefix`` as bad input."""
+def _bidirectional(behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    async def handle(
+        requests: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        async def checked() -> AsyncIterator[Any]:
+            # Raised where the handler reads the message, which ends the call with it as
+            # with any bad message mid-stream.
+            async for request in requests:
+                if isinstance(request, _Malformed):
+                    raise InvalidInputError(
+                        "request", f"must be a valid protobuf message ({request.reason})"
+                    )
+                yield request
 
-    def __init__(self, prefix: str):
+        async for response in behaviour(checked(), context):
+            yield response
+
+    return handle
+
+
+class MalformedRequestInterceptor(_ServerInterceptor):
+    """Rejects undecodable requests to the services under ``prefix`` (one, or a tuple of
+    them) as bad input."""
+
+    def __init__(self, prefix: str | tuple[str, ...]):
         self._prefix = prefix
 
     async def intercept_service(
@@ -101,5 +122,10 @@ class MalformedRequestInterceptor(_ServerInterceptor):
         if handler.unary_stream is not None:
             return handler._replace(  # type: ignore[attr-defined, no-any-return]
                 request_deserializer=tolerant, unary_stream=_streaming(handler.unary_stream)
+            )
+        if handler.stream_stream is not None:
+            return handler._replace(  # type: ignore[attr-defined, no-any-return]
+                request_deserializer=tolerant,
+                stream_stream=_bidirectional(handler.stream_stream),
             )
         return handler

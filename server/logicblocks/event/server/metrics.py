@@ -11,8 +11,8 @@ The metrics come from four places, each where the fact is known without extra wo
 - commits: the storage engine's ``commit_observer`` reports the events each commit wrote,
   so published events and the size of PostgreSQL's commit groups are counted after the
   commit, never for a rejected or retried publish;
-- gauges read on scrape: live subscriptions (the servicer's slots) and the head the log
-  tail has seen, so the publish path does no metrics work for them;
+- gauges read on scrape: live subscriptions (the servicer's slots), joined group
+  consumers and the head the log tail has seen, so the publish path does no metrics work for them;
 - storage errors: the servicer and the log tail report each storage failure by kind.
 """
 
@@ -84,6 +84,11 @@ class ServerMetrics:
             "Subscriptions being served now.",
             registry=self.registry,
         )
+        self.group_consumers_active = Gauge(
+            "eventstore_group_consumers_active",
+            "Consumer group consumers joined through this server now (Consume streams).",
+            registry=self.registry,
+        )
         self.head_sequence_number = Gauge(
             "eventstore_log_head_sequence_number",
             "The greatest sequence number the server has seen committed (-1: empty store).",
@@ -120,6 +125,10 @@ class ServerMetrics:
         """Read the live subscriptions and the head from these functions at each scrape."""
         self.subscriptions_active.set_function(subscriptions)
         self.head_sequence_number.set_function(head)
+
+    def watch_group_consumers(self, consumers: Callable[[], int]) -> None:
+        """Read the joined group consumers from ``consumers`` at each scrape."""
+        self.group_consumers_active.set_function(consumers)
 
     def interceptor(self) -> RpcMetricsInterceptor:
         """A server interceptor recording ``rpc_duration`` for every call."""

@@ -6,21 +6,25 @@ import grpc
 from google.protobuf import any_pb2
 
 # googleapis-common-protos ships no type information.
-from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
+from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 
 from logicblocks.event.store import (
+    GroupExistsError,
+    GroupNotFoundError,
     InvalidInputError,
     StorageFullError,
     StorageUnavailableError,
     UnmetWriteConditionError,
 )
 from logicblocks.event.store.start import StartBeyondHeadError
+from logicblocks.event.transport.errors import GROUP_RESOURCE
 
 from .limits import ConcurrencyLimitError
 from .wire import bad_request_to_wire, condition_failure_to_wire
 
 __all__ = [
+    "GROUP_RESOURCE",
     "INTERNAL_MESSAGE",
     "STORAGE_FULL_MESSAGE",
     "STORAGE_UNAVAILABLE_MESSAGE",
@@ -86,6 +90,15 @@ def status_for(error: Exception, *, method: str) -> grpc.Status:
         return _rich_status(code_pb2.OUT_OF_RANGE, str(error), bad_request_to_wire(error))
     if isinstance(error, InvalidInputError):
         return _rich_status(code_pb2.INVALID_ARGUMENT, str(error), bad_request_to_wire(error))
+    if isinstance(error, GroupNotFoundError | GroupExistsError):
+        code = (
+            code_pb2.NOT_FOUND if isinstance(error, GroupNotFoundError) else code_pb2.ALREADY_EXISTS
+        )
+        return _rich_status(
+            code,
+            str(error),
+            error_details_pb2.ResourceInfo(resource_type=GROUP_RESOURCE, resource_name=error.name),
+        )
     if isinstance(error, ConcurrencyLimitError):
         return rpc_status.to_status(
             status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))

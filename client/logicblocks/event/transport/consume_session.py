@@ -1,0 +1,199 @@
+"""What a group consumer over gRPC keeps between messages; transport-free.
+
+Shared by the blocking ``GrpcGroupConsumer`` and the asyncio one, so both join, grant
+credit, settle and rejoin identically:
+
+- ``join()`` is the first message of each connection (the consumer's id once the server
+  gave one, so a rejoin keeps it);
+- ``receive()`` takes a response: the joined id, or deliveries into the buffer;
+- ``pop()`` hands out the next delivery and counts the credit it frees; ``credit_due()``
+  says when to give that credit back (in batches of half the window, or at once before
+  waiting on an empty buffer, so the server is never left without credit while the client
+  waits);
+- acknowledgements are gathered (``Settlements``) and sent as one ``Ack`` per batch;
+- a connection lost to a server going away (``UNAVAILABLE`` and the like) is joined again
+  with backoff (``retry_delay``); what the old connection delivered is stale: the server
+  gives it back to the group, so it is dropped from the buffer and settling it does nothing.
+"""
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Final
+
+import grpc
+
+from logicblocks.event.store.consumer import Delivery
+from logicblocks.event.store.exceptions import ConfigurationError
+from logicblocks.event.v1 import consumer_groups_pb2
+
+from .retry import Backoff
+from .subscription import RECONNECT_CODES
+from .wire import stored_event_from_wire
+
+__all__ = [
+    "ACKS",
+    "DEFAULT_CREDIT",
+    "ConsumeSession",
+    "GrpcDelivery",
+    "Outgoing",
+    "Settlements",
+    "nack_request",
+    "outgoing_request",
+]
+
+# Deliveries a consumer lets the server send ahead of its application: enough to hide a
+# round trip, few enough that buffered deliveries rarely outlive their ack timeout.
+DEFAULT_CREDIT = 32
+
+
+class _Acks:
+    """Stands in the outbox for the acknowledgements gathered since it was put there."""
+
+
+ACKS: Final = _Acks()
+
+# What a consumer's outbox holds: a request, the gathered acks, or None (half-close).
+Outgoing = consumer_groups_pb2.ConsumeRequest | _Acks | None
+
+
+def outgoing_request(
+    item: consumer_groups_pb2.ConsumeRequest | _Acks, settlements: "Settlements"
+) -> consumer_groups_pb2.ConsumeRequest:
+    """The message an outbox item stands for (``ACKS``: the acks gathered now)."""
+    return settlements.take() if isinstance(item, _Acks) else item
+
+
+class Settlements:
+    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: list[int] = []
+
+    def add(self, delivery_id: int) -> bool:
+        """Gather ``delivery_id``; ``True`` when ``ACKS`` must be put in the outbox (the
+        first ack since the last were taken)."""
+        with self._lock:
+            self._ids.append(delivery_id)
+            return len(self._ids) == 1
+
+    def take(self) -> consumer_groups_pb2.ConsumeRequest:
+        """The ``Ack`` of every id gathered, which are then forgotten."""
+        with self._lock:
+            ids, self._ids = self._ids, []
+        return consumer_groups_pb2.ConsumeRequest(
+            ack=consumer_groups_pb2.ConsumeRequest.Ack(delivery_ids=ids)
+        )
+
+
+class GrpcDelivery(Delivery):
+    """A delivery received over gRPC; settling it sends an ack or a nack on the stream it
+    came on (nothing once that stream is gone: the server gave the event back)."""
+
+    def __init__(
+        self,
+        wire: consumer_groups_pb2.ConsumeResponse.Delivery,
+        settle: Callable[["GrpcDelivery", str | None], None],
+        connection: int,
+    ):
+        super().__init__(event=stored_event_from_wire(wire.event), attempt=wire.attempt)
+        self.delivery_id = wire.delivery_id
+        self.connection = connection
+        self._settle = settle
+        self._settled = False
+
+    def ack(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._settle(self, None)
+
+    def nack(self, *, reason: str) -> None:
+        if not self._settled:
+            self._settled = True
+            self._settle(self, str(reason))
+
+
+class ConsumeSession:
+    """A group consumer's state across messages and connections."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        consumer_id: str | None,
+        credit: int,
+        settle: Callable[[GrpcDelivery, str | None], None],
+    ):
+        if not isinstance(credit, int) or not 1 <= credit <= 100_000:
+            raise ConfigurationError(f"credit must be from 1 to 100000, not {credit}")
+        self.group = group
+        self.consumer_id = consumer_id
+        self.credit = credit
+        self.joined = False
+        self.connection = 0
+        self.buffer: deque[GrpcDelivery] = deque()
+        self._settle = settle
+        self._freed = 0
+        self._backoff = Backoff.for_reconnects()
+
+    def join(self) -> consumer_groups_pb2.ConsumeRequest:
+        """The first message of a new connection (which makes what came before stale)."""
+        self.connection += 1
+        self.joined = False
+        self.buffer.clear()
+        self._freed = 0
+        join = consumer_groups_pb2.ConsumeRequest.Join(group=self.group, credit=self.credit)
+        if self.consumer_id is not None:
+            join.consumer_id = self.consumer_id
+        return consumer_groups_pb2.ConsumeRequest(join=join)
+
+    def receive(self, response: consumer_groups_pb2.ConsumeResponse) -> None:
+        """Take one response of the current connection."""
+        kind = response.WhichOneof("content")
+        if kind == "joined":
+            self.joined = True
+            self.consumer_id = response.joined.consumer_id
+            self._backoff.reset()
+        elif kind == "deliveries":
+            for wire in response.deliveries.deliveries:
+                self.buffer.append(GrpcDelivery(wire, self._settle, self.connection))
+
+    def pop(self) -> GrpcDelivery | None:
+        """The next delivery received, if any; its credit is freed."""
+        if not self.buffer:
+            return None
+        self._freed += 1
+        return self.buffer.popleft()
+
+    def credit_due(self) -> consumer_groups_pb2.ConsumeRequest | None:
+        """The ``Credit`` to send now, if any: once half the window is freed, or whatever
+        is freed when the buffer is empty (the client is about to wait)."""
+        if self._freed == 0 or (self.buffer and self._freed < max(1, self.credit // 2)):
+            return None
+        count, self._freed = self._freed, 0
+        return consumer_groups_pb2.ConsumeRequest(
+            credit=consumer_groups_pb2.ConsumeRequest.Credit(count=count)
+        )
+
+    def current(self, delivery: GrpcDelivery) -> bool:
+        """Whether ``delivery`` came on the current connection (else settling it is moot)."""
+        return delivery.connection == self.connection
+
+    def retry_delay(
+        self, error: grpc.RpcError, documented: Callable[[grpc.RpcError], Exception]
+    ) -> float:
+        """The wait before joining again after ``error``, or raise its documented error
+        when it is not the server or the connection going away."""
+        if error.code() not in RECONNECT_CODES or error.code() == grpc.StatusCode.UNKNOWN:
+            raise documented(error) from None
+        return self._backoff.next_delay()
+
+
+def nack_request(delivery: GrpcDelivery, reason: str) -> consumer_groups_pb2.ConsumeRequest:
+    """The ``Nack`` of ``delivery`` for ``reason``."""
+    return consumer_groups_pb2.ConsumeRequest(
+        nack=consumer_groups_pb2.ConsumeRequest.Nack(
+            delivery_id=delivery.delivery_id, reason=reason
+        )
+    )

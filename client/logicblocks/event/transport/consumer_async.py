@@ -1,0 +1,211 @@
+"""A consumer of a group over gRPC for asyncio programs: ``async for`` without threads.
+
+The asyncio twin of ``GrpcGroupConsumer`` (same ``ConsumeSession``, same behaviour): one
+``grpc.aio`` call per connection, a writer task sending the outbox (settlements, credit,
+the half-close), and ``__anext__`` reading the responses. Settling a delivery may be done
+from any thread: it is handed to the consumer's loop.
+"""
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Any, Self
+
+import grpc
+
+from logicblocks.event.store.consumer import Delivery
+from logicblocks.event.store.exceptions import StorageUnavailableError
+from logicblocks.event.v1 import consumer_groups_pb2_grpc
+
+from .consume_session import (
+    ACKS,
+    DEFAULT_CREDIT,
+    ConsumeSession,
+    GrpcDelivery,
+    Outgoing,
+    Settlements,
+    nack_request,
+    outgoing_request,
+)
+from .consumer import CLOSE_SECONDS
+from .errors import documented_error
+
+__all__ = ["AsyncGrpcGroupConsumer"]
+
+
+class AsyncGrpcGroupConsumer:
+    """Iterates a group's deliveries with ``async for``; ``join()`` (awaited by
+    ``AsyncGrpcStorageAdapter.consume_group``) joins, ``aclose()`` (or ``async with``)
+    leaves. Behaves as ``GrpcGroupConsumer``: it joins again after a lost connection, and
+    the iteration ends when it is closed or the group deleted.
+    """
+
+    def __init__(
+        self,
+        *,
+        stub: "consumer_groups_pb2_grpc.ConsumerGroupServiceAsyncStub",
+        group: str,
+        consumer_id: str | None,
+        metadata: tuple[tuple[str, str], ...] = (),
+        credit: int = DEFAULT_CREDIT,
+    ):
+        self._stub = stub
+        self._metadata = metadata
+        self._session = ConsumeSession(
+            group=group, consumer_id=consumer_id, credit=credit, settle=self._settle
+        )
+        self._loop = asyncio.get_running_loop()
+        self._closed = asyncio.Event()
+        self._ended = False
+        self._reading = False
+        self._call: Any = None  # a grpc.aio.StreamStreamCall (untyped read() in grpc-stubs)
+        self._outbox: asyncio.Queue[Outgoing] | None = None
+        self._settlements = Settlements()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def consumer_id(self) -> str:
+        """The consumer's id in the group (given when joining, else made up by the server)."""
+        return self._session.consumer_id or ""
+
+    async def join(self) -> None:
+        """Open a connection and wait until joined; raises the documented error."""
+        try:
+            await self._join()
+        except grpc.RpcError as error:
+            raise documented_error(error) from None
+
+    async def _join(self) -> None:
+        outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
+        settlements = Settlements()
+        first = self._session.join()
+        if self._outbox is not None:
+            self._outbox.put_nowait(None)  # ends the lost connection's writer
+        self._outbox, self._settlements = outbox, settlements
+        try:
+            # Without a request iterator: the writer task writes (grpc-stubs insists on one).
+            call: Any = self._stub.Consume(metadata=self._metadata)  # type: ignore[call-arg]
+        except (grpc.aio.UsageError, ValueError):
+            raise StorageUnavailableError("the adapter is closed") from None
+        self._call = call
+        self._writer = asyncio.create_task(_write(call, first, outbox, settlements))
+        while not self._session.joined:
+            response = await call.read()
+            if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing in grpc-stubs
+                self._ended = True
+                return
+            self._session.receive(response)
+
+    def _settle(self, delivery: GrpcDelivery, reason: str | None) -> None:
+        # Settlements come from any thread; the outbox is the loop's.
+        if _loop_thread(self._loop):
+            self._queue_settlement(delivery, reason)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._queue_settlement, delivery, reason)
+
+    def _queue_settlement(self, delivery: GrpcDelivery, reason: str | None) -> None:
+        if not self._session.current(delivery) or self._outbox is None:
+            return  # its connection is gone: the group delivers it again anyway
+        if reason is None:
+            if self._settlements.add(delivery.delivery_id):
+                self._outbox.put_nowait(ACKS)
+        else:
+            self._outbox.put_nowait(nack_request(delivery, reason))
+
+    def _send_credit(self) -> None:
+        credit = self._session.credit_due()
+        if credit is not None and self._outbox is not None:
+            self._outbox.put_nowait(credit)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        while not self._closed.is_set() and not self._ended:
+            delivery = self._session.pop()
+            if delivery is not None:
+                self._send_credit()
+                return delivery
+            self._send_credit()
+            self._reading = True
+            try:
+                if self._call is None:
+                    await self._join()
+                    continue
+                response = await self._call.read()
+            except grpc.RpcError as error:
+                self._call = None
+                if self._closed.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._closed.wait(), self._session.retry_delay(error, documented_error)
+                    )
+                continue
+            finally:
+                self._reading = False
+            if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing in grpc-stubs
+                # Ended cleanly: the group was deleted, or this consumer closed.
+                self._ended = True
+                break
+            self._session.receive(response)
+        raise StopAsyncIteration
+
+    def close(self) -> None:
+        """Leave the group (the settlements made so far are sent first); does not wait."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self._outbox is not None:
+            self._outbox.put_nowait(None)
+
+    async def aclose(self) -> None:
+        """Leave the group and wait (up to ``CLOSE_SECONDS``) for the server to confirm,
+        unless another task is reading the stream (it sees the end)."""
+        self.close()
+        call = self._call
+        if call is None or self._reading:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS):
+                # Deliveries still coming are the server's to give back: read past them.
+                while await call.read() is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                    pass
+        except (grpc.RpcError, TimeoutError):
+            call.cancel()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+async def _write(
+    call: Any,
+    first: Any,
+    outbox: "asyncio.Queue[Outgoing]",
+    settlements: Settlements,
+) -> None:
+    """Send one connection's messages: the join, then the outbox until its ``None``."""
+    # The call's own failure is read by __anext__; a write to a failed call just stops.
+    with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
+        await call.write(first)
+        while True:
+            item = await outbox.get()
+            if item is None:
+                await call.done_writing()
+                return
+            await call.write(outgoing_request(item, settlements))
