@@ -30,12 +30,22 @@ from typing import Any, TypeVar
 from logicblocks.event.store.adapters import AsyncGrpcStorageAdapter, StorageAdapter
 from logicblocks.event.store.adapters.base import Saveable, Scannable
 from logicblocks.event.store.conditions import WriteCondition
+from logicblocks.event.store.consumer import Delivery, GroupConsumer
+from logicblocks.event.store.groups import (
+    GroupInfo,
+    GroupSettings,
+    GroupStart,
+    GroupTarget,
+    ParkedEvent,
+)
 from logicblocks.event.store.subscription import Subscription
 from logicblocks.event.store.writes import StreamWrite
 from logicblocks.event.transport.client_async import AsyncGrpcSubscription
+from logicblocks.event.transport.consumer_async import AsyncGrpcGroupConsumer
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 __all__ = [
+    "BlockingAsyncGroupConsumer",
     "BlockingAsyncGrpcAdapter",
     "BlockingAsyncGrpcSubscription",
     "GrpcClient",
@@ -114,6 +124,32 @@ class BlockingAsyncGrpcSubscription(Subscription):
             return self._loop.run(_next(self._subscription))
         except StopAsyncIteration:
             raise StopIteration from None
+
+
+class BlockingAsyncGroupConsumer(GroupConsumer):
+    """An ``AsyncGrpcGroupConsumer`` iterated from blocking code, one ``__anext__`` per
+    delivery; its deliveries are settled from the calling thread (the client hands each
+    settlement to its loop)."""
+
+    def __init__(self, loop: LoopThread, consumer: AsyncGrpcGroupConsumer):
+        self._loop = loop
+        self._consumer = consumer
+
+    @property
+    def consumer_id(self) -> str:
+        return self._consumer.consumer_id
+
+    def __next__(self) -> Delivery:
+        try:
+            return self._loop.run(_next(self._consumer))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        # Waits for the server to confirm, unless another thread is iterating (the
+        # client then only asks to leave, and that thread sees the end).
+        if self._loop.running and not self._loop.in_loop():
+            self._loop.run(self._consumer.aclose())
 
 
 class BlockingAsyncGrpcAdapter(StorageAdapter):
@@ -203,6 +239,45 @@ class BlockingAsyncGrpcAdapter(StorageAdapter):
             return subscription
 
         return BlockingAsyncGrpcSubscription(self._loop, self._loop.run(open_started()))
+
+    def create_group(
+        self, *, name: str, target: GroupTarget, start: GroupStart, settings: GroupSettings
+    ) -> GroupInfo:
+        return self._loop.run(
+            self._client.create_group(name=name, target=target, start=start, settings=settings)
+        )
+
+    def update_group(self, *, name: str, settings: GroupSettings) -> GroupInfo:
+        return self._loop.run(self._client.update_group(name=name, settings=settings))
+
+    def get_group(self, *, name: str) -> GroupInfo:
+        return self._loop.run(self._client.get_group(name=name))
+
+    def list_groups(self) -> Sequence[GroupInfo]:
+        return self._loop.run(self._client.list_groups())
+
+    def reset_group(self, *, name: str, start: GroupStart) -> GroupInfo:
+        return self._loop.run(self._client.reset_group(name=name, start=start))
+
+    def delete_group(self, *, name: str) -> None:
+        self._loop.run(self._client.delete_group(name=name))
+
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
+        consumer = self._loop.run(self._client.consume_group(name=name, consumer_id=consumer_id))
+        return BlockingAsyncGroupConsumer(self._loop, consumer)
+
+    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
+        return self._loop.run(self._client.parked_events(name=name))
+
+    def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        return self._loop.run(
+            self._client.replay_parked(name=name, sequence_numbers=sequence_numbers)
+        )
+
+    def drop_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        return self._loop.run(
+            self._client.drop_parked(name=name, sequence_numbers=sequence_numbers)
+        )
 
     def close(self) -> None:
         if self._loop.running:
