@@ -1,19 +1,22 @@
 """What a group consumer over gRPC keeps between messages; transport-free.
 
 Shared by the blocking ``GrpcGroupConsumer`` and the asyncio one, so both join, grant
-credit, settle and rejoin identically:
+credit and settle identically:
 
-- ``join()`` is the first message of each connection (the consumer's id once the server
-  gave one, so a rejoin keeps it);
+- ``join()`` is the first message of the stream;
 - ``receive()`` takes a response: the joined id, or deliveries into the buffer;
 - ``pop()`` hands out the next delivery and counts the credit it frees; ``credit_due()``
   says when to give that credit back (in batches of half the window, or at once before
   waiting on an empty buffer, so the server is never left without credit while the client
   waits);
 - acknowledgements are gathered (``Settlements``) and sent as one ``Ack`` per batch;
-- a connection lost to a server going away (``UNAVAILABLE`` and the like) is joined again
-  with backoff (``retry_delay``); what the old connection delivered is stale: the server
-  gives it back to the group, so it is dropped from the buffer and settling it does nothing.
+- once the stream is lost (``lose()``), settling does nothing: the server gives what the
+  consumer held back to the group.
+
+A lost stream is not joined again behind the application's back: the deliveries it holds
+can no longer be settled, which it should know, and where to join again (the same server,
+another one behind a balancer) is its choice. The iteration raises the documented error
+(``StorageUnavailableError`` for a server or connection gone).
 """
 
 import threading
@@ -21,14 +24,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-import grpc
-
 from logicblocks.event.store.consumer import Delivery
 from logicblocks.event.store.exceptions import ConfigurationError
 from logicblocks.event.v1 import consumer_groups_pb2
 
-from .retry import Backoff
-from .subscription import RECONNECT_CODES
 from .wire import stored_event_from_wire
 
 __all__ = [
@@ -95,11 +94,9 @@ class GrpcDelivery(Delivery):
         self,
         wire: consumer_groups_pb2.ConsumeResponse.Delivery,
         settle: Callable[["GrpcDelivery", str | None], None],
-        connection: int,
     ):
         super().__init__(event=stored_event_from_wire(wire.event), attempt=wire.attempt)
         self.delivery_id = wire.delivery_id
-        self.connection = connection
         self._settle = settle
         self._settled = False
 
@@ -115,7 +112,7 @@ class GrpcDelivery(Delivery):
 
 
 class ConsumeSession:
-    """A group consumer's state across messages and connections."""
+    """A group consumer's state across the messages of its stream."""
 
     def __init__(
         self,
@@ -131,33 +128,27 @@ class ConsumeSession:
         self.consumer_id = consumer_id
         self.credit = credit
         self.joined = False
-        self.connection = 0
+        self.lost = False
         self.buffer: deque[GrpcDelivery] = deque()
         self._settle = settle
         self._freed = 0
-        self._backoff = Backoff.for_reconnects()
 
     def join(self) -> consumer_groups_pb2.ConsumeRequest:
-        """The first message of a new connection (which makes what came before stale)."""
-        self.connection += 1
-        self.joined = False
-        self.buffer.clear()
-        self._freed = 0
+        """The first message of the stream."""
         join = consumer_groups_pb2.ConsumeRequest.Join(group=self.group, credit=self.credit)
         if self.consumer_id is not None:
             join.consumer_id = self.consumer_id
         return consumer_groups_pb2.ConsumeRequest(join=join)
 
     def receive(self, response: consumer_groups_pb2.ConsumeResponse) -> None:
-        """Take one response of the current connection."""
+        """Take one response of the stream."""
         kind = response.WhichOneof("content")
         if kind == "joined":
             self.joined = True
             self.consumer_id = response.joined.consumer_id
-            self._backoff.reset()
         elif kind == "deliveries":
             for wire in response.deliveries.deliveries:
-                self.buffer.append(GrpcDelivery(wire, self._settle, self.connection))
+                self.buffer.append(GrpcDelivery(wire, self._settle))
 
     def pop(self) -> GrpcDelivery | None:
         """The next delivery received, if any; its credit is freed."""
@@ -176,18 +167,10 @@ class ConsumeSession:
             credit=consumer_groups_pb2.ConsumeRequest.Credit(count=count)
         )
 
-    def current(self, delivery: GrpcDelivery) -> bool:
-        """Whether ``delivery`` came on the current connection (else settling it is moot)."""
-        return delivery.connection == self.connection
-
-    def retry_delay(
-        self, error: grpc.RpcError, documented: Callable[[grpc.RpcError], Exception]
-    ) -> float:
-        """The wait before joining again after ``error``, or raise its documented error
-        when it is not the server or the connection going away."""
-        if error.code() not in RECONNECT_CODES or error.code() == grpc.StatusCode.UNKNOWN:
-            raise documented(error) from None
-        return self._backoff.next_delay()
+    def lose(self) -> None:
+        """The stream is gone: what was received can no longer be settled or handed out."""
+        self.lost = True
+        self.buffer.clear()
 
 
 def nack_request(delivery: GrpcDelivery, reason: str) -> consumer_groups_pb2.ConsumeRequest:

@@ -1,10 +1,10 @@
 """A consumer of a group over gRPC, for blocking code: the ``Consume`` RPC as an iterator.
 
-One bidirectional call per connection. gRPC reads the requests from a generator in a
-thread of its own (``_requests``), fed by an outbox queue: the join, then the
-settlements (gathered acks, nacks) and credit, then the half-close that leaves the
-group. The responses are read by the thread iterating the consumer. What the two share
-(credit, buffer, rejoining) is ``ConsumeSession``.
+One bidirectional call. gRPC reads the requests from a generator in a thread of its own
+(``_requests``), fed by an outbox queue: the join, then the settlements (gathered acks,
+nacks) and credit, then the half-close that leaves the group. The responses are read by
+the thread iterating the consumer. What the blocking and asyncio consumers share (credit,
+buffer, settlements) is ``ConsumeSession``.
 """
 
 import queue
@@ -55,11 +55,12 @@ class GrpcGroupConsumer(GroupConsumer):
     """Joins group ``group`` through ``stub`` when made, and iterates its deliveries.
 
     Raises, when made, ``GroupNotFoundError`` for a group that does not exist, and the
-    gRPC clients' other documented errors. After a lost connection it joins again (with
-    backoff, for as long as it takes) under the same consumer id; deliveries of the lost
-    connection are delivered again by the group, and settling them does nothing. The
-    iteration ends when the consumer is closed or the group deleted. ``credit``: how many
-    deliveries the server may send ahead of the application.
+    gRPC clients' other documented errors. The iteration ends when the consumer is closed
+    or the group deleted, and raises ``StorageUnavailableError`` when the server or the
+    connection goes away: the group then delivers again what this consumer held, and
+    settling those deliveries does nothing; join again (through this server or another)
+    to go on. ``credit``: how many deliveries the server may send ahead of the
+    application.
     """
 
     def __init__(
@@ -71,8 +72,6 @@ class GrpcGroupConsumer(GroupConsumer):
         metadata: tuple[tuple[str, str], ...] = (),
         credit: int = DEFAULT_CREDIT,
     ):
-        self._stub = stub
-        self._metadata = metadata
         self._session = ConsumeSession(
             group=group, consumer_id=consumer_id, credit=credit, settle=self._settle
         )
@@ -80,63 +79,41 @@ class GrpcGroupConsumer(GroupConsumer):
         self._closed = threading.Event()
         self._ended = False
         self._reading = False
-        # The current connection's: a grpc call iterator (untyped in grpc-stubs), its
-        # outbox and its gathered acks.
-        self._call: Any = None
-        self._outbox: queue.SimpleQueue[Outgoing] | None = None
+        self._outbox: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         self._settlements = Settlements()
         try:
-            self._join()
+            # A grpc.CallIterator (typed without __next__ in grpc-stubs).
+            call: Any = stub.Consume(
+                _requests(self._session.join(), self._outbox, self._settlements),
+                metadata=metadata,
+            )
+        except ValueError:
+            # grpc refuses a call on a closed channel before sending anything.
+            raise StorageUnavailableError("the adapter is closed") from None
+        self._call = call
+        try:
+            while not self._session.joined:
+                self._session.receive(next(self._call))
+        except StopIteration:
+            self._ended = True  # only when the server ended the stream unasked: say so
+            raise StorageUnavailableError("the server ended the stream before joining") from None
         except grpc.RpcError as error:
+            self._session.lose()
             raise documented_error(error) from None
 
     @property
     def consumer_id(self) -> str:
         return self._session.consumer_id or ""
 
-    def _join(self) -> None:
-        """Open a connection and wait for the server's ``joined``; raises ``RpcError``."""
-        outbox: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
-        settlements = Settlements()
-        with self._lock:
-            first = self._session.join()
-            if self._outbox is not None:
-                self._outbox.put(None)  # ends the lost connection's request generator
-            self._outbox, self._settlements = outbox, settlements
-        try:
-            # A grpc.CallIterator (typed without __next__ in grpc-stubs).
-            call: Any = self._stub.Consume(
-                _requests(first, outbox, settlements), metadata=self._metadata
-            )
-        except ValueError:
-            # grpc refuses a call on a closed channel before sending anything.
-            raise StorageUnavailableError("the adapter is closed") from None
-        with self._lock:
-            self._call = call
-        while not self._session.joined:
-            try:
-                response = next(call)
-            except StopIteration:
-                # Ended before joining: closed meanwhile.
-                self._ended = True
-                return
-            self._session.receive(response)
-
     def _settle(self, delivery: GrpcDelivery, reason: str | None) -> None:
         with self._lock:
-            if not self._session.current(delivery) or self._outbox is None:
-                return  # its connection is gone: the group delivers it again anyway
-            outbox, settlements = self._outbox, self._settlements
+            if self._session.lost or self._closed.is_set():
+                return  # the server gives the event back to the group anyway
         if reason is None:
-            if settlements.add(delivery.delivery_id):
-                outbox.put(ACKS)
+            if self._settlements.add(delivery.delivery_id):
+                self._outbox.put(ACKS)
         else:
-            outbox.put(nack_request(delivery, reason))
-
-    def _send_credit(self) -> None:
-        credit = self._session.credit_due()
-        if credit is not None and self._outbox is not None:
-            self._outbox.put(credit)
+            self._outbox.put(nack_request(delivery, reason))
 
     def __next__(self) -> Delivery:
         while not self._closed.is_set() and not self._ended:
@@ -146,45 +123,46 @@ class GrpcGroupConsumer(GroupConsumer):
                 return delivery
             self._send_credit()
             with self._lock:
-                call = self._call
-                self._reading = call is not None
+                self._reading = True
             try:
-                if call is None:
-                    self._join()
-                    continue
-                response = next(call)
+                response = next(self._call)
             except StopIteration:
                 # The server ended the stream cleanly: the group was deleted, or this
                 # consumer closed.
                 self._ended = True
                 break
             except grpc.RpcError as error:
+                self._ended = True
                 with self._lock:
-                    self._call = None
+                    self._session.lose()
+                self._outbox.put(None)  # ends the request generator
                 if self._closed.is_set():
                     break
-                # Raises the documented error of a failure that is not a lost server.
-                self._closed.wait(self._session.retry_delay(error, documented_error))
-                continue
+                raise documented_error(error) from None
             finally:
                 with self._lock:
                     self._reading = False
             self._session.receive(response)
         raise StopIteration
 
+    def _send_credit(self) -> None:
+        credit = self._session.credit_due()
+        if credit is not None:
+            self._outbox.put(credit)
+
     def close(self) -> None:
         """Leave the group: the settlements made so far are sent first; what the consumer
         holds unsettled goes back to the group. Waits (up to ``CLOSE_SECONDS``) for the
         server to confirm, unless another thread is iterating (it sees the end)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
         with self._lock:
-            outbox, call, reading = self._outbox, self._call, self._reading
-        if outbox is not None:
-            outbox.put(None)  # the half-close, after every settlement queued before it
-        if call is None or reading:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            reading = self._reading
+        self._outbox.put(None)  # the half-close, after every settlement queued before it
+        if reading or self._ended:
             return
+        call = self._call
         timer = threading.Timer(CLOSE_SECONDS, call.cancel)
         timer.daemon = True
         timer.start()

@@ -1,8 +1,8 @@
 """A consumer of a group over gRPC for asyncio programs: ``async for`` without threads.
 
 The asyncio twin of ``GrpcGroupConsumer`` (same ``ConsumeSession``, same behaviour): one
-``grpc.aio`` call per connection, a writer task sending the outbox (settlements, credit,
-the half-close), and ``__anext__`` reading the responses. Settling a delivery may be done
+``grpc.aio`` call, a writer task sending the outbox (settlements, credit, the
+half-close), and ``__anext__`` reading the responses. Settling a delivery may be done
 from any thread: it is handed to the consumer's loop.
 """
 
@@ -36,8 +36,8 @@ __all__ = ["AsyncGrpcGroupConsumer"]
 class AsyncGrpcGroupConsumer:
     """Iterates a group's deliveries with ``async for``; ``join()`` (awaited by
     ``AsyncGrpcStorageAdapter.consume_group``) joins, ``aclose()`` (or ``async with``)
-    leaves. Behaves as ``GrpcGroupConsumer``: it joins again after a lost connection, and
-    the iteration ends when it is closed or the group deleted.
+    leaves. Behaves as ``GrpcGroupConsumer``: the iteration ends when it is closed or the
+    group deleted, and raises ``StorageUnavailableError`` when the server goes away.
     """
 
     def __init__(
@@ -55,11 +55,11 @@ class AsyncGrpcGroupConsumer:
             group=group, consumer_id=consumer_id, credit=credit, settle=self._settle
         )
         self._loop = asyncio.get_running_loop()
-        self._closed = asyncio.Event()
+        self._closed = False
         self._ended = False
         self._reading = False
         self._call: Any = None  # a grpc.aio.StreamStreamCall (untyped read() in grpc-stubs)
-        self._outbox: asyncio.Queue[Outgoing] | None = None
+        self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._settlements = Settlements()
         self._writer: asyncio.Task[None] | None = None
 
@@ -69,32 +69,31 @@ class AsyncGrpcGroupConsumer:
         return self._session.consumer_id or ""
 
     async def join(self) -> None:
-        """Open a connection and wait until joined; raises the documented error."""
-        try:
-            await self._join()
-        except grpc.RpcError as error:
-            raise documented_error(error) from None
-
-    async def _join(self) -> None:
-        outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
-        settlements = Settlements()
-        first = self._session.join()
-        if self._outbox is not None:
-            self._outbox.put_nowait(None)  # ends the lost connection's writer
-        self._outbox, self._settlements = outbox, settlements
+        """Open the stream and wait until joined; raises the documented error."""
         try:
             # Without a request iterator: the writer task writes (grpc-stubs insists on one).
             call: Any = self._stub.Consume(metadata=self._metadata)  # type: ignore[call-arg]
         except (grpc.aio.UsageError, ValueError):
             raise StorageUnavailableError("the adapter is closed") from None
         self._call = call
-        self._writer = asyncio.create_task(_write(call, first, outbox, settlements))
-        while not self._session.joined:
-            response = await call.read()
-            if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing in grpc-stubs
-                self._ended = True
-                return
-            self._session.receive(response)
+        self._writer = asyncio.create_task(
+            _write(call, self._session.join(), self._outbox, self._settlements)
+        )
+        try:
+            while not self._session.joined:
+                response = await call.read()
+                if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # not in grpc-stubs
+                    self._ended = True
+                    raise StorageUnavailableError("the server ended the stream before joining")
+                self._session.receive(response)
+        except grpc.RpcError as error:
+            self._lose()
+            raise documented_error(error) from None
+
+    def _lose(self) -> None:
+        self._ended = True
+        self._session.lose()
+        self._outbox.put_nowait(None)  # ends the writer
 
     def _settle(self, delivery: GrpcDelivery, reason: str | None) -> None:
         # Settlements come from any thread; the outbox is the loop's.
@@ -104,8 +103,8 @@ class AsyncGrpcGroupConsumer:
             self._loop.call_soon_threadsafe(self._queue_settlement, delivery, reason)
 
     def _queue_settlement(self, delivery: GrpcDelivery, reason: str | None) -> None:
-        if not self._session.current(delivery) or self._outbox is None:
-            return  # its connection is gone: the group delivers it again anyway
+        if self._session.lost or self._closed:
+            return  # the server gives the event back to the group anyway
         if reason is None:
             if self._settlements.add(delivery.delivery_id):
                 self._outbox.put_nowait(ACKS)
@@ -114,14 +113,14 @@ class AsyncGrpcGroupConsumer:
 
     def _send_credit(self) -> None:
         credit = self._session.credit_due()
-        if credit is not None and self._outbox is not None:
+        if credit is not None:
             self._outbox.put_nowait(credit)
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Delivery:
-        while not self._closed.is_set() and not self._ended:
+        while not self._closed and not self._ended:
             delivery = self._session.pop()
             if delivery is not None:
                 self._send_credit()
@@ -129,19 +128,12 @@ class AsyncGrpcGroupConsumer:
             self._send_credit()
             self._reading = True
             try:
-                if self._call is None:
-                    await self._join()
-                    continue
                 response = await self._call.read()
             except grpc.RpcError as error:
-                self._call = None
-                if self._closed.is_set():
+                self._lose()
+                if self._closed:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._closed.wait(), self._session.retry_delay(error, documented_error)
-                    )
-                continue
+                raise documented_error(error) from None
             finally:
                 self._reading = False
             if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # missing in grpc-stubs
@@ -153,10 +145,8 @@ class AsyncGrpcGroupConsumer:
 
     def close(self) -> None:
         """Leave the group (the settlements made so far are sent first); does not wait."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        if self._outbox is not None:
+        if not self._closed:
+            self._closed = True
             self._outbox.put_nowait(None)
 
     async def aclose(self) -> None:
@@ -164,7 +154,7 @@ class AsyncGrpcGroupConsumer:
         unless another task is reading the stream (it sees the end)."""
         self.close()
         call = self._call
-        if call is None or self._reading:
+        if call is None or self._reading or self._ended:
             return
         try:
             async with asyncio.timeout(CLOSE_SECONDS):
