@@ -280,3 +280,42 @@ class GroupLeasesContract(GroupRecordsFixtures):
         assert second.renew(
             "billing", generation=0, member="b", partitions=set(partitions), lease_until=70
         ) == set(won["b"])
+
+    def test_members_of_two_servers_beating_at_once_all_get_through(
+        self, group_records_pair: tuple[GroupRecords, GroupRecords]
+    ) -> None:
+        first, second = group_records_pair
+        first.create(make_definition())
+        # Each round, each side brings back members that expired, while forgetting the
+        # other side's expired ones: both change the same rows at once.
+        rounds = 20
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def beat(records: GroupRecords, side: str) -> None:
+            try:
+                for round_number in range(rounds):
+                    barrier.wait(timeout=30)
+                    for index in range(4):
+                        records.heartbeat(
+                            "billing",
+                            f"{side}-{(round_number + index) % 6}",
+                            now=float(round_number),
+                            expires_at=round_number + 0.5,
+                        )
+            except BaseException as error:
+                errors.append(error)
+                barrier.abort()
+
+        threads = [
+            threading.Thread(target=beat, args=(first, "a")),
+            threading.Thread(target=beat, args=(second, "b")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        last = rounds - 1
+        expected = sorted(f"{side}-{(last + i) % 6}" for side in "ab" for i in range(4))
+        assert first.members("billing", now=last) == expected
