@@ -1,0 +1,421 @@
+"""What one owner of one partition hands out, and the progress that follows: I/O-free.
+
+A ``PartitionDispatcher`` is the state of a partition while a member owns it. The consumer
+feeds it the partition's events in sequence order (``offer``), asks it for deliveries
+(``hand_out``), tells it how they were settled (``ack``, ``fail``, ``expire``) and saves
+what it reports (``take_changes``). It never reads a clock or storage: every time is
+passed in, so tests drive it step by step.
+
+Its rules, from the group's design:
+
+- At most one delivery of a stream is out at a time, in position order: a stream's next
+  event waits until the previous one is acknowledged or parked. A failed event (nacked or
+  not settled within ``ack_timeout``) is delivered again after ``settings.backoff``, still
+  blocking its stream, until it failed ``max_retries + 1`` times; then it is parked, which
+  counts as done, and the stream moves on.
+- The buffer is bounded: ``offer`` refuses events once ``buffer_limit`` are outstanding
+  (the reader stops there and reads again later from ``cursor``).
+- Progress: ``checkpoint`` (every event of the partition up to it is done), ``done``
+  above it, and ``attempts`` of failed events not yet done, so a new owner goes on where
+  this one stopped and counts retries on.
+- Replays of parked events are delivered once more each, beside the streams (they are
+  old events whose streams moved on): acknowledged, they are unparked; failed, parked
+  again.
+"""
+
+import dataclasses
+import heapq
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from logicblocks.event.store.groups import GroupSettings, ParkedEvent
+from logicblocks.event.store.records import EventRecord
+
+from .records import PartitionProgress
+
+__all__ = ["Changes", "Handout", "PartitionDispatcher"]
+
+_READY = 0
+_IN_FLIGHT = 1
+_WAITING = 2
+
+# The events above the checkpoint a dispatcher keeps track of (outstanding and done), as a
+# multiple of its buffer: the done ones are saved with every progress, so one stream held
+# back by a failing event (for up to max_retries backoffs) must not let them grow unbounded.
+_WINDOW_FACTOR = 8
+
+_StreamKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Handout:
+    """One delivery a dispatcher decided on.
+
+    Attributes:
+        token: identifies this delivery: settling it with an older token changes nothing.
+        record: the event.
+        attempt: which delivery of the event this is (1 for the first).
+        deadline: when it counts as failed unless settled.
+        replay: whether it replays a parked event.
+    """
+
+    token: int
+    record: EventRecord
+    attempt: int
+    deadline: float
+    replay: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a dispatcher has to save since it was last asked: its progress, events to
+    park, and replayed parked events to unpark (``GroupRecords.save``)."""
+
+    progress: PartitionProgress
+    parked: tuple[ParkedEvent, ...]
+    unparked: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class _Stream:
+    # The buffered events of one stream; the head (queue[0]) is the one delivered next,
+    # in flight, or waiting for its retry.
+    queue: deque[EventRecord]
+    state: int = _READY
+    token: int = 0
+    deadline: float = 0.0
+
+
+@dataclass(slots=True)
+class _Replay:
+    parked: ParkedEvent
+    record: EventRecord
+    state: int = _READY
+    token: int = 0
+    deadline: float = 0.0
+
+
+class PartitionDispatcher:
+    """One partition's deliveries and progress while a member owns it.
+
+    Not thread-safe: the consumer calls it under its own lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        progress: PartitionProgress,
+        settings: GroupSettings,
+        buffer_limit: int,
+    ):
+        self.partition = progress.partition
+        self.settings = settings
+        self.buffer_limit = buffer_limit
+        self.checkpoint = progress.checkpoint
+        # Every event of the partition up to the cursor was offered (or is done).
+        self.cursor = progress.checkpoint
+        self._done = set(progress.done)
+        self._attempts = dict(progress.attempts)
+        # Sequence numbers offered above the checkpoint, ascending: its front decides it.
+        self._order: deque[int] = deque()
+        self._streams: dict[_StreamKey, _Stream] = {}
+        self._ready: list[tuple[int, _StreamKey]] = []
+        self._waiting: list[tuple[float, int, int, _StreamKey]] = []
+        # (deadline, token, sequence number, stream; None for a replay)
+        self._deadlines: list[tuple[float, int, int, _StreamKey | None]] = []
+        self._replays: dict[int, _Replay] = {}
+        self._replay_ready: list[int] = []
+        self._parked: list[ParkedEvent] = []
+        self._unparked: list[int] = []
+        self._buffered = 0
+        self._in_flight = 0
+        self._tokens = 0
+        self._dirty = False
+
+    @property
+    def in_flight(self) -> int:
+        """How many of its deliveries are out, unsettled and within their deadline."""
+        return self._in_flight
+
+    @property
+    def buffered(self) -> int:
+        """How many offered events are not yet done."""
+        return self._buffered
+
+    @property
+    def has_room(self) -> bool:
+        """Whether ``offer`` would take another event."""
+        return (
+            self._buffered < self.buffer_limit
+            and len(self._order) < _WINDOW_FACTOR * self.buffer_limit
+        )
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there is progress, parking or unparking not yet taken to be saved."""
+        return self._dirty
+
+    def offer(self, record: EventRecord) -> bool:
+        """Take the partition's next event read; ``False`` (and nothing changes) when the
+        buffer is full. Events up to ``cursor`` and events already done are passed over."""
+        number = record.sequence_number
+        if number <= self.cursor:
+            return True
+        if number in self._done:
+            # Done by an earlier owner: it only has to pass the checkpoint.
+            self._order.append(number)
+            self.cursor = number
+            self._advance_checkpoint()
+            return True
+        if not self.has_room:
+            return False
+        key = (record.category, record.stream)
+        stream = self._streams.get(key)
+        if stream is None:
+            self._streams[key] = _Stream(deque((record,)))
+            heapq.heappush(self._ready, (number, key))
+        else:
+            stream.queue.append(record)
+        self._order.append(number)
+        self._buffered += 1
+        self.cursor = number
+        return True
+
+    def advance(self, sequence_number: int) -> None:
+        """Every event of the partition up to ``sequence_number`` has been offered (a read
+        reached it without a refusal)."""
+        if sequence_number > self.cursor:
+            self.cursor = sequence_number
+            self._advance_checkpoint()
+
+    def add_replay(self, parked: ParkedEvent, record: EventRecord) -> bool:
+        """Deliver the parked event once more; ``False`` when it is already being replayed
+        or its last replay is not saved yet."""
+        number = parked.sequence_number
+        if (
+            number in self._replays
+            or number in self._unparked
+            or any(event.sequence_number == number for event in self._parked)
+        ):
+            return False
+        self._replays[number] = _Replay(parked, record)
+        heapq.heappush(self._replay_ready, number)
+        return True
+
+    def next_ready(self, now: float) -> int | None:
+        """The sequence number ``hand_out(now)`` would deliver, ``None`` when nothing is
+        ready (consumers take from the partition whose next is lowest)."""
+        self._promote(now)
+        if self._replay_ready:
+            return self._replay_ready[0]
+        return self._ready[0][0] if self._ready else None
+
+    def hand_out(self, now: float) -> Handout | None:
+        """Deliver the next ready event (a replay first), due back by ``now + ack_timeout``."""
+        self._promote(now)
+        self._tokens += 1
+        token = self._tokens
+        deadline = now + self.settings.ack_timeout
+        if self._replay_ready:
+            replay = self._replays[heapq.heappop(self._replay_ready)]
+            replay.state, replay.token, replay.deadline = _IN_FLIGHT, token, deadline
+            self._in_flight += 1
+            number = replay.parked.sequence_number
+            heapq.heappush(self._deadlines, (deadline, token, number, None))
+            return Handout(token, replay.record, replay.parked.attempts + 1, deadline, True)
+        if not self._ready:
+            return None
+        number, key = heapq.heappop(self._ready)
+        stream = self._streams[key]
+        stream.state, stream.token, stream.deadline = _IN_FLIGHT, token, deadline
+        self._in_flight += 1
+        heapq.heappush(self._deadlines, (deadline, token, number, key))
+        attempt = self._attempts.get(number, 0) + 1
+        return Handout(token, stream.queue[0], attempt, deadline)
+
+    def ack(self, handout: Handout) -> bool:
+        """The delivery succeeded; ``False`` when it was settled already or replaced.
+
+        An ack that comes after the deadline still counts while the event waits for its
+        retry: it is done, so delivering it again would only repeat the work.
+        """
+        record = handout.record
+        if handout.replay:
+            replay = self._live_replay(handout)
+            if replay is None:
+                return False
+            self._end_replay(replay)
+            self._unparked.append(record.sequence_number)
+            return True
+        stream = self._head(handout)
+        if stream is None:
+            return False
+        self._finish_head(stream, record)
+        return True
+
+    def fail(self, handout: Handout, reason: str, now: float) -> bool:
+        """The delivery failed (a nack with ``reason``); ``False`` when it was settled
+        already or replaced. Retried after the backoff, or parked once retries are spent."""
+        if handout.replay:
+            replay = self._live_replay(handout)
+            if replay is None:
+                return False
+            self._fail_replay(replay, reason, now)
+            return True
+        stream = self._head(handout)
+        if stream is None or stream.state != _IN_FLIGHT:
+            return False
+        self._fail_head(stream, handout.record, reason, now)
+        return True
+
+    def expire(self, now: float) -> int:
+        """Fail every delivery whose deadline passed by ``now``; returns how many."""
+        expired = 0
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, token, number, key = heapq.heappop(self._deadlines)
+            reason = f"not acknowledged within the ack timeout ({self.settings.ack_timeout}s)"
+            if key is None:
+                replay = self._replays.get(number)
+                if replay is not None and replay.state == _IN_FLIGHT and replay.token == token:
+                    self._fail_replay(replay, reason, now)
+                    expired += 1
+                continue
+            # Entries of deliveries settled since are stale: the token tells.
+            stream = self._streams.get(key)
+            if stream is not None and stream.state == _IN_FLIGHT and stream.token == token:
+                self._fail_head(stream, stream.queue[0], reason, now)
+                expired += 1
+        return expired
+
+    def next_wake(self) -> float | None:
+        """The earliest time something here changes by itself (a deadline passes or a retry
+        comes due), ``None`` when nothing will; a hint, possibly early."""
+        times = [entries[0][0] for entries in (self._deadlines, self._waiting) if entries]
+        return min(times, default=None)
+
+    def last_deadline(self) -> float | None:
+        """The latest deadline of the deliveries out, ``None`` when none is out."""
+        deadlines = [s.deadline for s in self._streams.values() if s.state == _IN_FLIGHT]
+        deadlines += [r.deadline for r in self._replays.values() if r.state == _IN_FLIGHT]
+        return max(deadlines, default=None)
+
+    def progress(self) -> PartitionProgress:
+        """The partition's progress as it stands."""
+        return PartitionProgress(
+            partition=self.partition,
+            checkpoint=self.checkpoint,
+            done=tuple(sorted(self._done)),
+            attempts=tuple(sorted(self._attempts.items())),
+        )
+
+    def take_changes(self) -> Changes | None:
+        """What to save since the last call (``None`` when nothing changed)."""
+        if not self._dirty:
+            return None
+        changes = Changes(self.progress(), tuple(self._parked), tuple(self._unparked))
+        self._parked.clear()
+        self._unparked.clear()
+        self._dirty = False
+        return changes
+
+    def _head(self, handout: Handout) -> _Stream | None:
+        record = handout.record
+        stream = self._streams.get((record.category, record.stream))
+        if (
+            stream is None
+            or stream.token != handout.token
+            or stream.state == _READY
+            or stream.queue[0].sequence_number != record.sequence_number
+        ):
+            return None
+        return stream
+
+    def _live_replay(self, handout: Handout) -> _Replay | None:
+        replay = self._replays.get(handout.record.sequence_number)
+        if replay is None or replay.state != _IN_FLIGHT or replay.token != handout.token:
+            return None
+        return replay
+
+    def _finish_head(self, stream: _Stream, record: EventRecord) -> None:
+        if stream.state == _IN_FLIGHT:
+            self._in_flight -= 1
+        number = record.sequence_number
+        stream.queue.popleft()
+        self._buffered -= 1
+        self._done.add(number)
+        self._attempts.pop(number, None)
+        key = (record.category, record.stream)
+        if stream.queue:
+            stream.state = _READY
+            heapq.heappush(self._ready, (stream.queue[0].sequence_number, key))
+        else:
+            del self._streams[key]
+        self._dirty = True
+        self._advance_checkpoint()
+
+    def _fail_head(self, stream: _Stream, record: EventRecord, reason: str, now: float) -> None:
+        number = record.sequence_number
+        failures = self._attempts.get(number, 0) + 1
+        self._attempts[number] = failures
+        self._dirty = True
+        if failures > self.settings.max_retries:
+            self._parked.append(self._parked_event(record, reason, failures, now))
+            self._finish_head(stream, record)
+            return
+        self._in_flight -= 1
+        stream.state = _WAITING
+        due = now + self.settings.backoff(failures)
+        heapq.heappush(self._waiting, (due, number, stream.token, (record.category, record.stream)))
+
+    def _end_replay(self, replay: _Replay) -> None:
+        self._in_flight -= 1
+        del self._replays[replay.parked.sequence_number]
+        self._dirty = True
+
+    def _fail_replay(self, replay: _Replay, reason: str, now: float) -> None:
+        self._end_replay(replay)
+        failures = replay.parked.attempts + 1
+        self._parked.append(
+            dataclasses.replace(
+                replay.parked,
+                reason=reason,
+                attempts=failures,
+                parked_at=datetime.fromtimestamp(now, UTC),
+                replaying=False,
+            )
+        )
+
+    def _parked_event(
+        self, record: EventRecord, reason: str, attempts: int, now: float
+    ) -> ParkedEvent:
+        return ParkedEvent(
+            sequence_number=record.sequence_number,
+            event_id=record.id,
+            category=record.category,
+            stream=record.stream,
+            position=record.position,
+            partition=self.partition,
+            reason=reason,
+            attempts=attempts,
+            parked_at=datetime.fromtimestamp(now, UTC),
+        )
+
+    def _promote(self, now: float) -> None:
+        # Retries that came due join the ready streams; entries of streams settled since
+        # (a late ack) are stale and dropped.
+        while self._waiting and self._waiting[0][0] <= now:
+            _, number, token, key = heapq.heappop(self._waiting)
+            stream = self._streams.get(key)
+            if stream is not None and stream.state == _WAITING and stream.token == token:
+                stream.state = _READY
+                heapq.heappush(self._ready, (number, key))
+
+    def _advance_checkpoint(self) -> None:
+        order, done = self._order, self._done
+        while order and order[0] in done:
+            done.discard(order.popleft())
+        checkpoint = order[0] - 1 if order else self.cursor
+        if checkpoint != self.checkpoint:
+            self.checkpoint = checkpoint
+            self._dirty = True
