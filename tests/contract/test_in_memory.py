@@ -7,6 +7,7 @@ import pytest
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
@@ -15,7 +16,11 @@ from logicblocks.event.testing.contract import (
 
 
 class TestInMemoryStorageAdapter(
-    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
+    StorageAdapterContract,
+    SubscriptionContract,
+    RecordStorageContract,
+    ListingContract,
+    ConsumerGroupContract,
 ):
     @pytest.fixture
     def adapter_factory(self) -> Iterator[AdapterFactory]:

@@ -15,7 +15,15 @@ from logicblocks.event.store.adapters.base import (
     validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition, validate_conditions
+from logicblocks.event.store.consumer import GroupConsumer
 from logicblocks.event.store.exceptions import InvalidInputError
+from logicblocks.event.store.groups import (
+    GroupInfo,
+    GroupSettings,
+    GroupStart,
+    GroupTarget,
+    ParkedEvent,
+)
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
 from logicblocks.event.store.publishing import PendingWrite
 from logicblocks.event.store.records import (
@@ -31,6 +39,7 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
 from .groups.records import GroupRecords
+from .groups.service import GroupService
 from .head_signal import HeadSignal
 from .local_subscription import LocalSubscription
 
@@ -210,6 +219,42 @@ class RecordStorageAdapter(StorageAdapter):
     def group_records(self) -> GroupRecords:
         """Where this engine keeps its consumer groups (beside its events)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep consumer groups")
+
+    # Consumer groups: kept in group_records(), served by groups.service.
+
+    def create_group(
+        self, *, name: str, target: GroupTarget, start: GroupStart, settings: GroupSettings
+    ) -> GroupInfo:
+        return GroupService(self).create_group(
+            name=name, target=target, start=start, settings=settings
+        )
+
+    def update_group(self, *, name: str, settings: GroupSettings) -> GroupInfo:
+        return GroupService(self).update_group(name=name, settings=settings)
+
+    def get_group(self, *, name: str) -> GroupInfo:
+        return GroupService(self).get_group(name=name)
+
+    def list_groups(self) -> Sequence[GroupInfo]:
+        return GroupService(self).list_groups()
+
+    def reset_group(self, *, name: str, start: GroupStart) -> GroupInfo:
+        return GroupService(self).reset_group(name=name, start=start)
+
+    def delete_group(self, *, name: str) -> None:
+        GroupService(self).delete_group(name=name)
+
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
+        return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
+
+    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
+        return GroupService(self).parked_events(name=name)
+
+    def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        return GroupService(self).replay_parked(name=name, sequence_numbers=sequence_numbers)
+
+    def drop_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
+        return GroupService(self).drop_parked(name=name, sequence_numbers=sequence_numbers)
 
     @abstractmethod
     def head(self) -> int:

@@ -193,15 +193,20 @@ class PartitionDispatcher:
         """Deliver the parked event once more; ``False`` when it is already being replayed
         or its last replay is not saved yet."""
         number = parked.sequence_number
-        if (
-            number in self._replays
-            or number in self._unparked
-            or any(event.sequence_number == number for event in self._parked)
-        ):
+        if not self.wants_replay(number):
             return False
         self._replays[number] = _Replay(parked, record)
         heapq.heappush(self._replay_ready, number)
         return True
+
+    def wants_replay(self, sequence_number: int) -> bool:
+        """Whether ``add_replay`` would take the parked event: it is neither being replayed
+        nor settled with its outcome still to be saved."""
+        return not (
+            sequence_number in self._replays
+            or sequence_number in self._unparked
+            or any(event.sequence_number == sequence_number for event in self._parked)
+        )
 
     def next_ready(self, now: float) -> int | None:
         """The sequence number ``hand_out(now)`` would deliver, ``None`` when nothing is

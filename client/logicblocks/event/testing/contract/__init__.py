@@ -20,12 +20,14 @@ project's repository): numbering, atomic publishes, conditions, races, retries, 
 exact round trips, and (``ConsistencyContract``) tags, metadata, queries, reads by time and
 publishes across streams. ``SubscriptionContract`` checks subscriptions, and
 ``RecordStorageContract`` the ``read_records`` of engines built on
-``RecordStorageAdapter``, and ``ListingContract`` their listings and summary. Needs pytest
+``RecordStorageAdapter``, and ``ListingContract`` their listings and summary;
+``ConsumerGroupContract`` checks consumer groups. Needs pytest
 and hypothesis (the ``testing`` extra).
 """
 
 from .consistency import ConsistencyContract, ConsistencyModelContract
 from .fixtures import AdapterFactory
+from .groups import ConsumerGroupContract
 from .listing import ListingContract
 from .reads import ReadsContract
 from .records import RecordStorageContract
@@ -36,6 +38,7 @@ __all__ = [
     "AdapterFactory",
     "ConsistencyContract",
     "ConsistencyModelContract",
+    "ConsumerGroupContract",
     "ListingContract",
     "ReadsContract",
     "RecordStorageContract",

@@ -1,0 +1,386 @@
+"""The member loop of a ``LocalGroupConsumer``: every storage call the consumer makes.
+
+One thread runs ``MemberLoop.run``. Each turn it takes the most pressing of these steps,
+deciding under the consumer's lock and doing the I/O outside it:
+
+- a tick, every ``member_timeout / 3``: heartbeat (only while the consumer is active:
+  waiting in ``__next__``, or it asked or settled within ``member_timeout``), read the
+  group again (a reset bumps its generation; settings may change), renew the leases held,
+  mark partitions whose desired owner is now another member as draining, claim the ones
+  this member should own, and pick up replays of parked events;
+- release draining partitions that have no delivery out (saving their progress first);
+- save progress, parkings and unparkings in one batch, at most ``_SAVE_INTERVAL`` after
+  the first change;
+- read the target after the lowest cursor of the owned partitions that have room, and
+  feed each event to its partition's dispatcher.
+
+A lease renewed at ``t`` runs to ``t + ack_timeout + 2 * member_timeout / 3``: handing out
+stays allowed for two ticks after it (see ``consumer.py``), and a member that vanished is
+replaced at most that long after its last renewal.
+"""
+
+import logging
+import threading
+from collections.abc import Callable, Sequence, Set
+from functools import partial
+from typing import TYPE_CHECKING
+
+from logicblocks.event.store.exceptions import GroupNotFoundError
+from logicblocks.event.store.groups import GroupSettings
+
+from .consumer import LocalGroupConsumer, Owned
+from .dispatch import Changes, PartitionDispatcher
+from .partitions import desired_partitions, partition_of
+from .records import GroupDefinition, PartitionProgress
+
+if TYPE_CHECKING:
+    from logicblocks.event.storage.engine import RecordStorageAdapter
+
+__all__ = ["MemberLoop", "buffer_limit"]
+
+_log = logging.getLogger(__name__)
+
+# Events read per page of the target.
+_PAGE_SIZE = 500
+# How long one wait for the head lasts: bounds how late the watcher notices the end.
+_WATCH_SLICE = 0.25
+
+
+def buffer_limit(settings: GroupSettings) -> int:
+    """How many outstanding events one partition buffers: a few thousand per member owning
+    every partition, and room for at least twice the credit spread over the partitions."""
+    return max(32, (8192 + 2 * settings.max_in_flight) // settings.partitions)
+
+
+class MemberLoop:
+    """The storage side of one consumer (see the module's notes). Joins when made: raises
+    ``GroupNotFoundError`` for a missing group."""
+
+    def __init__(self, *, adapter: "RecordStorageAdapter", name: str, consumer: LocalGroupConsumer):
+        self._adapter = adapter
+        self._records = adapter.group_records()
+        self._name = name
+        self._consumer = consumer
+        self._member = consumer.consumer_id
+        self.definition: GroupDefinition = self._records.get(name)
+        now = consumer.clock()
+        self._beat(now)
+        self._known_head = adapter.head()
+        self._next_tick = now
+        self._stopped = threading.Event()
+
+    @property
+    def settings(self) -> GroupSettings:
+        """The group's settings as last read."""
+        return self.definition.settings
+
+    def run(self) -> None:
+        """Serve the consumer until it is closed, the group deleted or storage fails."""
+        watcher = threading.Thread(target=self._watch, name=f"{self._name} head", daemon=True)
+        watcher.start()
+        deleted = False
+        try:
+            while (step := self._next_step()) is not None:
+                step()
+        except GroupNotFoundError:
+            deleted = True
+        except BaseException as error:
+            with self._consumer.lock:
+                self._consumer.error = error
+        finally:
+            self._stopped.set()
+            if not deleted:
+                self._leave()
+            with self._consumer.lock:
+                self._consumer.ended = True
+                self._consumer.deliverable.notify_all()
+
+    def _next_step(self) -> Callable[[], None] | None:
+        consumer = self._consumer
+        with consumer.lock:
+            while True:
+                if consumer.closed or consumer.error is not None:
+                    return None
+                now = consumer.clock()
+                if now >= self._next_tick:
+                    return partial(self._tick, now)
+                consumer.expire(now)
+                if any(o.draining and o.dispatcher.in_flight == 0 for o in consumer.owned.values()):
+                    return self._release
+                if consumer.save_due is not None and now >= consumer.save_due:
+                    return self._save
+                if self._needs_read():
+                    return self._read
+                consumer.wake.wait(self._wait(now))
+
+    def _wait(self, now: float) -> float:
+        times = [self._next_tick]
+        if self._consumer.save_due is not None:
+            times.append(self._consumer.save_due)
+        times += [
+            wake
+            for owned in self._consumer.owned.values()
+            if (wake := owned.dispatcher.next_wake()) is not None
+        ]
+        return max(min(times) - now, 0.001)
+
+    def _beat(self, now: float) -> list[str]:
+        return self._records.heartbeat(
+            self._name, self._member, now=now, expires_at=now + self.settings.member_timeout
+        )
+
+    def _tick(self, now: float) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            active = (
+                consumer.waiting > 0 or now - consumer.last_active <= self.settings.member_timeout
+            )
+        live = self._beat(now) if active else self._records.members(self._name, now=now)
+        definition = self._records.get(self._name)
+        settings = definition.settings
+        generation = definition.generation
+        interval = settings.member_timeout / 3
+        lease_until = now + settings.ack_timeout + 2 * interval
+        with consumer.lock:
+            if generation != self.definition.generation:
+                # Reset: what this member held belongs to the old generation; settling it
+                # changes nothing now, and every partition is claimed afresh.
+                consumer.owned.clear()
+            self.definition = definition
+            for owned in consumer.owned.values():
+                owned.dispatcher.settings = settings
+                owned.dispatcher.buffer_limit = buffer_limit(settings)
+            held = set(consumer.owned)
+        if held:
+            kept = self._records.renew(
+                self._name,
+                generation=generation,
+                member=self._member,
+                partitions=held,
+                lease_until=lease_until,
+            )
+            with consumer.lock:
+                for partition in held:
+                    if partition in kept:
+                        consumer.owned[partition].lease_until = lease_until
+                    else:
+                        del consumer.owned[partition]
+        desired = (
+            desired_partitions(self._name, settings.partitions, live, self._member)
+            if active
+            else set()
+        )
+        with consumer.lock:
+            for partition, owned in consumer.owned.items():
+                owned.draining = partition not in desired
+            held = set(consumer.owned)
+        claimed = self._claim(sorted(desired - held), generation, now, lease_until)
+        with consumer.lock:
+            for progress in claimed:
+                dispatcher = PartitionDispatcher(
+                    progress=progress, settings=settings, buffer_limit=buffer_limit(settings)
+                )
+                consumer.owned[progress.partition] = Owned(dispatcher, lease_until)
+            replaying = {p for p, owned in consumer.owned.items() if not owned.draining}
+            self._next_tick = now + interval
+            consumer.deliverable.notify_all()
+        self._pick_up_replays(replaying)
+
+    def _claim(
+        self, partitions: Sequence[int], generation: int, now: float, lease_until: float
+    ) -> list[PartitionProgress]:
+        claimed = []
+        for partition in partitions:
+            progress = self._records.claim(
+                self._name,
+                generation=generation,
+                partition=partition,
+                member=self._member,
+                now=now,
+                lease_until=lease_until,
+            )
+            if progress is not None:
+                claimed.append(progress)
+        return claimed
+
+    def _pick_up_replays(self, partitions: Set[int]) -> None:
+        if not partitions:
+            return
+        consumer = self._consumer
+        for parked in self._records.replaying(self._name, partitions):
+            with consumer.lock:
+                owned = consumer.owned.get(parked.partition)
+                if owned is None or not owned.dispatcher.wants_replay(parked.sequence_number):
+                    continue
+            record = self._adapter.read_record_by_id(parked.event_id)
+            with consumer.lock:
+                if record is not None and consumer.owned.get(parked.partition) is owned:
+                    owned.dispatcher.add_replay(parked, record)
+                    consumer.deliverable.notify_all()
+
+    def _release(self) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            drained = {
+                partition: owned
+                for partition, owned in consumer.owned.items()
+                if owned.draining and owned.dispatcher.in_flight == 0
+            }
+            for partition in drained:
+                del consumer.owned[partition]
+            changes = [
+                change
+                for owned in drained.values()
+                if (change := owned.dispatcher.take_changes()) is not None
+            ]
+        self._store(changes)
+        self._records.release(
+            self._name,
+            generation=self.definition.generation,
+            member=self._member,
+            partitions=set(drained),
+        )
+
+    def _save(self) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            consumer.save_due = None
+            pending = [
+                (owned, change)
+                for owned in consumer.owned.values()
+                if (change := owned.dispatcher.take_changes()) is not None
+            ]
+        written = self._store([change for _, change in pending])
+        with consumer.lock:
+            for owned, change in pending:
+                partition = change.progress.partition
+                if partition not in written and consumer.owned.get(partition) is owned:
+                    # Another member owns it now: what this one held there is stale.
+                    del consumer.owned[partition]
+
+    def _store(self, changes: Sequence[Changes]) -> set[int]:
+        if not changes:
+            return set()
+        return self._records.save(
+            self._name,
+            generation=self.definition.generation,
+            member=self._member,
+            progress=[change.progress for change in changes],
+            parked=[event for change in changes for event in change.parked],
+            unparked=[number for change in changes for number in change.unparked],
+        )
+
+    def _needs_read(self) -> bool:
+        return any(
+            not owned.draining
+            and owned.dispatcher.has_room
+            and owned.dispatcher.cursor < self._known_head
+            for owned in self._consumer.owned.values()
+        )
+
+    def _read(self) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            feeding = {
+                partition: owned
+                for partition, owned in consumer.owned.items()
+                if not owned.draining and owned.dispatcher.has_room
+            }
+            if not feeding:
+                return
+            after = min(owned.dispatcher.cursor for owned in feeding.values())
+            partitions = self.settings.partitions
+            target = self.definition.target
+        # The head is read first: a short page then holds every event of the target up to
+        # it (sequence numbers are given in commit order), so cursors may move up to it.
+        head = self._adapter.head()
+        page = list(
+            self._adapter.read_records(target=target, after_sequence_number=after, limit=_PAGE_SIZE)
+        )
+        if len(page) == _PAGE_SIZE:
+            reached = page[-1].sequence_number
+        else:
+            reached = max(head, page[-1].sequence_number) if page else head
+        with consumer.lock:
+            refused: set[int] = set()
+            for record in page:
+                partition = partition_of(record.category, record.stream, partitions)
+                owned = feeding.get(partition)
+                if (
+                    owned is None
+                    or partition in refused
+                    or consumer.owned.get(partition) is not owned
+                ):
+                    continue
+                if not owned.dispatcher.offer(record):
+                    refused.add(partition)
+            for partition, owned in feeding.items():
+                if partition not in refused and consumer.owned.get(partition) is owned:
+                    owned.dispatcher.advance(reached)
+            self._known_head = max(self._known_head, head)
+            if any(owned.dispatcher.dirty for owned in feeding.values()):
+                consumer.changed(consumer.clock(), wake_loop=False)
+            consumer.deliverable.notify_all()
+
+    def _watch(self) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            known = self._known_head
+        while not self._stopped.is_set():
+            try:
+                head = self._adapter.wait_for_head_change(known, _WATCH_SLICE)
+            except Exception as error:
+                with consumer.lock:
+                    if consumer.error is None:
+                        consumer.error = error
+                    consumer.wake.notify()
+                return
+            if head > known:
+                known = head
+                with consumer.lock:
+                    if head > self._known_head:
+                        self._known_head = head
+                        consumer.wake.notify()
+
+    def _leave(self) -> None:
+        consumer = self._consumer
+        with consumer.lock:
+            held = dict(consumer.owned)
+            # Nothing is handed out or settled any more: settlements now change nothing.
+            consumer.owned.clear()
+            changes = [
+                change
+                for owned in held.values()
+                if (change := owned.dispatcher.take_changes()) is not None
+            ]
+            free = {p for p, owned in held.items() if owned.dispatcher.in_flight == 0}
+            deadlines = [
+                deadline
+                for owned in held.values()
+                if (deadline := owned.dispatcher.last_deadline()) is not None
+            ]
+        generation = self.definition.generation
+        try:
+            self._store(changes)
+            if free:
+                self._records.release(
+                    self._name, generation=generation, member=self._member, partitions=free
+                )
+            if deadlines:
+                # Deliveries still out keep their partitions until their deadline passes
+                # (per-stream order), and no longer: the lease is cut down to it.
+                self._records.renew(
+                    self._name,
+                    generation=generation,
+                    member=self._member,
+                    partitions=set(held) - free,
+                    lease_until=max(deadlines),
+                )
+            self._records.leave(self._name, self._member)
+        except GroupNotFoundError:
+            pass
+        except Exception:
+            # Leaving is best effort: unsaved acks are delivered again, leases run out.
+            _log.warning(
+                "consumer %s could not leave group %s", self._member, self._name, exc_info=True
+            )
