@@ -16,6 +16,7 @@ import pytest
 
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
+from logicblocks.event.store.groups import GroupSettings
 from logicblocks.event.types import NewEvent, StoredEvent
 from tests.support.server_process import COMMAND, ServerProcess
 
@@ -317,3 +318,41 @@ def test_categories_streams_and_info_list_every_page(server: ServerProcess) -> N
     assert info["storage"] == "memory"
     assert info["head"] == max(row["last_sequence_number"] for row in categories.values())
     assert info["streams"] >= 2_100 and info["categories"] == len(categories)
+
+
+def test_groups_are_listed_with_their_lag_and_parked_events_replayed_and_dropped(
+    server: ServerProcess,
+) -> None:
+    with GrpcStorageAdapter(target=server.target) as adapter:
+        store = EventStore(adapter)
+        orders = store.stream(category="cli-groups", stream="o-1")
+        orders.publish(events=[NewEvent(name="placed", payload={}) for _ in range(3)])
+        group = store.category(category="cli-groups").consumer_group("cli-billing")
+        group.create(settings=GroupSettings(max_retries=0, retry_backoff=0.0))
+        with group.consume() as deliveries:
+            first = next(deliveries)
+            first.nack(reason="no such customer")  # no retries: parked at once
+            second = next(deliveries)  # the stream moves on past the parked event
+        assert second.event.position == 1
+        parked_number = first.event.sequence_number
+
+    listed = cli("groups", target=server.target)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [row for row in json_lines(listed.stdout) if row["name"] == "cli-billing"]
+    assert (row["target"], row["start"], row["parked"]) == ("category cli-groups", "beginning", 1)
+    assert row["lag"] >= 2  # the second delivery was never acked, the third never sent
+
+    parked = cli("parked", "cli-billing", "--format", "table", target=server.target)
+    assert parked.returncode == 0, parked.stderr
+    assert "no such customer" in parked.stdout
+
+    replayed = cli(
+        "replay", "cli-billing", "--sequence-number", str(parked_number), target=server.target
+    )
+    assert json_lines(replayed.stdout) == [{"group": "cli-billing", "replaying": 1}]
+    dropped = cli("drop", "cli-billing", target=server.target)
+    assert json_lines(dropped.stdout) == [{"group": "cli-billing", "dropped": 1}]
+    assert json_lines(cli("parked", "cli-billing", target=server.target).stdout) == []
+
+    missing = cli("parked", "no-such-group", target=server.target)
+    assert "no consumer group named 'no-such-group'" in one_line_failure(missing)

@@ -23,6 +23,7 @@ from logicblocks.event.store.exceptions import (
 from .connection import Connection, add_connection_options, add_target_options
 from .events import publish, read, tail
 from .events_json import InputError
+from .groups import drop, groups, parked, replay
 from .listing import categories, info, streams
 from .output import complain
 from .transfer import export, import_file
@@ -71,6 +72,22 @@ def add_operator_commands(commands: Subcommands) -> None:
     listed.add_argument("category")
     listed.add_argument("--prefix", help="only streams whose name starts with this")
     _add(commands, "info", info, "the server's version, storage, head and counts", table=True)
+
+    _add(commands, "groups", groups, "list consumer groups with their lag", table=True)
+    lister = _add(commands, "parked", parked, "list a consumer group's parked events", table=True)
+    lister.add_argument("group")
+    for name, command, help_text in (
+        ("replay", replay, "deliver a consumer group's parked events again"),
+        ("drop", drop, "forget a consumer group's parked events for good"),
+    ):
+        chooser = _add(commands, name, command, help_text)
+        chooser.add_argument("group")
+        chooser.add_argument(
+            "--sequence-number",
+            type=_non_negative,
+            action="append",
+            help="only this parked event (repeat for several; default: all)",
+        )
 
     reader = _add(commands, "read", read, "print events, oldest first", table=True)
     add_target_options(reader)
