@@ -244,3 +244,12 @@ def _parked(d: PartitionDispatcher, event: EventRecord) -> ParkedEvent:
         parked_at=WHEN,
         replaying=True,
     )
+
+
+def test_a_settled_delivery_no_longer_wakes_anyone_at_its_deadline() -> None:
+    d = fed(record(0, "a"), record(1, "b"))
+    first = take(d, 1.0)
+    take(d, 2.0)
+    assert d.next_wake() == 11.0
+    d.ack(first)
+    assert d.next_wake() == 12.0

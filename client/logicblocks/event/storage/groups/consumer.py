@@ -18,13 +18,13 @@ event while an earlier one may still be in the old owner's hands.
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logicblocks.event.store.consumer import Delivery, GroupConsumer
 from logicblocks.event.store.exceptions import InvalidInputError
 
-from .dispatch import Handout, PartitionDispatcher
+from .dispatch import Handout
+from .holdings import Holdings, Owned
 
 if TYPE_CHECKING:
     # The engine base makes consumers; this module only calls it back.
@@ -34,15 +34,10 @@ __all__ = ["LocalDelivery", "LocalGroupConsumer"]
 
 # The longest __next__ waits before looking again by itself (wake-ups come sooner).
 _NEXT_SLICE = 0.5
-
-
-@dataclass(slots=True)
-class Owned:
-    """A partition this member holds a lease of, and what it knows of the lease."""
-
-    dispatcher: PartitionDispatcher
-    lease_until: float
-    draining: bool = False
+# How long settled deliveries may wait to be saved together: an ack is stored within it.
+_SAVE_INTERVAL = 0.1
+# How long close() waits for the loop's last save and releases.
+_CLOSE_WAIT = 10.0
 
 
 class LocalDelivery(Delivery):
@@ -69,6 +64,8 @@ class LocalGroupConsumer(GroupConsumer):
     Joins at once (raising ``GroupNotFoundError`` for a missing group). Iteration ends when
     the consumer is closed or the group deleted; a storage error that ends the member loop
     is raised from the next ``__next__``.
+
+    Its attributes are shared with the member loop, under ``lock``.
     """
 
     def __init__(
@@ -88,7 +85,7 @@ class LocalGroupConsumer(GroupConsumer):
         # The member loop waits on ``wake``; __next__ waits on ``deliverable``.
         self.wake = threading.Condition(self.lock)
         self.deliverable = threading.Condition(self.lock)
-        self.owned: dict[int, Owned] = {}
+        self.holdings = Holdings()
         self.closed = False
         self.ended = False
         self.error: BaseException | None = None
@@ -123,14 +120,15 @@ class LocalGroupConsumer(GroupConsumer):
         with self.lock:
             self.waiting += 1
             try:
-                picked = self._pick()
+                owned, handout = self._pick()
             finally:
                 self.waiting -= 1
                 self.last_active = self._clock()
-        owned, handout = picked
+        # Decoded outside the lock: the payload is the one costly step of a delivery.
         return LocalDelivery(consumer=self, owned=owned, handout=handout)
 
     def _pick(self) -> tuple[Owned, Handout]:
+        holdings = self.holdings
         while True:
             if self.error is not None:
                 raise self.error
@@ -138,44 +136,19 @@ class LocalGroupConsumer(GroupConsumer):
                 raise StopIteration
             now = self._clock()
             self.last_active = now
-            picked = self._hand_out(now)
+            self.expire(now)
+            picked = holdings.hand_out(now, self._loop.settings)
             if picked is not None:
                 return picked
-            if not self.owned:
-                # Maybe counted gone while idle: the loop beats again at once.
+            if not holdings.owned:
+                # Maybe counted gone while idle: the loop beats again at its next tick.
                 self.wake.notify()
-            self.deliverable.wait(self._next_wait(now))
-
-    def _hand_out(self, now: float) -> tuple[Owned, Handout] | None:
-        settings = self._loop.settings
-        self.expire(now)
-        if sum(owned.dispatcher.in_flight for owned in self.owned.values()) >= (
-            settings.max_in_flight
-        ):
-            return None
-        best: Owned | None = None
-        best_number = 0
-        for owned in self.owned.values():
-            # No new delivery unless the lease outlives its deadline: see the module's notes.
-            if owned.draining or owned.lease_until < now + settings.ack_timeout:
-                continue
-            number = owned.dispatcher.next_ready(now)
-            if number is not None and (best is None or number < best_number):
-                best, best_number = owned, number
-        if best is None:
-            return None
-        handout = best.dispatcher.hand_out(now)
-        return None if handout is None else (best, handout)
-
-    def _next_wait(self, now: float) -> float:
-        wakes = [owned.dispatcher.next_wake() for owned in self.owned.values()]
-        soonest = min((wake for wake in wakes if wake is not None), default=now + _NEXT_SLICE)
-        return min(max(soonest - now, 0.001), _NEXT_SLICE)
+            wait = min(max(holdings.timed_due - now, 0.001), _NEXT_SLICE)
+            self.deliverable.wait(wait)
 
     def expire(self, now: float) -> None:
         """Fail the deliveries whose deadline passed (under the lock)."""
-        expired = sum(owned.dispatcher.expire(now) for owned in self.owned.values())
-        if expired:
+        if self.holdings.expire(now):
             self.changed(now, wake_loop=True)
             self.deliverable.notify_all()
 
@@ -192,16 +165,10 @@ class LocalGroupConsumer(GroupConsumer):
         with self.lock:
             now = self._clock()
             self.last_active = now
-            partition = owned.dispatcher.partition
-            if self.owned.get(partition) is not owned:
-                # The partition was lost or released since: its new owner decides now.
-                return
             dispatcher = owned.dispatcher
             had_room = dispatcher.has_room
-            settled = (
-                dispatcher.ack(handout) if reason is None else dispatcher.fail(handout, reason, now)
-            )
-            if not settled:
+            # A partition lost or released since is its new owner's to decide: no change.
+            if not self.holdings.settle(owned, handout, reason, now):
                 return
             self.deliverable.notify_all()
             # The loop is woken only when it has something new to do: read into the room
@@ -211,9 +178,3 @@ class LocalGroupConsumer(GroupConsumer):
                 wake_loop=(not had_room and dispatcher.has_room)
                 or (owned.draining and dispatcher.in_flight == 0),
             )
-
-
-# How long settled deliveries may wait to be saved together: an ack is stored within it.
-_SAVE_INTERVAL = 0.1
-# How long close() waits for the loop's last save and releases.
-_CLOSE_WAIT = 10.0

@@ -25,7 +25,7 @@ Its rules, from the group's design:
 
 import dataclasses
 import heapq
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -122,8 +122,11 @@ class PartitionDispatcher:
         self._streams: dict[_StreamKey, _Stream] = {}
         self._ready: list[tuple[int, _StreamKey]] = []
         self._waiting: list[tuple[float, int, int, _StreamKey]] = []
-        # (deadline, token, sequence number, stream; None for a replay)
-        self._deadlines: list[tuple[float, int, int, _StreamKey | None]] = []
+        # Deliveries out by token: (deadline, sequence number, stream; None for a replay).
+        # In the order handed out, which is deadline order while ack_timeout stays the same
+        # (after a change, a later deadline may wait behind an earlier one: no sooner than
+        # the old timeout would have made it); settled ones leave at once.
+        self._deadlines: OrderedDict[int, tuple[float, int, _StreamKey | None]] = OrderedDict()
         self._replays: dict[int, _Replay] = {}
         self._replay_ready: list[int] = []
         self._parked: list[ParkedEvent] = []
@@ -227,7 +230,7 @@ class PartitionDispatcher:
             replay.state, replay.token, replay.deadline = _IN_FLIGHT, token, deadline
             self._in_flight += 1
             number = replay.parked.sequence_number
-            heapq.heappush(self._deadlines, (deadline, token, number, None))
+            self._deadlines[token] = (deadline, number, None)
             return Handout(token, replay.record, replay.parked.attempts + 1, deadline, True)
         if not self._ready:
             return None
@@ -235,7 +238,7 @@ class PartitionDispatcher:
         stream = self._streams[key]
         stream.state, stream.token, stream.deadline = _IN_FLIGHT, token, deadline
         self._in_flight += 1
-        heapq.heappush(self._deadlines, (deadline, token, number, key))
+        self._deadlines[token] = (deadline, number, key)
         attempt = self._attempts.get(number, 0) + 1
         return Handout(token, stream.queue[0], attempt, deadline)
 
@@ -277,8 +280,12 @@ class PartitionDispatcher:
     def expire(self, now: float) -> int:
         """Fail every delivery whose deadline passed by ``now``; returns how many."""
         expired = 0
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, token, number, key = heapq.heappop(self._deadlines)
+        deadlines = self._deadlines
+        while deadlines:
+            token, (deadline, number, key) = next(iter(deadlines.items()))
+            if deadline > now:
+                break
+            del deadlines[token]
             reason = f"not acknowledged within the ack timeout ({self.settings.ack_timeout}s)"
             if key is None:
                 replay = self._replays.get(number)
@@ -286,7 +293,6 @@ class PartitionDispatcher:
                     self._fail_replay(replay, reason, now)
                     expired += 1
                 continue
-            # Entries of deliveries settled since are stale: the token tells.
             stream = self._streams.get(key)
             if stream is not None and stream.state == _IN_FLIGHT and stream.token == token:
                 self._fail_head(stream, stream.queue[0], reason, now)
@@ -295,8 +301,10 @@ class PartitionDispatcher:
 
     def next_wake(self) -> float | None:
         """The earliest time something here changes by itself (a deadline passes or a retry
-        comes due), ``None`` when nothing will; a hint, possibly early."""
-        times = [entries[0][0] for entries in (self._deadlines, self._waiting) if entries]
+        comes due), ``None`` when nothing will; possibly early (a retry settled late)."""
+        times = [self._waiting[0][0]] if self._waiting else []
+        if self._deadlines:
+            times.append(next(iter(self._deadlines.values()))[0])
         return min(times, default=None)
 
     def last_deadline(self) -> float | None:
@@ -345,6 +353,7 @@ class PartitionDispatcher:
     def _finish_head(self, stream: _Stream, record: EventRecord) -> None:
         if stream.state == _IN_FLIGHT:
             self._in_flight -= 1
+            self._deadlines.pop(stream.token, None)
         number = record.sequence_number
         stream.queue.popleft()
         self._buffered -= 1
@@ -369,12 +378,14 @@ class PartitionDispatcher:
             self._finish_head(stream, record)
             return
         self._in_flight -= 1
+        self._deadlines.pop(stream.token, None)
         stream.state = _WAITING
         due = now + self.settings.backoff(failures)
         heapq.heappush(self._waiting, (due, number, stream.token, (record.category, record.stream)))
 
     def _end_replay(self, replay: _Replay) -> None:
         self._in_flight -= 1
+        self._deadlines.pop(replay.token, None)
         del self._replays[replay.parked.sequence_number]
         self._dirty = True
 

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING
 from logicblocks.event.store.exceptions import GroupNotFoundError
 from logicblocks.event.store.groups import GroupSettings
 
-from .consumer import LocalGroupConsumer, Owned
+from .consumer import LocalGroupConsumer
 from .dispatch import Changes, PartitionDispatcher
+from .holdings import Owned
 from .partitions import desired_partitions, partition_of
 from .records import GroupDefinition, PartitionProgress
 
@@ -105,7 +106,8 @@ class MemberLoop:
                 if now >= self._next_tick:
                     return partial(self._tick, now)
                 consumer.expire(now)
-                if any(o.draining and o.dispatcher.in_flight == 0 for o in consumer.owned.values()):
+                held = consumer.holdings.owned.values()
+                if any(o.draining and o.dispatcher.in_flight == 0 for o in held):
                     return self._release
                 if consumer.save_due is not None and now >= consumer.save_due:
                     return self._save
@@ -114,14 +116,10 @@ class MemberLoop:
                 consumer.wake.wait(self._wait(now))
 
     def _wait(self, now: float) -> float:
-        times = [self._next_tick]
+        # Deadlines matter here too: a draining partition is released once they pass.
+        times = [self._next_tick, self._consumer.holdings.timed_due]
         if self._consumer.save_due is not None:
             times.append(self._consumer.save_due)
-        times += [
-            wake
-            for owned in self._consumer.owned.values()
-            if (wake := owned.dispatcher.next_wake()) is not None
-        ]
         return max(min(times) - now, 0.001)
 
     def _beat(self, now: float) -> list[str]:
@@ -141,16 +139,17 @@ class MemberLoop:
         generation = definition.generation
         interval = settings.member_timeout / 3
         lease_until = now + settings.ack_timeout + 2 * interval
+        holdings = consumer.holdings
         with consumer.lock:
             if generation != self.definition.generation:
                 # Reset: what this member held belongs to the old generation; settling it
                 # changes nothing now, and every partition is claimed afresh.
-                consumer.owned.clear()
+                holdings.discard_all()
             self.definition = definition
-            for owned in consumer.owned.values():
+            for owned in holdings.owned.values():
                 owned.dispatcher.settings = settings
                 owned.dispatcher.buffer_limit = buffer_limit(settings)
-            held = set(consumer.owned)
+            held = set(holdings.owned)
         if held:
             kept = self._records.renew(
                 self._name,
@@ -161,27 +160,29 @@ class MemberLoop:
             )
             with consumer.lock:
                 for partition in held:
-                    if partition in kept:
-                        consumer.owned[partition].lease_until = lease_until
-                    else:
-                        del consumer.owned[partition]
+                    if partition not in kept:
+                        holdings.discard(partition)
+                    elif (renewed := holdings.owned.get(partition)) is not None:
+                        renewed.lease_until = lease_until
         desired = (
             desired_partitions(self._name, settings.partitions, live, self._member)
             if active
             else set()
         )
         with consumer.lock:
-            for partition, owned in consumer.owned.items():
+            for partition, owned in holdings.owned.items():
                 owned.draining = partition not in desired
-            held = set(consumer.owned)
+            held = set(holdings.owned)
         claimed = self._claim(sorted(desired - held), generation, now, lease_until)
         with consumer.lock:
             for progress in claimed:
                 dispatcher = PartitionDispatcher(
                     progress=progress, settings=settings, buffer_limit=buffer_limit(settings)
                 )
-                consumer.owned[progress.partition] = Owned(dispatcher, lease_until)
-            replaying = {p for p, owned in consumer.owned.items() if not owned.draining}
+                holdings.add(Owned(dispatcher, lease_until), now)
+            # Renewed leases and partitions no longer draining may hand out again.
+            holdings.refresh(consumer.clock())
+            replaying = {p for p, owned in holdings.owned.items() if not owned.draining}
             self._next_tick = now + interval
             consumer.deliverable.notify_all()
         self._pick_up_replays(replaying)
@@ -209,13 +210,14 @@ class MemberLoop:
         consumer = self._consumer
         for parked in self._records.replaying(self._name, partitions):
             with consumer.lock:
-                owned = consumer.owned.get(parked.partition)
+                owned = consumer.holdings.owned.get(parked.partition)
                 if owned is None or not owned.dispatcher.wants_replay(parked.sequence_number):
                     continue
             record = self._adapter.read_record_by_id(parked.event_id)
             with consumer.lock:
-                if record is not None and consumer.owned.get(parked.partition) is owned:
+                if record is not None and consumer.holdings.holds(owned):
                     owned.dispatcher.add_replay(parked, record)
+                    consumer.holdings.touch(owned, consumer.clock())
                     consumer.deliverable.notify_all()
 
     def _release(self) -> None:
@@ -223,11 +225,11 @@ class MemberLoop:
         with consumer.lock:
             drained = {
                 partition: owned
-                for partition, owned in consumer.owned.items()
+                for partition, owned in consumer.holdings.owned.items()
                 if owned.draining and owned.dispatcher.in_flight == 0
             }
             for partition in drained:
-                del consumer.owned[partition]
+                consumer.holdings.discard(partition)
             changes = [
                 change
                 for owned in drained.values()
@@ -247,16 +249,16 @@ class MemberLoop:
             consumer.save_due = None
             pending = [
                 (owned, change)
-                for owned in consumer.owned.values()
+                for owned in consumer.holdings.owned.values()
                 if (change := owned.dispatcher.take_changes()) is not None
             ]
         written = self._store([change for _, change in pending])
         with consumer.lock:
             for owned, change in pending:
                 partition = change.progress.partition
-                if partition not in written and consumer.owned.get(partition) is owned:
+                if partition not in written and consumer.holdings.holds(owned):
                     # Another member owns it now: what this one held there is stale.
-                    del consumer.owned[partition]
+                    consumer.holdings.discard(partition)
 
     def _store(self, changes: Sequence[Changes]) -> set[int]:
         if not changes:
@@ -275,7 +277,7 @@ class MemberLoop:
             not owned.draining
             and owned.dispatcher.has_room
             and owned.dispatcher.cursor < self._known_head
-            for owned in self._consumer.owned.values()
+            for owned in self._consumer.holdings.owned.values()
         )
 
     def _read(self) -> None:
@@ -283,7 +285,7 @@ class MemberLoop:
         with consumer.lock:
             feeding = {
                 partition: owned
-                for partition, owned in consumer.owned.items()
+                for partition, owned in consumer.holdings.owned.items()
                 if not owned.draining and owned.dispatcher.has_room
             }
             if not feeding:
@@ -306,20 +308,19 @@ class MemberLoop:
             for record in page:
                 partition = partition_of(record.category, record.stream, partitions)
                 owned = feeding.get(partition)
-                if (
-                    owned is None
-                    or partition in refused
-                    or consumer.owned.get(partition) is not owned
-                ):
+                if owned is None or partition in refused or not consumer.holdings.holds(owned):
                     continue
                 if not owned.dispatcher.offer(record):
                     refused.add(partition)
+            now = consumer.clock()
             for partition, owned in feeding.items():
-                if partition not in refused and consumer.owned.get(partition) is owned:
-                    owned.dispatcher.advance(reached)
+                if consumer.holdings.holds(owned):
+                    if partition not in refused:
+                        owned.dispatcher.advance(reached)
+                    consumer.holdings.touch(owned, now)
             self._known_head = max(self._known_head, head)
             if any(owned.dispatcher.dirty for owned in feeding.values()):
-                consumer.changed(consumer.clock(), wake_loop=False)
+                consumer.changed(now, wake_loop=False)
             consumer.deliverable.notify_all()
 
     def _watch(self) -> None:
@@ -345,9 +346,8 @@ class MemberLoop:
     def _leave(self) -> None:
         consumer = self._consumer
         with consumer.lock:
-            held = dict(consumer.owned)
             # Nothing is handed out or settled any more: settlements now change nothing.
-            consumer.owned.clear()
+            held = consumer.holdings.discard_all()
             changes = [
                 change
                 for owned in held.values()
