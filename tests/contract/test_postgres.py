@@ -13,6 +13,7 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
@@ -21,7 +22,11 @@ from logicblocks.event.testing.contract import (
 
 
 class TestPostgresStorageAdapter(
-    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
+    StorageAdapterContract,
+    SubscriptionContract,
+    RecordStorageContract,
+    ListingContract,
+    ConsumerGroupContract,
 ):
     @pytest.fixture
     def adapter_factory(self, postgres_url: str) -> Iterator[AdapterFactory]:

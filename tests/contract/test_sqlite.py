@@ -8,6 +8,7 @@ import pytest
 from logicblocks.event.store.adapters import SqliteStorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     ListingContract,
     RecordStorageContract,
     StorageAdapterContract,
@@ -16,7 +17,11 @@ from logicblocks.event.testing.contract import (
 
 
 class TestSqliteStorageAdapter(
-    StorageAdapterContract, SubscriptionContract, RecordStorageContract, ListingContract
+    StorageAdapterContract,
+    SubscriptionContract,
+    RecordStorageContract,
+    ListingContract,
+    ConsumerGroupContract,
 ):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path) -> Iterator[AdapterFactory]:
