@@ -253,3 +253,15 @@ def test_a_settled_delivery_no_longer_wakes_anyone_at_its_deadline() -> None:
     assert d.next_wake() == 11.0
     d.ack(first)
     assert d.next_wake() == 12.0
+
+
+def test_a_replay_not_settled_in_time_is_parked_again() -> None:
+    d = dispatcher()
+    parked = _parked(d, record(2, "a"))
+    d.add_replay(parked, record(2, "a"))
+    replay = take(d, 1.0)
+    assert d.expire(11.0) == 1
+    assert not d.ack(replay)
+    changes = d.take_changes()
+    assert changes is not None and "ack timeout" in changes.parked[0].reason
+    assert d.in_flight == 0 and d.wants_replay(2)

@@ -18,12 +18,10 @@ Its rules, from the group's design:
 - Progress: ``checkpoint`` (every event of the partition up to it is done), ``done``
   above it, and ``attempts`` of failed events not yet done, so a new owner goes on where
   this one stopped and counts retries on.
-- Replays of parked events are delivered once more each, beside the streams (they are
-  old events whose streams moved on): acknowledged, they are unparked; failed, parked
-  again.
+- Replays of parked events are delivered once more each, beside the streams
+  (``replays.py``).
 """
 
-import dataclasses
 import heapq
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from logicblocks.event.store.groups import GroupSettings, ParkedEvent
 from logicblocks.event.store.records import EventRecord
 
 from .records import PartitionProgress
+from .replays import Replays
 
 __all__ = ["Changes", "Handout", "PartitionDispatcher"]
 
@@ -84,16 +83,6 @@ class _Stream:
     queue: deque[EventRecord]
     state: int = _READY
     token: int = 0
-    deadline: float = 0.0
-
-
-@dataclass(slots=True)
-class _Replay:
-    parked: ParkedEvent
-    record: EventRecord
-    state: int = _READY
-    token: int = 0
-    deadline: float = 0.0
 
 
 class PartitionDispatcher:
@@ -127,10 +116,8 @@ class PartitionDispatcher:
         # (after a change, a later deadline may wait behind an earlier one: no sooner than
         # the old timeout would have made it); settled ones leave at once.
         self._deadlines: OrderedDict[int, tuple[float, int, _StreamKey | None]] = OrderedDict()
-        self._replays: dict[int, _Replay] = {}
-        self._replay_ready: list[int] = []
+        self._replays = Replays()
         self._parked: list[ParkedEvent] = []
-        self._unparked: list[int] = []
         self._buffered = 0
         self._in_flight = 0
         self._tokens = 0
@@ -195,28 +182,20 @@ class PartitionDispatcher:
     def add_replay(self, parked: ParkedEvent, record: EventRecord) -> bool:
         """Deliver the parked event once more; ``False`` when it is already being replayed
         or its last replay is not saved yet."""
-        number = parked.sequence_number
-        if not self.wants_replay(number):
-            return False
-        self._replays[number] = _Replay(parked, record)
-        heapq.heappush(self._replay_ready, number)
-        return True
+        return self._replays.add(parked, record)
 
     def wants_replay(self, sequence_number: int) -> bool:
         """Whether ``add_replay`` would take the parked event: it is neither being replayed
         nor settled with its outcome still to be saved."""
-        return not (
-            sequence_number in self._replays
-            or sequence_number in self._unparked
-            or any(event.sequence_number == sequence_number for event in self._parked)
-        )
+        return self._replays.wants(sequence_number)
 
     def next_ready(self, now: float) -> int | None:
         """The sequence number ``hand_out(now)`` would deliver, ``None`` when nothing is
         ready (consumers take from the partition whose next is lowest)."""
         self._promote(now)
-        if self._replay_ready:
-            return self._replay_ready[0]
+        replay = self._replays.next_ready()
+        if replay is not None:
+            return replay
         return self._ready[0][0] if self._ready else None
 
     def hand_out(self, now: float) -> Handout | None:
@@ -225,18 +204,16 @@ class PartitionDispatcher:
         self._tokens += 1
         token = self._tokens
         deadline = now + self.settings.ack_timeout
-        if self._replay_ready:
-            replay = self._replays[heapq.heappop(self._replay_ready)]
-            replay.state, replay.token, replay.deadline = _IN_FLIGHT, token, deadline
+        if self._replays.next_ready() is not None:
+            record, attempt = self._replays.hand_out(token)
             self._in_flight += 1
-            number = replay.parked.sequence_number
-            self._deadlines[token] = (deadline, number, None)
-            return Handout(token, replay.record, replay.parked.attempts + 1, deadline, True)
+            self._deadlines[token] = (deadline, record.sequence_number, None)
+            return Handout(token, record, attempt, deadline, True)
         if not self._ready:
             return None
         number, key = heapq.heappop(self._ready)
         stream = self._streams[key]
-        stream.state, stream.token, stream.deadline = _IN_FLIGHT, token, deadline
+        stream.state, stream.token = _IN_FLIGHT, token
         self._in_flight += 1
         self._deadlines[token] = (deadline, number, key)
         attempt = self._attempts.get(number, 0) + 1
@@ -250,11 +227,9 @@ class PartitionDispatcher:
         """
         record = handout.record
         if handout.replay:
-            replay = self._live_replay(handout)
-            if replay is None:
+            if not self._replays.ack(record.sequence_number, handout.token):
                 return False
-            self._end_replay(replay)
-            self._unparked.append(record.sequence_number)
+            self._end_replay(handout.token)
             return True
         stream = self._head(handout)
         if stream is None:
@@ -266,10 +241,9 @@ class PartitionDispatcher:
         """The delivery failed (a nack with ``reason``); ``False`` when it was settled
         already or replaced. Retried after the backoff, or parked once retries are spent."""
         if handout.replay:
-            replay = self._live_replay(handout)
-            if replay is None:
+            if not self._replays.fail(handout.record.sequence_number, handout.token, reason, now):
                 return False
-            self._fail_replay(replay, reason, now)
+            self._end_replay(handout.token)
             return True
         stream = self._head(handout)
         if stream is None or stream.state != _IN_FLIGHT:
@@ -288,9 +262,8 @@ class PartitionDispatcher:
             del deadlines[token]
             reason = f"not acknowledged within the ack timeout ({self.settings.ack_timeout}s)"
             if key is None:
-                replay = self._replays.get(number)
-                if replay is not None and replay.state == _IN_FLIGHT and replay.token == token:
-                    self._fail_replay(replay, reason, now)
+                if self._replays.fail(number, token, reason, now):
+                    self._end_replay(token)
                     expired += 1
                 continue
             stream = self._streams.get(key)
@@ -309,9 +282,7 @@ class PartitionDispatcher:
 
     def last_deadline(self) -> float | None:
         """The latest deadline of the deliveries out, ``None`` when none is out."""
-        deadlines = [s.deadline for s in self._streams.values() if s.state == _IN_FLIGHT]
-        deadlines += [r.deadline for r in self._replays.values() if r.state == _IN_FLIGHT]
-        return max(deadlines, default=None)
+        return max((deadline for deadline, _, _ in self._deadlines.values()), default=None)
 
     def progress(self) -> PartitionProgress:
         """The partition's progress as it stands."""
@@ -326,9 +297,12 @@ class PartitionDispatcher:
         """What to save since the last call (``None`` when nothing changed)."""
         if not self._dirty:
             return None
-        changes = Changes(self.progress(), tuple(self._parked), tuple(self._unparked))
+        replays = self._replays
+        parked = tuple(self._parked + replays.parked)
+        changes = Changes(self.progress(), parked, tuple(replays.unparked))
         self._parked.clear()
-        self._unparked.clear()
+        replays.parked.clear()
+        replays.unparked.clear()
         self._dirty = False
         return changes
 
@@ -343,12 +317,6 @@ class PartitionDispatcher:
         ):
             return None
         return stream
-
-    def _live_replay(self, handout: Handout) -> _Replay | None:
-        replay = self._replays.get(handout.record.sequence_number)
-        if replay is None or replay.state != _IN_FLIGHT or replay.token != handout.token:
-            return None
-        return replay
 
     def _finish_head(self, stream: _Stream, record: EventRecord) -> None:
         if stream.state == _IN_FLIGHT:
@@ -383,24 +351,10 @@ class PartitionDispatcher:
         due = now + self.settings.backoff(failures)
         heapq.heappush(self._waiting, (due, number, stream.token, (record.category, record.stream)))
 
-    def _end_replay(self, replay: _Replay) -> None:
+    def _end_replay(self, token: int) -> None:
         self._in_flight -= 1
-        self._deadlines.pop(replay.token, None)
-        del self._replays[replay.parked.sequence_number]
+        self._deadlines.pop(token, None)
         self._dirty = True
-
-    def _fail_replay(self, replay: _Replay, reason: str, now: float) -> None:
-        self._end_replay(replay)
-        failures = replay.parked.attempts + 1
-        self._parked.append(
-            dataclasses.replace(
-                replay.parked,
-                reason=reason,
-                attempts=failures,
-                parked_at=datetime.fromtimestamp(now, UTC),
-                replaying=False,
-            )
-        )
 
     def _parked_event(
         self, record: EventRecord, reason: str, attempts: int, now: float
