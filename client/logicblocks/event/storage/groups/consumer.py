@@ -63,7 +63,7 @@ class LocalGroupConsumer(GroupConsumer):
 
     Joins at once (raising ``GroupNotFoundError`` for a missing group). Iteration ends when
     the consumer is closed or the group deleted; a storage error that ends the member loop
-    is raised from the next ``__next__``.
+    (storage unreachable for ``member_timeout``, or any other) is raised from ``__next__``.
 
     Its attributes are shared with the member loop, under ``lock``.
     """

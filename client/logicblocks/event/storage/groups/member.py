@@ -14,6 +14,9 @@ deciding under the consumer's lock and doing the I/O outside it:
 - read the target after the lowest cursor of the owned partitions that have room, and
   feed each event to its partition's dispatcher.
 
+Storage that cannot be reached (``StorageUnavailableError``) is tried again until it has
+failed for ``member_timeout``; then the consumer ends with that error.
+
 A lease renewed at ``t`` runs to ``t + ack_timeout + 2 * member_timeout / 3``: handing out
 stays allowed for two ticks after it (see ``consumer.py``), and a member that vanished is
 replaced at most that long after its last renewal.
@@ -25,7 +28,7 @@ from collections.abc import Callable, Sequence, Set
 from functools import partial
 from typing import TYPE_CHECKING
 
-from logicblocks.event.store.exceptions import GroupNotFoundError
+from logicblocks.event.store.exceptions import GroupNotFoundError, StorageUnavailableError
 from logicblocks.event.store.groups import GroupSettings
 
 from .consumer import LocalGroupConsumer
@@ -45,6 +48,8 @@ _log = logging.getLogger(__name__)
 _PAGE_SIZE = 500
 # How long one wait for the head lasts: bounds how late the watcher notices the end.
 _WATCH_SLICE = 0.25
+# How long the loop waits before trying again after storage could not be reached.
+_RETRY_WAIT = 0.1
 
 
 def buffer_limit(settings: GroupSettings) -> int:
@@ -80,9 +85,22 @@ class MemberLoop:
         watcher = threading.Thread(target=self._watch, name=f"{self._name} head", daemon=True)
         watcher.start()
         deleted = False
+        failing_since: float | None = None
         try:
             while (step := self._next_step()) is not None:
-                step()
+                try:
+                    step()
+                    failing_since = None
+                except StorageUnavailableError:
+                    # A blip (a restarting database) need not end the consumer: leases keep
+                    # handing out safe meanwhile. It ends once the member would be counted
+                    # gone anyway.
+                    now = self._consumer.clock()
+                    failing_since = now if failing_since is None else failing_since
+                    if now - failing_since > self.settings.member_timeout:
+                        raise
+                    with self._consumer.lock:
+                        self._consumer.wake.wait(_RETRY_WAIT)
         except GroupNotFoundError:
             deleted = True
         except BaseException as error:
@@ -330,6 +348,10 @@ class MemberLoop:
         while not self._stopped.is_set():
             try:
                 head = self._adapter.wait_for_head_change(known, _WATCH_SLICE)
+            except StorageUnavailableError:
+                # The loop finds out for itself, and gives up when it must.
+                self._stopped.wait(_WATCH_SLICE)
+                continue
             except Exception as error:
                 with consumer.lock:
                     if consumer.error is None:

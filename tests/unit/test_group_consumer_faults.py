@@ -1,0 +1,100 @@
+"""A group consumer in process rides out storage that cannot be reached for a moment, and
+ends with the error when the outage lasts."""
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from logicblocks.event.storage.groups.memory import InMemoryGroupRecords
+from logicblocks.event.storage.groups.records import GroupRecords, PartitionProgress
+from logicblocks.event.store import EventStore, StorageUnavailableError
+from logicblocks.event.store.adapters import InMemoryStorageAdapter
+from logicblocks.event.store.groups import GroupSettings, ParkedEvent
+from logicblocks.event.testing.contract.sample_events import new_events
+from logicblocks.event.testing.waiting import wait_until
+
+SETTINGS = GroupSettings(member_timeout=0.6, retry_backoff=0.0, partitions=4)
+
+
+class UnreachableRecords(InMemoryGroupRecords):
+    """In-memory group records whose heartbeats and saves fail while ``failures`` last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+        self._failing = threading.Lock()
+
+    def _fail(self) -> None:
+        with self._failing:
+            if self.failures > 0:
+                self.failures -= 1
+                raise StorageUnavailableError("storage cannot be reached")
+
+    def heartbeat(self, name: str, member: str, *, now: float, expires_at: float) -> list[str]:
+        self._fail()
+        return super().heartbeat(name, member, now=now, expires_at=expires_at)
+
+    def save(
+        self,
+        name: str,
+        *,
+        generation: int,
+        member: str,
+        progress: Sequence[PartitionProgress],
+        parked: Sequence[ParkedEvent] = (),
+        unparked: Sequence[int] = (),
+    ) -> set[int]:
+        self._fail()
+        return super().save(
+            name,
+            generation=generation,
+            member=member,
+            progress=progress,
+            parked=parked,
+            unparked=unparked,
+        )
+
+
+class UnreachableAdapter(InMemoryStorageAdapter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records = UnreachableRecords()
+
+    def group_records(self) -> GroupRecords:
+        return self.records
+
+
+def test_a_short_outage_delays_saves_but_ends_nothing() -> None:
+    adapter = UnreachableAdapter()
+    store = EventStore(adapter)
+    stream = store.stream(category="orders", stream="o-1")
+    stream.publish(events=new_events(1))
+    group = store.log().consumer_group("billing")
+    group.create(settings=SETTINGS)
+    with group.consume() as consumer:
+        adapter.records.failures = 2
+        next(consumer).ack()
+        assert wait_until(lambda: group.info().lag == 0, 10)
+        [event] = stream.publish(events=new_events(1))
+        delivery = next(consumer)
+        assert delivery.event == event
+        delivery.ack()
+    assert adapter.records.failures == 0
+
+
+def test_an_outage_longer_than_the_member_timeout_ends_the_consumer_with_it() -> None:
+    adapter = UnreachableAdapter()
+    store = EventStore(adapter)
+    group = store.log().consumer_group("billing")
+    group.create(settings=SETTINGS)
+    consumer = group.consume()
+    adapter.records.failures = 1_000_000
+    watchdog = threading.Timer(10, consumer.close)
+    watchdog.start()
+    try:
+        with pytest.raises(StorageUnavailableError):
+            next(consumer)
+    finally:
+        watchdog.cancel()
+        consumer.close()
