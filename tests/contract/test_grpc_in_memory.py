@@ -8,6 +8,7 @@ import pytest
 from logicblocks.event.store.adapters import InMemoryStorageAdapter, StorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     StorageAdapterContract,
     SubscriptionContract,
 )
@@ -15,7 +16,9 @@ from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
 
 
-class TestGrpcInMemoryStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestGrpcInMemoryStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, ConsumerGroupContract
+):
     @pytest.fixture
     def adapter_factory(self, grpc_client: GrpcClient) -> Iterator[AdapterFactory]:
         # A fresh server per call gives every call an empty store; starting one on

@@ -14,6 +14,7 @@ from logicblocks.event.store.adapters import (
 )
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     StorageAdapterContract,
     SubscriptionContract,
 )
@@ -21,7 +22,9 @@ from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
 
 
-class TestGrpcPostgresStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestGrpcPostgresStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, ConsumerGroupContract
+):
     @pytest.fixture
     def adapter_factory(
         self, postgres_url: str, grpc_client: GrpcClient

@@ -9,6 +9,7 @@ import pytest
 from logicblocks.event.store.adapters import SqliteStorageAdapter, StorageAdapter
 from logicblocks.event.testing.contract import (
     AdapterFactory,
+    ConsumerGroupContract,
     StorageAdapterContract,
     SubscriptionContract,
 )
@@ -16,7 +17,9 @@ from tests.support.blocking_async_adapter import GrpcClient
 from tests.support.grpc_server import running_server
 
 
-class TestGrpcSqliteStorageAdapter(StorageAdapterContract, SubscriptionContract):
+class TestGrpcSqliteStorageAdapter(
+    StorageAdapterContract, SubscriptionContract, ConsumerGroupContract
+):
     @pytest.fixture
     def adapter_factory(self, tmp_path: Path, grpc_client: GrpcClient) -> Iterator[AdapterFactory]:
         # Each call: a new file, a server in front of it, a client. The exit stack closes

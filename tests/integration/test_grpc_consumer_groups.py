@@ -1,0 +1,209 @@
+"""Consumer groups over gRPC: a real server on loopback, the real clients and stubs.
+
+One walk through a group's life as an application and an operator see it (create, list,
+consume, ack, nack until parked, replay, drop, reset, delete), the token rules (a
+read-only token consumes but does not manage), and bad input named by its path in the
+request, as a client in another language reads it.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status
+
+from logicblocks.event.server.auth import Access
+from logicblocks.event.store import (
+    EventStore,
+    GroupNotFoundError,
+    PermissionDeniedError,
+)
+from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
+from logicblocks.event.store.consumer import Delivery
+from logicblocks.event.store.groups import FROM_BEGINNING, GroupSettings
+from logicblocks.event.types import NewEvent
+from logicblocks.event.v1 import consumer_groups_pb2 as pb
+from logicblocks.event.v1 import consumer_groups_pb2_grpc
+from tests.support.grpc_server import running_server
+
+WRITER = "writer-0c41f7a2d9e3"
+READER = "reader-7be2a1c05f44"
+TOKENS = {WRITER: Access.READ_WRITE, READER: Access.READ_ONLY}
+# Failed events are retried at once, once, then parked.
+SETTINGS = GroupSettings(max_retries=1, retry_backoff=0.0, retry_backoff_max=0.0)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[str]:
+    with running_server(InMemoryStorageAdapter(), tokens=TOKENS) as target:
+        yield target
+
+
+@pytest.fixture
+def store(target: str) -> Iterator[EventStore]:
+    adapter = GrpcStorageAdapter(target=target, token=WRITER)
+    yield EventStore(adapter)
+    adapter.close()
+
+
+def publish_orders(store: EventStore, category: str) -> None:
+    """Three events in each of two streams."""
+    for stream in ("o-1", "o-2"):
+        store.stream(category=category, stream=stream).publish(
+            events=[NewEvent(name=f"step-{n}", payload={"n": n}) for n in range(3)]
+        )
+
+
+def take(store: EventStore, group: str, count: int, failing: set[str]) -> list[Delivery]:
+    """Consume ``count`` deliveries, nacking those of ``failing`` event names and acking
+    the rest; leave the group (which settles them all on the server) before returning."""
+    deliveries = []
+    with store.consumer_group(group).consume() as consumer:
+        for delivery in consumer:
+            deliveries.append(delivery)
+            if delivery.event.name in failing:
+                delivery.nack(reason=f"cannot handle {delivery.event.name}")
+            else:
+                delivery.ack()
+            if len(deliveries) == count:
+                break
+    return deliveries
+
+
+def test_a_group_lives_through_consume_park_replay_drop_reset_and_delete(
+    store: EventStore,
+) -> None:
+    publish_orders(store, "life")
+    group = store.category(category="life").consumer_group("billing")
+    created = group.create(start=FROM_BEGINNING, settings=SETTINGS)
+    assert (created.name, created.lag, created.parked, created.settings) == (
+        "billing",
+        6,
+        0,
+        SETTINGS,
+    )
+    assert "billing" in [info.name for info in store.consumer_groups()]
+
+    # step-1 of each stream fails twice and is parked; the streams go on past it, each in
+    # position order.
+    deliveries = take(store, "billing", 8, failing={"step-1"})
+    for stream in ("o-1", "o-2"):
+        positions = [d.event.position for d in deliveries if d.event.stream == stream]
+        assert positions == [0, 1, 1, 2]
+        assert [d.attempt for d in deliveries if d.event.stream == stream] == [1, 1, 2, 1]
+    parked = group.parked()
+    assert [(p.stream, p.position, p.attempts, p.reason) for p in parked] == [
+        ("o-1", 1, 2, "cannot handle step-1"),
+        ("o-2", 1, 2, "cannot handle step-1"),
+    ]
+    assert (group.info().lag, group.info().parked) == (0, 2)
+
+    # One parked event is replayed (and handled this time), the other dropped.
+    assert group.replay(sequence_numbers=[parked[0].sequence_number]) == 1
+    replayed = take(store, "billing", 1, failing=set())
+    assert replayed[0].event.sequence_number == parked[0].sequence_number
+    assert group.drop() == 1
+    assert (group.parked(), group.info().parked) == ([], 0)
+
+    assert group.reset(start=FROM_BEGINNING).lag == 6
+    group.delete()
+    with pytest.raises(GroupNotFoundError):
+        group.info()
+    with pytest.raises(GroupNotFoundError):
+        store.consumer_group("billing").consume()
+
+
+def test_a_read_only_token_consumes_and_acknowledges_but_does_not_manage(
+    store: EventStore, target: str
+) -> None:
+    publish_orders(store, "reads")
+    store.category(category="reads").consumer_group("audit").create()
+    reader = GrpcStorageAdapter(target=target, token=READER)
+    try:
+        readable = EventStore(reader)
+        with pytest.raises(PermissionDeniedError):
+            readable.category(category="reads").consumer_group("other").create()
+        with pytest.raises(PermissionDeniedError):
+            readable.consumer_group("audit").delete()
+        assert len(take(readable, "audit", 6, failing=set())) == 6
+        assert readable.consumer_group("audit").info().lag == 0
+    finally:
+        reader.close()
+
+
+def violation(call: Any) -> tuple[grpc.StatusCode, str]:
+    """The status code and the BadRequest field of a call that must fail."""
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+    assert status is not None
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad_request)
+    return caught.value.code(), bad_request.field_violations[0].field
+
+
+BAD_REQUESTS: list[tuple[str, Any, str]] = [
+    ("CreateGroup", pb.CreateGroupRequest(name="", target={"log": {}}), "name"),
+    ("CreateGroup", pb.CreateGroupRequest(name="g"), "target"),
+    (
+        "CreateGroup",
+        pb.CreateGroupRequest(name="g", target={"category": {"category": ""}}),
+        "target.category.category",
+    ),
+    (
+        "CreateGroup",
+        pb.CreateGroupRequest(name="g", target={"log": {}}, start={"after_sequence_number": -2}),
+        "start.after_sequence_number",
+    ),
+    (
+        "CreateGroup",
+        pb.CreateGroupRequest(name="g", target={"log": {}}, settings={"max_retries": -1}),
+        "settings.max_retries",
+    ),
+    (
+        "CreateGroup",
+        pb.CreateGroupRequest(name="g", target={"log": {}}, settings={"ack_timeout": {}}),
+        "settings.ack_timeout",
+    ),
+    ("ResetGroup", pb.ResetGroupRequest(name="g"), "start"),
+    ("DropParkedEvents", pb.DropParkedEventsRequest(name="g"), "sequence_numbers"),
+    (
+        "ReplayParkedEvents",
+        pb.ReplayParkedEventsRequest(name="g", sequence_numbers=[3, -1]),
+        "sequence_numbers[1]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "request_", "field"), BAD_REQUESTS)
+def test_bad_input_names_its_field_by_its_path_in_the_request(
+    target: str, method: str, request_: Any, field: str
+) -> None:
+    with grpc.insecure_channel(target) as channel:
+        stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(channel)
+        call = getattr(stub, method)
+        metadata = (("authorization", f"Bearer {WRITER}"),)
+        assert violation(lambda: call(request_, metadata=metadata)) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            field,
+        )
+
+
+@pytest.mark.parametrize(
+    ("first", "field"),
+    [
+        (pb.ConsumeRequest(join={"group": "g", "credit": 0}), "join.credit"),
+        (pb.ConsumeRequest(join={"group": "", "credit": 1}), "join.group"),
+        (pb.ConsumeRequest(credit={"count": 1}), "join"),
+    ],
+)
+def test_a_bad_join_names_its_field(target: str, first: pb.ConsumeRequest, field: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(channel)
+        metadata = (("authorization", f"Bearer {WRITER}"),)
+        assert violation(lambda: list(stub.Consume(iter([first]), metadata=metadata))) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            field,
+        )
