@@ -24,6 +24,7 @@ from .environment import (
 )
 from .eventsourcing_peer import EventsourcingRecorder
 from .eventsourcing_peer import available as eventsourcing_available
+from .groups import GroupsWorkload
 from .logicblocks_peer import LogicblocksPeer
 from .profiling import profiled, summarize
 from .report import Figure, Report
@@ -88,6 +89,7 @@ class Sizes:
     w7_streams: int = 100_000
     w8_events: int = 1_000_000
     w8_publishes: int = 200
+    w9_events: int = 50_000
 
 
 def _sizes(arguments: argparse.Namespace) -> Sizes:
@@ -102,6 +104,7 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
         sizes.w7_streams = 20_000
         sizes.w8_events = 200_000
         sizes.w8_publishes = 100
+        sizes.w9_events = 20_000
     if arguments.repeats:
         sizes.repeats = arguments.repeats
     scan = arguments.scan_events or os.environ.get("BENCH_SCAN_EVENTS")
@@ -115,7 +118,7 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
     return sizes
 
 
-class Run(ResourceWorkloads, ConsistencyWorkload):
+class Run(ResourceWorkloads, ConsistencyWorkload, GroupsWorkload):
     """One benchmark run: the cluster, our server, the baselines and the report."""
 
     def __init__(self, arguments: argparse.Namespace, cluster: PostgresCluster, url: str):
@@ -359,12 +362,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--w8-events", type=int, help="W8 store size (default 1000000)")
     parser.add_argument(
-        "--only", default="W1,W2,W3,W4,W5,W6,W7,W8", help="comma-separated workloads (default all)"
+        "--only",
+        default="W1,W2,W3,W4,W5,W6,W7,W8,W9",
+        help="comma-separated workloads (default all)",
     )
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="after W1-W3, run ours once more under py-spy (server and client)",
+        help="after W1-W3 and W9, run ours once more under py-spy (server and client)",
     )
     parser.add_argument(
         "--no-fsync", action="store_true", help="run PostgreSQL with fsync off (default: on)"
@@ -401,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             run.w7()
         if "W8" in only:
             run.w8()
+        if "W9" in only:
+            run.w9()
     print()
     print(run.report.table())
     if peer.version:

@@ -35,6 +35,8 @@ __all__ = [
     "W8_FULL_SCAN",
     "W8_PLAIN",
     "W8_PLAIN_P50",
+    "W9_GROUP",
+    "W9_PLAIN",
 ]
 
 OURS = "ours: GrpcStorageAdapter -> server -> PostgreSQL"
@@ -65,6 +67,8 @@ W8_PLAIN_P50 = "ours: publish latency p50, no condition"
 W8_CONDITIONED_P50 = "ours: publish latency p50, on the query condition"
 W8_FULL_SCAN = "ours: scan the whole log (time per scan; CPU per event)"
 W8_FILTERED_SCAN = "ours: scan by a query matching 1% (time per scan; CPU per event)"
+W9_PLAIN = "ours: one subscription to the log, from the beginning"
+W9_GROUP = "ours: a group of 4 consumer processes over the log, each acking every event"
 
 # How an at-most target of W8 names its baseline.
 _PLAIN = "the unconditioned publish's"
@@ -78,6 +82,7 @@ TITLES = {
     "W6": "server peak memory growth, 520 events of 1000 KiB on PostgreSQL",
     "W7": "listings and summary from the streams index, in process on each engine",
     "W8": "query conditions and reads by query on a large store (PostgreSQL)",
+    "W9": "consumer group of 4 against one plain subscription, 200 streams (PostgreSQL)",
 }
 
 # Issue 16's targets (CPU per operation, in the same run as the throughput) beside the
@@ -114,4 +119,7 @@ TARGETS = [
     Target("W8", W8_CONDITIONED, W8_PLAIN, ratio=2.0, side="server", at_most=True, versus=_PLAIN),
     Target("W8", W8_CONDITIONED, W8_PLAIN, ratio=2.0, side="postgres", at_most=True, versus=_PLAIN),
     Target("W8", W8_FILTERED_SCAN, W8_FULL_SCAN, ratio=0.1, at_most=True, versus="the whole log's"),
+    # Issue 14: a group of 4 consumers processes at least half as many events per second as
+    # one plain subscription delivers, the same events on the same server.
+    Target("W9", W9_GROUP, W9_PLAIN, ratio=0.5),
 ]
