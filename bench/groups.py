@@ -137,13 +137,19 @@ class _Consumers:
             self.processes.append(process)
         deadline = time.monotonic() + _READY_TIMEOUT
         for ready in self.shared.ready:
-            if not ready.wait(max(0.0, deadline - time.monotonic())):
-                raise RuntimeError("the consumers did not become ready in time")
+            while not ready.wait(0.1):
+                self._raise_errors()
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the consumers did not become ready in time")
         self._raise_errors()
 
     def _raise_errors(self) -> None:
+        """Raise what a consumer process reported, or that one ended without a word."""
         if not self.shared.errors.empty():
             raise RuntimeError(self.shared.errors.get())
+        for process in self.processes:
+            if process.exitcode not in (None, 0):
+                raise RuntimeError(f"a consumer process exited with {process.exitcode}")
 
     def wait_done(self) -> None:
         """Until the consumers counted ``expected`` events; raises when one failed or the
