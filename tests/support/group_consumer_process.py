@@ -47,7 +47,7 @@ def consume(group: str, out: TextIO, targets: list[str]) -> None:
             out.write(f"B {time.monotonic_ns()}\n")
             out.flush()
             # A client's reconnect backoff, so a server that is down is not hammered.
-            time.sleep(0.1)
+            time.sleep(0.1)  # waits-on-purpose: a reconnect backoff, not a wait for a result
 
 
 def main() -> None:
