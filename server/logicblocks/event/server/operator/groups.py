@@ -5,10 +5,10 @@ Through the documented Python API over gRPC (``store.consumer_groups()``,
 """
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from logicblocks.event.store import EventStore
+from logicblocks.event.store import ConsumerGroup, EventStore
 from logicblocks.event.store.groups import GroupInfo, ParkedEvent
 from logicblocks.event.store.start import After, FromBeginning, FromEnd
 from logicblocks.event.types import identifier
@@ -16,7 +16,7 @@ from logicblocks.event.types.query import Query
 
 from .connection import Connection
 from .events_json import rfc3339
-from .output import JsonLines, print_table
+from .output import JsonLines, print_rows
 
 __all__ = ["drop", "groups", "parked", "replay"]
 
@@ -76,20 +76,11 @@ def _parked_row(event: ParkedEvent) -> dict[str, Any]:
     }
 
 
-def _print(rows: Iterable[dict[str, Any]], columns: Sequence[str], form: str) -> None:
-    if form == "table":
-        print_table(columns, ([row[column] for column in columns] for row in rows))
-        return
-    out = JsonLines()
-    for row in rows:
-        out.write(row)
-
-
 def groups(arguments: argparse.Namespace, connection: Connection) -> int:
     """Print every consumer group with its lag, parked count and live consumers."""
     with connection.adapter() as adapter:
         found = EventStore(adapter).consumer_groups()
-    _print((_group_row(group) for group in found), _GROUP_COLUMNS, arguments.format)
+    print_rows((_group_row(group) for group in found), _GROUP_COLUMNS, arguments.format)
     return 0
 
 
@@ -97,7 +88,7 @@ def parked(arguments: argparse.Namespace, connection: Connection) -> int:
     """Print a group's parked events, oldest first."""
     with connection.adapter() as adapter:
         found = EventStore(adapter).consumer_group(arguments.group).parked()
-    _print((_parked_row(event) for event in found), _PARKED_COLUMNS, arguments.format)
+    print_rows((_parked_row(event) for event in found), _PARKED_COLUMNS, arguments.format)
     return 0
 
 
@@ -107,23 +98,22 @@ def _chosen(arguments: argparse.Namespace) -> list[int] | None:
 
 def replay(arguments: argparse.Namespace, connection: Connection) -> int:
     """Deliver a group's parked events again (all, or those named); print how many."""
-    with connection.adapter() as adapter:
-        count = (
-            EventStore(adapter)
-            .consumer_group(arguments.group)
-            .replay(sequence_numbers=_chosen(arguments))
-        )
-    JsonLines().write({"group": arguments.group, "replaying": count})
-    return 0
+    return _settle_parked(arguments, connection, "replaying", ConsumerGroup.replay)
 
 
 def drop(arguments: argparse.Namespace, connection: Connection) -> int:
     """Forget a group's parked events for good (all, or those named); print how many."""
+    return _settle_parked(arguments, connection, "dropped", ConsumerGroup.drop)
+
+
+def _settle_parked(
+    arguments: argparse.Namespace,
+    connection: Connection,
+    key: str,
+    action: Callable[..., int],
+) -> int:
     with connection.adapter() as adapter:
-        count = (
-            EventStore(adapter)
-            .consumer_group(arguments.group)
-            .drop(sequence_numbers=_chosen(arguments))
-        )
-    JsonLines().write({"group": arguments.group, "dropped": count})
+        group = EventStore(adapter).consumer_group(arguments.group)
+        count = action(group, sequence_numbers=_chosen(arguments))
+    JsonLines().write({"group": arguments.group, key: count})
     return 0

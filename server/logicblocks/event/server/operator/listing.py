@@ -18,7 +18,7 @@ from logicblocks.event.v1 import event_store_pb2, event_store_pb2_grpc
 
 from .connection import Connection
 from .events_json import rfc3339
-from .output import JsonLines, print_table
+from .output import JsonLines, print_rows, print_table
 
 __all__ = ["categories", "info", "streams"]
 
@@ -33,15 +33,6 @@ def _call(method: Callable[..., _Response], request: Any, connection: Connection
         return method(request, metadata=connection.metadata, timeout=60)
     except grpc.RpcError as error:
         raise documented_error(error) from None
-
-
-def _print(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], form: str) -> None:
-    if form == "table":
-        print_table(columns, ([row[column] for column in columns] for row in rows))
-        return
-    out = JsonLines()
-    for row in rows:
-        out.write(row)
 
 
 def _pages(fetch: Callable[[str], tuple[Iterable[_Item], str]]) -> Iterator[_Item]:
@@ -71,7 +62,7 @@ def categories(arguments: argparse.Namespace, connection: Connection) -> int:
             )
             return rows, answer.next_page_token
 
-        _print(_pages(page), _CATEGORY_COLUMNS, arguments.format)
+        print_rows(_pages(page), _CATEGORY_COLUMNS, arguments.format)
     return 0
 
 
@@ -103,7 +94,7 @@ def streams(arguments: argparse.Namespace, connection: Connection) -> int:
             )
             return rows, answer.next_page_token
 
-        _print(_pages(page), _STREAM_COLUMNS, arguments.format)
+        print_rows(_pages(page), _STREAM_COLUMNS, arguments.format)
     return 0
 
 

@@ -14,7 +14,7 @@ from logicblocks.event.types import StoredEvent
 
 from .events_json import event_to_json, rfc3339
 
-__all__ = ["EVENT_COLUMNS", "JsonLines", "complain", "print_table", "table_value"]
+__all__ = ["EVENT_COLUMNS", "JsonLines", "complain", "print_rows", "print_table", "table_value"]
 
 # What a table of events shows; the full event is in the JSON lines.
 EVENT_COLUMNS = ("sequence_number", "category", "stream", "position", "name", "occurred_at")
@@ -66,6 +66,16 @@ def print_table(
     for row in rows:
         table.add_row(*(table_value(value) for value in row))
     console.print(table)
+
+
+def print_rows(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], form: str) -> None:
+    """Print ``rows`` as JSON lines (``form`` "json") or as a table of ``columns``."""
+    if form == "table":
+        print_table(columns, ([row[column] for column in columns] for row in rows))
+        return
+    out = JsonLines()
+    for row in rows:
+        out.write(row)
 
 
 def complain(message: str) -> None:
