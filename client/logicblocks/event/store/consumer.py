@@ -9,13 +9,11 @@ again. One stream's events reach one consumer at a time, in position order: the 
 event of a stream is delivered only once the previous one is settled.
 """
 
-import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
-from typing import Self
 
 from logicblocks.event.types import StoredEvent
+
+from .iteration import ClosingIterator, ThreadedAsyncIterator
 
 __all__ = ["AsyncGroupConsumer", "Delivery", "GroupConsumer"]
 
@@ -49,7 +47,7 @@ class Delivery(ABC):
         return f"{type(self).__name__}(event={self.event!r}, attempt={self.attempt})"
 
 
-class GroupConsumer(Iterator[Delivery], ABC):
+class GroupConsumer(ClosingIterator[Delivery]):
     """An endless iterator of a group's deliveries to one consumer; ``close()`` leaves.
 
     Iteration blocks until a delivery is ready. ``close()`` may be called from another
@@ -67,25 +65,11 @@ class GroupConsumer(Iterator[Delivery], ABC):
     def close(self) -> None:
         """Leave the group and release what the consumer holds."""
 
-    def __iter__(self) -> Self:
-        return self
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __aiter__(self) -> "AsyncGroupConsumer":
         return AsyncGroupConsumer(self)
 
 
-class AsyncGroupConsumer(AsyncIterator[Delivery]):
+class AsyncGroupConsumer(ThreadedAsyncIterator[Delivery]):
     """A group consumer for asyncio programs: waits in a worker thread, never in the loop.
 
     ``ack()`` and ``nack()`` of its deliveries do not block on the network for long (they
@@ -93,24 +77,5 @@ class AsyncGroupConsumer(AsyncIterator[Delivery]):
     """
 
     def __init__(self, consumer: GroupConsumer):
+        super().__init__(consumer)
         self.consumer = consumer
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> Delivery:
-        try:
-            return await asyncio.to_thread(self._next)
-        except asyncio.CancelledError:
-            self.consumer.close()
-            raise
-
-    def _next(self) -> Delivery:
-        try:
-            return next(self.consumer)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        """Leave the group."""
-        self.consumer.close()

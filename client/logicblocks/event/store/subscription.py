@@ -7,18 +7,16 @@ subscriber of a quiet target can still record progress and resume later with
 ``after_sequence_number=checkpoint``.
 """
 
-import asyncio
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
-from typing import Self
+from abc import abstractmethod
 
 from logicblocks.event.types import StoredEvent
+
+from .iteration import ClosingIterator, ThreadedAsyncIterator
 
 __all__ = ["AsyncSubscription", "Subscription"]
 
 
-class Subscription(Iterator[StoredEvent], ABC):
+class Subscription(ClosingIterator[StoredEvent]):
     """An endless iterator of the events of a target; ``close()`` ends it.
 
     Iteration blocks until the next event commits. ``close()`` may be called from another
@@ -39,25 +37,11 @@ class Subscription(Iterator[StoredEvent], ABC):
     def close(self) -> None:
         """Stop the subscription and release what it holds."""
 
-    def __iter__(self) -> Self:
-        return self
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __aiter__(self) -> "AsyncSubscription":
         return AsyncSubscription(self)
 
 
-class AsyncSubscription(AsyncIterator[StoredEvent]):
+class AsyncSubscription(ThreadedAsyncIterator[StoredEvent]):
     """A subscription for asyncio programs: waits in a worker thread, never in the loop.
 
     Each pending ``__anext__`` holds a thread of the loop's default executor while it
@@ -67,24 +51,5 @@ class AsyncSubscription(AsyncIterator[StoredEvent]):
     """
 
     def __init__(self, subscription: Subscription):
+        super().__init__(subscription)
         self.subscription = subscription
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> StoredEvent:
-        try:
-            return await asyncio.to_thread(self._next)
-        except asyncio.CancelledError:
-            self.subscription.close()
-            raise
-
-    def _next(self) -> StoredEvent:
-        try:
-            return next(self.subscription)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        """Stop the subscription."""
-        self.subscription.close()
