@@ -5,6 +5,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Executor
 from datetime import datetime
+from functools import cached_property
 from itertools import takewhile
 from typing import TypeVar
 
@@ -38,6 +39,9 @@ from logicblocks.event.store.writes import StreamWrite, prepare_writes
 from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
+from .groups.consumer import LocalGroupConsumer
+from .groups.local_members import LocalMembers
+from .groups.pages import SharedPages
 from .groups.records import GroupRecords
 from .groups.service import GroupService
 from .head_signal import HeadSignal
@@ -220,6 +224,24 @@ class RecordStorageAdapter(StorageAdapter):
         """Where this engine keeps its consumer groups (beside its events)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep consumer groups")
 
+    @cached_property
+    def group_pages(self) -> SharedPages:
+        """The pages of group targets read last, shared by the consumers of this engine."""
+        return SharedPages(
+            lambda target, after, limit: self.read_records(
+                target=target, after_sequence_number=after, limit=limit
+            )
+        )
+
+    @cached_property
+    def group_members(self) -> LocalMembers:
+        """The group consumers this engine serves, told at once of changes made through it."""
+        return LocalMembers()
+
+    def join_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
+        """``consume_group`` as the server calls it: the consumer with its batch calls."""
+        return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
+
     # Consumer groups: kept in group_records(), served by groups.service.
 
     def create_group(
@@ -245,7 +267,7 @@ class RecordStorageAdapter(StorageAdapter):
         GroupService(self).delete_group(name=name)
 
     def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
-        return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
+        return self.join_group(name=name, consumer_id=consumer_id)
 
     def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
         return GroupService(self).parked_events(name=name)

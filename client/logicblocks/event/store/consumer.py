@@ -26,9 +26,13 @@ class Delivery(ABC):
         attempt: which delivery of the event to the group this is (1 for the first).
     """
 
-    def __init__(self, *, event: StoredEvent, attempt: int):
-        self.event = event
+    def __init__(self, *, attempt: int):
         self.attempt = attempt
+
+    @property
+    @abstractmethod
+    def event(self) -> StoredEvent:
+        """The event."""
 
     @abstractmethod
     def ack(self) -> None:

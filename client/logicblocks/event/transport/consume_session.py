@@ -7,8 +7,8 @@ credit and settle identically:
 - ``receive()`` takes a response: the joined id, or deliveries into the buffer;
 - ``pop()`` hands out the next delivery and counts the credit it frees; ``credit_due()``
   says when to give that credit back (in batches of half the window, or at once before
-  waiting on an empty buffer, so the server is never left without credit while the client
-  waits);
+  waiting on an empty buffer when the server has less than half the window left, so it
+  is never left without credit while the client waits);
 - acknowledgements are gathered (``Settlements``) and sent as one ``Ack`` per batch;
 - once the stream is lost (``lose()``), settling does nothing: the server gives what the
   consumer held back to the group.
@@ -26,6 +26,7 @@ from typing import Final
 
 from logicblocks.event.store.consumer import Delivery
 from logicblocks.event.store.exceptions import ConfigurationError
+from logicblocks.event.types import StoredEvent
 from logicblocks.event.v1 import consumer_groups_pb2
 
 from .wire import stored_event_from_wire
@@ -43,7 +44,14 @@ __all__ = [
 
 # Deliveries a consumer lets the server send ahead of its application: enough to hide a
 # round trip, few enough that buffered deliveries rarely outlive their ack timeout.
-DEFAULT_CREDIT = 32
+DEFAULT_CREDIT = 100
+
+
+# How long a blocking consumer's acks may wait to be sent together, and how many are
+# sent at once whatever the wait: far below any ack timeout, far above the time between
+# two acks of a busy consumer.
+ACK_DELAY = 0.01
+FLUSH_COUNT = 256
 
 
 class _Acks:
@@ -64,23 +72,47 @@ def outgoing_request(
 
 
 class Settlements:
-    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe)."""
+    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe).
+
+    ``gather`` lets a sender wait a moment for more before it takes them: one message (and
+    one settling on the server) per batch instead of per event. The wait ends early once
+    ``flush`` is called (the consumer is about to wait for the server, or leaves) or
+    ``FLUSH_COUNT`` are gathered, so an ack is held back at most ``ACK_DELAY``.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._condition = threading.Condition()
         self._ids: list[int] = []
+        self._flushing = False
 
     def add(self, delivery_id: int) -> bool:
         """Gather ``delivery_id``; ``True`` when ``ACKS`` must be put in the outbox (the
         first ack since the last were taken)."""
-        with self._lock:
+        with self._condition:
             self._ids.append(delivery_id)
+            if len(self._ids) >= FLUSH_COUNT:
+                self._condition.notify_all()
             return len(self._ids) == 1
+
+    def flush(self) -> None:
+        """End the current ``gather`` wait: send what is gathered now."""
+        with self._condition:
+            if self._ids:
+                self._flushing = True
+                self._condition.notify_all()
+
+    def gather(self) -> None:
+        """Wait, up to ``ACK_DELAY``, for more acks to send with those gathered."""
+        with self._condition:
+            self._condition.wait_for(
+                lambda: self._flushing or len(self._ids) >= FLUSH_COUNT, ACK_DELAY
+            )
 
     def take(self) -> consumer_groups_pb2.ConsumeRequest:
         """The ``Ack`` of every id gathered, which are then forgotten."""
-        with self._lock:
+        with self._condition:
             ids, self._ids = self._ids, []
+            self._flushing = False
         return consumer_groups_pb2.ConsumeRequest(
             ack=consumer_groups_pb2.ConsumeRequest.Ack(delivery_ids=ids)
         )
@@ -95,10 +127,15 @@ class GrpcDelivery(Delivery):
         wire: consumer_groups_pb2.ConsumeResponse.Delivery,
         settle: Callable[["GrpcDelivery", str | None], None],
     ):
-        super().__init__(event=stored_event_from_wire(wire.event), attempt=wire.attempt)
+        super().__init__(attempt=wire.attempt)
+        self._event = stored_event_from_wire(wire.event)
         self.delivery_id = wire.delivery_id
         self._settle = settle
         self._settled = False
+
+    @property
+    def event(self) -> StoredEvent:
+        return self._event
 
     def ack(self) -> None:
         if not self._settled:
@@ -132,6 +169,8 @@ class ConsumeSession:
         self.buffer: deque[GrpcDelivery] = deque()
         self._settle = settle
         self._freed = 0
+        # How many more deliveries the server may send: what it was granted, less what came.
+        self._unspent = credit
 
     def join(self) -> consumer_groups_pb2.ConsumeRequest:
         """The first message of the stream."""
@@ -147,7 +186,9 @@ class ConsumeSession:
             self.joined = True
             self.consumer_id = response.joined.consumer_id
         elif kind == "deliveries":
-            for wire in response.deliveries.deliveries:
+            deliveries = response.deliveries.deliveries
+            self._unspent -= len(deliveries)
+            for wire in deliveries:
                 self.buffer.append(GrpcDelivery(wire, self._settle))
 
     def pop(self) -> GrpcDelivery | None:
@@ -159,10 +200,13 @@ class ConsumeSession:
 
     def credit_due(self) -> consumer_groups_pb2.ConsumeRequest | None:
         """The ``Credit`` to send now, if any: once half the window is freed, or whatever
-        is freed when the buffer is empty (the client is about to wait)."""
-        if self._freed == 0 or (self.buffer and self._freed < max(1, self.credit // 2)):
+        is freed when the buffer is empty (the client is about to wait) and the server
+        has less than half the window left to send."""
+        half = max(1, self.credit // 2)
+        if self._freed == 0 or (self._freed < half and (self.buffer or self._unspent >= half)):
             return None
         count, self._freed = self._freed, 0
+        self._unspent += count
         return consumer_groups_pb2.ConsumeRequest(
             credit=consumer_groups_pb2.ConsumeRequest.Credit(count=count)
         )

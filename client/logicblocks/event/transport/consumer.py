@@ -48,6 +48,8 @@ def _requests(
         item = outbox.get()
         if item is None:
             return
+        if item is ACKS:
+            settlements.gather()
         yield outgoing_request(item, settlements)
 
 
@@ -112,6 +114,11 @@ class GrpcGroupConsumer(GroupConsumer):
         if reason is None:
             if self._settlements.add(delivery.delivery_id):
                 self._outbox.put(ACKS)
+            with self._lock:
+                if self._reading:
+                    # Settled from another thread while the iteration waits for the
+                    # server: nothing else would end the gathering.
+                    self._settlements.flush()
         else:
             self._outbox.put(nack_request(delivery, reason))
 
@@ -122,6 +129,8 @@ class GrpcGroupConsumer(GroupConsumer):
                 self._send_credit()
                 return delivery
             self._send_credit()
+            # About to wait for the server: what was settled goes now.
+            self._settlements.flush()
             with self._lock:
                 self._reading = True
             try:
@@ -159,6 +168,7 @@ class GrpcGroupConsumer(GroupConsumer):
                 return
             self._closed.set()
             reading = self._reading
+        self._settlements.flush()
         self._outbox.put(None)  # the half-close, after every settlement queued before it
         if reading or self._ended:
             return

@@ -1,11 +1,13 @@
 """One ``Consume`` stream: a group consumer of the engine, run beside the event loop.
 
-The engine's ``GroupConsumer`` is a blocking iterator: its ``next()`` waits until the
-group has an event for this consumer. So each stream runs it in a thread of its own (the
-pump), which takes a delivery only while the client has credit and hands each to the
-event loop; the loop numbers it (``delivery_id``), remembers it until the client settles
-it, and sends deliveries in batches. Settling (``ack``, ``nack``) and leaving
-(``close``) may touch storage, so they run on the storage executor, never in the loop.
+The engine's ``LocalGroupConsumer`` blocks until the group has an event for this consumer.
+So each stream runs it in a thread of its own (the pump), which takes as many deliveries
+as the client has credit for at once and hands them to the event loop together; the loop
+numbers each (``delivery_id``), remembers it until the client settles it, and sends them
+in batches, their stored JSON text as it is. Settling (``ack``, ``nack``) runs in the
+loop: it only takes the consumer's lock, which nothing holds across I/O (the consumer's
+member loop saves what was settled). Leaving (``close``) touches storage, so it runs on
+the storage executor.
 
 Memory per stream is bounded by the client's credit: the pump takes no delivery the
 client has not made room for, so at most ``credit`` deliveries wait to be sent.
@@ -19,14 +21,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+from logicblocks.event.storage.groups.consumer import LocalDelivery, LocalGroupConsumer
 from logicblocks.event.store import GroupNotFoundError
-from logicblocks.event.store.consumer import Delivery, GroupConsumer
-from logicblocks.event.transport.wire import set_timestamp
-from logicblocks.event.types import StoredEvent
-from logicblocks.event.types.json_text import dumps
-from logicblocks.event.v1 import consumer_groups_pb2, events_pb2
+from logicblocks.event.v1 import consumer_groups_pb2
 
-__all__ = ["ConsumerStream", "stored_event_to_wire"]
+from .wire import fill_stored_event
+
+__all__ = ["ConsumerStream"]
 
 _log = logging.getLogger("logicblocks.event.server")
 
@@ -40,41 +41,16 @@ class _End:
 _END = _End()
 
 
-def _json(value: object) -> bytes:
-    return dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def stored_event_to_wire(event: StoredEvent) -> events_pb2.StoredEvent:
-    """A delivered event on the wire: the engine hands events with their JSON decoded,
-    so payload and metadata go as compact JSON text of the same values."""
-    wire = events_pb2.StoredEvent(
-        id=event.id,
-        name=event.name,
-        stream=event.stream,
-        category=event.category,
-        position=event.position,
-        sequence_number=event.sequence_number,
-        payload=_json(event.payload),
-    )
-    set_timestamp(wire.observed_at, event.observed_at)
-    set_timestamp(wire.occurred_at, event.occurred_at)
-    if event.tags:
-        wire.tags.extend(sorted(event.tags))
-    if event.metadata:
-        wire.metadata = _json(event.metadata)
-    return wire
-
-
 class ConsumerStream:
     """The consumer of one ``Consume`` call: credit, deliveries in flight, and leaving.
 
-    Made in the event loop that serves the call; ``pump`` runs in a thread of its own,
-    every other method in the loop. ``shutting_down`` is set when the server ended it.
+    Made in the event loop that serves the call; every method runs in that loop.
+    ``shutting_down`` is set when the server ended it.
     """
 
     def __init__(
         self,
-        consumer: GroupConsumer,
+        consumer: LocalGroupConsumer,
         *,
         credit: int,
         storage: Executor,
@@ -83,53 +59,62 @@ class ConsumerStream:
         self.consumer = consumer
         self.shutting_down = False
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._storage = storage
         self._message_bytes = message_bytes
         self._credit = credit
-        self._condition = threading.Condition()
+        # Set when there may be something to take: deliveries, credit, or leaving.
+        self._wake = asyncio.Event()
         self._stopped = False
         self._left: asyncio.Future[None] | None = None
-        self._outbox: asyncio.Queue[Delivery | _End | BaseException] = asyncio.Queue()
-        self._outstanding: dict[int, Delivery] = {}
+        self._outbox: asyncio.Queue[list[LocalDelivery] | _End | BaseException] = asyncio.Queue()
+        self._outstanding: dict[int, LocalDelivery] = {}
         self._last_id = 0
+        consumer.on_deliverable = self._deliverable
 
     @property
     def unspent_credit(self) -> int:
         """How many more deliveries the client has made room for."""
-        with self._condition:
-            return self._credit
+        return self._credit
 
-    def pump(self) -> None:
-        """Take deliveries from the consumer while the client has credit, until it leaves
-        (runs in a thread of its own: ``next()`` blocks)."""
+    def _deliverable(self) -> None:
+        # Called by the consumer from any thread, the loop's own among them (settling).
+        if threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        else:
+            # A closed loop (RuntimeError): the server is gone, and the call with it.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def pump(self) -> None:
+        """Take deliveries from the consumer while the client has credit, as many at once
+        as are ready, until it leaves; waits in the loop, never in a thread."""
+        self.consumer.set_waiting(True)
         try:
-            while True:
-                with self._condition:
-                    while self._credit <= 0 and not self._stopped:
-                        self._condition.wait()
-                    if self._stopped:
+            while not self._stopped:
+                self._wake.clear()
+                if self._credit > 0:
+                    taken = self.consumer.take_ready(self._credit)
+                    if taken is None:
                         break
-                    self._credit -= 1
-                try:
-                    delivery = next(self.consumer)
-                except StopIteration:
-                    break
-                self._hand(delivery)
-        except BaseException as error:  # handed to the loop, which ends the call with it
-            self._hand(error)
+                    if taken:
+                        self._credit -= len(taken)
+                        self._outbox.put_nowait(taken)
+                        continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.consumer.next_due()):
+                        await self._wake.wait()
+        except Exception as error:  # handed to responses(), which ends the call with it
+            self._outbox.put_nowait(error)
             return
-        self._hand(_END)
-
-    def _hand(self, item: Delivery | _End | BaseException) -> None:
-        # A closed loop (RuntimeError): the server is gone, and the call with it.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._outbox.put_nowait, item)
+        finally:
+            self.consumer.set_waiting(False)
+        self._outbox.put_nowait(_END)
 
     def grant(self, count: int) -> None:
         """Room for ``count`` more deliveries."""
-        with self._condition:
-            self._credit += count
-            self._condition.notify()
+        self._credit += count
+        self._wake.set()
 
     def fail(self, error: BaseException) -> None:
         """End the call with ``error`` (bad input from the client)."""
@@ -137,35 +122,41 @@ class ConsumerStream:
 
     async def responses(self) -> AsyncIterator[consumer_groups_pb2.ConsumeResponse]:
         """The deliveries as they come, batched (as many as are ready, up to about
-        ``message_bytes`` of payload); ends when the consumer's deliveries end. Raises
-        what ended the call otherwise."""
+        ``message_bytes`` of payload per message); ends when the consumer's deliveries
+        end. Raises what ended the call otherwise."""
         while True:
             batch = consumer_groups_pb2.ConsumeResponse()
-            deliveries = batch.deliveries.deliveries
             size = 0
             item = await self._outbox.get()
             while True:
                 if isinstance(item, _End | GroupNotFoundError):
                     # A deleted group ends its consumers' iterations: the stream ends
                     # cleanly, as the contract says.
-                    if deliveries:
+                    if batch.deliveries.deliveries:
                         yield batch
                     return
                 if isinstance(item, BaseException):
-                    if deliveries:
+                    if batch.deliveries.deliveries:
                         yield batch
                     raise item
-                self._last_id += 1
-                self._outstanding[self._last_id] = item
-                added = deliveries.add(attempt=item.attempt, delivery_id=self._last_id)
-                added.event.CopyFrom(stored_event_to_wire(item.event))
-                size += len(added.event.payload) + len(added.event.metadata)
+                for delivery in item:
+                    if size >= self._message_bytes:
+                        yield batch
+                        batch = consumer_groups_pb2.ConsumeResponse()
+                        size = 0
+                    self._last_id += 1
+                    self._outstanding[self._last_id] = delivery
+                    added = batch.deliveries.deliveries.add(
+                        attempt=delivery.attempt, delivery_id=self._last_id
+                    )
+                    fill_stored_event(added.event, delivery.record)
+                    size += len(added.event.payload) + len(added.event.metadata)
                 if size >= self._message_bytes or self._outbox.empty():
                     break
                 item = self._outbox.get_nowait()
             yield batch
 
-    def _take(self, delivery_ids: Iterable[int]) -> list[Delivery]:
+    def _take(self, delivery_ids: Iterable[int]) -> list[LocalDelivery]:
         """The outstanding deliveries of these ids, no longer outstanding; unknown ids and
         settled ones are left out (settling twice changes nothing)."""
         taken = []
@@ -175,37 +166,28 @@ class ConsumerStream:
                 taken.append(delivery)
         return taken
 
-    async def ack(self, delivery_ids: Iterable[int]) -> None:
+    def ack(self, delivery_ids: Iterable[int]) -> None:
         """Settle these deliveries as done."""
         deliveries = self._take(delivery_ids)
         if deliveries:
-            await self._run(_ack_all, deliveries)
+            self.consumer.settle(deliveries, None)
 
-    async def nack(self, delivery_id: int, reason: str) -> None:
+    def nack(self, delivery_id: int, reason: str) -> None:
         """Settle this delivery as failed, for ``reason``."""
-        for delivery in self._take((delivery_id,)):
-            await self._run(_nack, delivery, reason)
+        deliveries = self._take((delivery_id,))
+        if deliveries:
+            self.consumer.settle(deliveries, reason)
 
     async def leave(self) -> None:
         """Leave the group: stop the pump, close the consumer (what it holds goes back to
         the group) and end the deliveries. Once, however often it is called; the close
         completes even if the caller is cancelled meanwhile."""
         if self._left is None:
-            with self._condition:
-                self._stopped = True
-                self._condition.notify()
+            self._stopped = True
+            self._wake.set()
             self._left = asyncio.ensure_future(self._run(self.consumer.close))
             self._left.add_done_callback(lambda _: self._outbox.put_nowait(_END))
         await asyncio.shield(self._left)
 
     async def _run(self, function: Callable[..., _T], *arguments: Any) -> _T:
         return await self._loop.run_in_executor(self._storage, function, *arguments)
-
-
-def _ack_all(deliveries: list[Delivery]) -> None:
-    for delivery in deliveries:
-        delivery.ack()
-
-
-def _nack(delivery: Delivery, reason: str) -> None:
-    delivery.nack(reason=reason)

@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 import grpc
@@ -74,10 +74,6 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
         self._limits = limits
         self._subscriptions = subscriptions or SubscriptionSlots(limits)
         self._on_storage_error = on_storage_error
-        # One thread per live stream at most: the slots bound how many there are.
-        self._pumps = ThreadPoolExecutor(
-            max_workers=limits.max_subscriptions, thread_name_prefix="event-store-consumer"
-        )
         self._streams: set[ConsumerStream] = set()
         self._closing = False
 
@@ -94,7 +90,6 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
         for stream in streams:
             stream.shutting_down = True
         await asyncio.gather(*(stream.leave() for stream in streams), return_exceptions=True)
-        self._pumps.shutdown(wait=False, cancel_futures=True)
 
     async def _call(self, function: Callable[..., _T], **arguments: Any) -> _T:
         loop = asyncio.get_running_loop()
@@ -244,6 +239,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
         """Join the group, then send deliveries while reading settlements and credit."""
         stream: ConsumerStream | None = None
         reader: asyncio.Task[None] | None = None
+        pump: asyncio.Task[None] | None = None
         sent = 0
         try:
             requests = aiter(request_iterator)
@@ -256,7 +252,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
             with self._subscriptions.hold(context.peer()):
                 consumer = await self._call(
-                    self._adapter.consume_group, name=join.group, consumer_id=join.consumer_id
+                    self._adapter.join_group, name=join.group, consumer_id=join.consumer_id
                 )
                 stream = ConsumerStream(
                     consumer,
@@ -265,7 +261,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
                     message_bytes=_MESSAGE_BYTES,
                 )
                 self._streams.add(stream)
-                asyncio.get_running_loop().run_in_executor(self._pumps, stream.pump)
+                pump = asyncio.create_task(stream.pump())
                 reader = asyncio.create_task(_read(requests, stream))
                 _log.info(
                     "event=group_joined group=%s consumer=%s peer=%s",
@@ -300,8 +296,9 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
             if not context.cancelled():
                 await self._abort(context, error, "Consume")
         finally:
-            if reader is not None:
-                reader.cancel()
+            for task in (reader, pump):
+                if task is not None:
+                    task.cancel()
             if stream is not None:
                 self._streams.discard(stream)
                 # What the consumer holds unsettled goes back to the group.
@@ -317,10 +314,10 @@ async def _read(
         async for request in requests:
             match request.WhichOneof("content"):
                 case "ack":
-                    await stream.ack(request.ack.delivery_ids)
+                    stream.ack(request.ack.delivery_ids)
                 case "nack":
                     reason = request.nack.reason[:MAX_REASON_CHARACTERS]
-                    await stream.nack(request.nack.delivery_id, reason)
+                    stream.nack(request.nack.delivery_id, reason)
                 case "credit":
                     stream.grant(credit_count(request.credit, stream.unspent_credit))
                 case "join":

@@ -36,6 +36,7 @@ from logicblocks.event.v1 import conditions_pb2, event_store_pb2, events_pb2, ta
 __all__ = [
     "bad_request_to_wire",
     "condition_failure_to_wire",
+    "fill_stored_event",
     "new_events_from_wire",
     "publish_response",
     "publish_target_from_wire",
@@ -50,22 +51,26 @@ __all__ = [
 
 def record_to_wire(record: EventRecord) -> events_pb2.StoredEvent:
     """A stored record as a wire event; its JSON text passes through undecoded."""
-    wire = events_pb2.StoredEvent(
-        id=record.id,
-        name=record.name,
-        stream=record.stream,
-        category=record.category,
-        position=record.position,
-        sequence_number=record.sequence_number,
-        payload=record.payload.encode("utf-8"),
-    )
+    wire = events_pb2.StoredEvent()
+    fill_stored_event(wire, record)
+    return wire
+
+
+def fill_stored_event(wire: events_pb2.StoredEvent, record: EventRecord) -> None:
+    """Fill ``wire`` (a new message, or one in place in a response) with ``record``."""
+    wire.id = record.id
+    wire.name = record.name
+    wire.stream = record.stream
+    wire.category = record.category
+    wire.position = record.position
+    wire.sequence_number = record.sequence_number
+    wire.payload = record.payload.encode("utf-8")
     set_timestamp(wire.observed_at, record.observed_at)
     set_timestamp(wire.occurred_at, record.occurred_at)
     if record.tags:
         wire.tags.extend(record.tags)
     if record.metadata is not None:
         wire.metadata = record.metadata.encode("utf-8")
-    return wire
 
 
 def record_to_receipt(record: EventRecord) -> event_store_pb2.PublishResponse.Receipt:

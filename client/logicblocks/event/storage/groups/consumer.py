@@ -17,11 +17,13 @@ event while an earlier one may still be in the old owner's hands.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from logicblocks.event.store.consumer import Delivery, GroupConsumer
 from logicblocks.event.store.exceptions import InvalidInputError
+from logicblocks.event.store.records import EventRecord
+from logicblocks.event.types import StoredEvent
 
 from .dispatch import Handout
 from .holdings import Holdings, Owned
@@ -41,21 +43,37 @@ _CLOSE_WAIT = 10.0
 
 
 class LocalDelivery(Delivery):
-    """A delivery of a ``LocalGroupConsumer``; settling it takes the consumer's lock only."""
+    """A delivery of a ``LocalGroupConsumer``; settling it takes the consumer's lock only.
+
+    Its event is decoded when first asked for: the server sends ``record``, the stored
+    JSON text, as it is.
+    """
 
     def __init__(self, *, consumer: "LocalGroupConsumer", owned: Owned, handout: Handout):
-        super().__init__(event=handout.record.to_stored_event(), attempt=handout.attempt)
-        self._consumer = consumer
-        self._owned = owned
-        self._handout = handout
+        super().__init__(attempt=handout.attempt)
+        self.consumer = consumer
+        self.owned = owned
+        self.handout = handout
+        self._event: StoredEvent | None = None
+
+    @property
+    def record(self) -> EventRecord:
+        """The event as stored, its payload still JSON text."""
+        return self.handout.record
+
+    @property
+    def event(self) -> StoredEvent:
+        if self._event is None:
+            self._event = self.handout.record.to_stored_event()
+        return self._event
 
     def ack(self) -> None:
-        self._consumer.settle(self._owned, self._handout, None)
+        self.consumer.settle((self,), None)
 
     def nack(self, *, reason: str) -> None:
         if not isinstance(reason, str):
             raise InvalidInputError("reason", "must be a string")
-        self._consumer.settle(self._owned, self._handout, reason)
+        self.consumer.settle((self,), reason)
 
 
 class LocalGroupConsumer(GroupConsumer):
@@ -92,6 +110,8 @@ class LocalGroupConsumer(GroupConsumer):
         self.waiting = 0
         self.last_active = clock()
         self.save_due: float | None = None
+        # Called (under the lock, from any thread) whenever ``deliverable`` is notified.
+        self.on_deliverable: Callable[[], None] | None = None
         self._loop = MemberLoop(adapter=adapter, name=name, consumer=self)
         self._thread = threading.Thread(
             target=self._loop.run, name=f"group {name} member {consumer_id}", daemon=True
@@ -110,47 +130,100 @@ class LocalGroupConsumer(GroupConsumer):
         with self.lock:
             self.closed = True
             self.wake.notify_all()
-            self.deliverable.notify_all()
+            self.signal_deliverable()
         # The loop saves what was settled and releases what it can before it ends, so a
         # consumer that joins right after finds both.
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=_CLOSE_WAIT)
 
+    def tick_now(self) -> None:
+        """Have the member loop read the group again now, not at its next tick (the group
+        was changed through this engine)."""
+        with self.lock:
+            self._loop.tick_now()
+            self.wake.notify()
+
     def __next__(self) -> Delivery:
+        taken = self.take(1)
+        if not taken:
+            raise StopIteration
+        return taken[0]
+
+    def take(self, limit: int) -> list[LocalDelivery]:
+        """Up to ``limit`` deliveries, waiting until there is one; none once the iteration
+        ended. One look under the lock for them all."""
         with self.lock:
             self.waiting += 1
             try:
-                owned, handout = self._pick()
+                while not (picked := self._ready(limit)):
+                    if picked is None:
+                        return []
+                    now = self._clock()
+                    self.deliverable.wait(
+                        min(max(self.holdings.timed_due - now, 0.001), _NEXT_SLICE)
+                    )
             finally:
                 self.waiting -= 1
-                self.last_active = self._clock()
-        # Decoded outside the lock: the payload is the one costly step of a delivery.
-        return LocalDelivery(consumer=self, owned=owned, handout=handout)
+        return self._deliveries(picked)
 
-    def _pick(self) -> tuple[Owned, Handout]:
-        holdings = self.holdings
-        while True:
-            if self.error is not None:
-                raise self.error
-            if self.closed or self.ended:
-                raise StopIteration
-            now = self._clock()
-            self.last_active = now
-            self.expire(now)
-            picked = holdings.hand_out(now, self._loop.settings)
-            if picked is not None:
-                return picked
-            if not holdings.owned:
-                # Maybe counted gone while idle: the loop beats again at its next tick.
+    def take_ready(self, limit: int) -> list[LocalDelivery] | None:
+        """Up to ``limit`` deliveries ready now, without waiting; ``None`` once the
+        iteration ended. For a caller that waits elsewhere (the server's event loop): it
+        learns when to look again from ``on_deliverable`` and ``next_due``."""
+        with self.lock:
+            picked = self._ready(limit)
+        return None if picked is None else self._deliveries(picked)
+
+    def next_due(self) -> float:
+        """Seconds until a deadline may pass or a retry come due, at most ``_NEXT_SLICE``
+        (``take_ready`` is worth calling again then, unasked)."""
+        with self.lock:
+            return min(max(self.holdings.timed_due - self._clock(), 0.001), _NEXT_SLICE)
+
+    def set_waiting(self, waiting: bool) -> None:
+        """Count a caller waiting for deliveries outside ``take`` (or stop counting it): a
+        consumer heartbeats while one waits."""
+        with self.lock:
+            self.waiting += 1 if waiting else -1
+            self.last_active = self._clock()
+            if waiting:
                 self.wake.notify()
-            wait = min(max(holdings.timed_due - now, 0.001), _NEXT_SLICE)
-            self.deliverable.wait(wait)
+
+    def signal_deliverable(self) -> None:
+        """Deliveries may be ready, or the iteration ended (under the lock)."""
+        self.deliverable.notify_all()
+        if self.on_deliverable is not None:
+            self.on_deliverable()
+
+    def _ready(self, limit: int) -> list[tuple[Owned, Handout]] | None:
+        # Under the lock: what is ready now, or None once the iteration ended.
+        if self.error is not None:
+            raise self.error
+        if self.closed or self.ended:
+            return None
+        now = self._clock()
+        self.last_active = now
+        self.expire(now)
+        holdings, settings = self.holdings, self._loop.settings
+        picked: list[tuple[Owned, Handout]] = []
+        while len(picked) < limit and (more := holdings.hand_out(now, settings)) is not None:
+            picked.append(more)
+        if not picked and not holdings.owned:
+            # Maybe counted gone while idle: the loop beats again at its next tick.
+            self.wake.notify()
+        return picked
+
+    def _deliveries(self, picked: list[tuple[Owned, Handout]]) -> list[LocalDelivery]:
+        # Made outside the lock: decoding, if asked for, is the costly step of a delivery.
+        return [
+            LocalDelivery(consumer=self, owned=owned, handout=handout) for owned, handout in picked
+        ]
 
     def expire(self, now: float) -> None:
         """Fail the deliveries whose deadline passed (under the lock)."""
         if self.holdings.expire(now):
             self.changed(now, wake_loop=True)
-            self.deliverable.notify_all()
+            self.signal_deliverable()
 
     def changed(self, now: float, *, wake_loop: bool) -> None:
         """Something is to be saved (under the lock): the loop saves within its interval."""
@@ -160,21 +233,27 @@ class LocalGroupConsumer(GroupConsumer):
         if wake_loop:
             self.wake.notify()
 
-    def settle(self, owned: Owned, handout: Handout, reason: str | None) -> None:
-        """Apply an ack (``reason`` ``None``) or a nack; deliveries call this."""
+    def settle(self, deliveries: Iterable[LocalDelivery], reason: str | None) -> None:
+        """Apply an ack (``reason`` ``None``) or a nack to each of ``deliveries``, under one
+        hold of the lock."""
         with self.lock:
             now = self._clock()
             self.last_active = now
-            dispatcher = owned.dispatcher
-            had_room = dispatcher.has_room
-            # A partition lost or released since is its new owner's to decide: no change.
-            if not self.holdings.settle(owned, handout, reason, now):
-                return
-            self.deliverable.notify_all()
-            # The loop is woken only when it has something new to do: read into the room
-            # made, or release a draining partition that has nothing out any more.
-            self.changed(
-                now,
-                wake_loop=(not had_room and dispatcher.has_room)
-                or (owned.draining and dispatcher.in_flight == 0),
-            )
+            wake_loop = save = False
+            for delivery in deliveries:
+                owned = delivery.owned
+                dispatcher = owned.dispatcher
+                wanted = dispatcher.wants_events
+                # A partition lost or released since is its new owner's to decide.
+                if not self.holdings.settle(owned, delivery.handout, reason, now):
+                    continue
+                save = True
+                # The loop is woken only when it has something new to do: read into the
+                # room made, or release a draining partition that has nothing out any more.
+                wake_loop = wake_loop or (
+                    (not wanted and dispatcher.wants_events)
+                    or (owned.draining and dispatcher.in_flight == 0)
+                )
+            if save:
+                self.signal_deliverable()
+                self.changed(now, wake_loop=wake_loop)

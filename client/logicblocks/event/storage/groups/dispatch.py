@@ -142,6 +142,16 @@ class PartitionDispatcher:
         )
 
     @property
+    def wants_events(self) -> bool:
+        """Whether reading for it is worth a page: at most half its buffer is taken (a
+        reader that topped up each partition as soon as one event left would read a page
+        per event)."""
+        return (
+            2 * self._buffered <= self.buffer_limit
+            and 2 * len(self._order) < _WINDOW_FACTOR * self.buffer_limit
+        )
+
+    @property
     def dirty(self) -> bool:
         """Whether there is progress, parking or unparking not yet taken to be saved."""
         return self._dirty
@@ -275,10 +285,11 @@ class PartitionDispatcher:
     def next_wake(self) -> float | None:
         """The earliest time something here changes by itself (a deadline passes or a retry
         comes due), ``None`` when nothing will; possibly early (a retry settled late)."""
-        times = [self._waiting[0][0]] if self._waiting else []
-        if self._deadlines:
-            times.append(next(iter(self._deadlines.values()))[0])
-        return min(times, default=None)
+        retry = self._waiting[0][0] if self._waiting else None
+        if not self._deadlines:
+            return retry
+        deadline = next(iter(self._deadlines.values()))[0]
+        return deadline if retry is None or deadline < retry else retry
 
     def last_deadline(self) -> float | None:
         """The latest deadline of the deliveries out, ``None`` when none is out."""
@@ -305,6 +316,15 @@ class PartitionDispatcher:
         replays.unparked.clear()
         self._dirty = False
         return changes
+
+    def put_back(self, changes: Changes) -> None:
+        """``changes`` were taken but could not be saved: take them again with the next.
+
+        Their parkings go back beside the replays' own, which keeps a replayed event that
+        was parked again from being replayed before that is saved."""
+        self._replays.parked[:0] = changes.parked
+        self._replays.unparked[:0] = changes.unparked
+        self._dirty = True
 
     def _head(self, handout: Handout) -> _Stream | None:
         record = handout.record

@@ -11,8 +11,9 @@ deciding under the consumer's lock and doing the I/O outside it:
 - release draining partitions that have no delivery out (saving their progress first);
 - save progress, parkings and unparkings in one batch, at most ``_SAVE_INTERVAL`` after
   the first change;
-- read the target after the lowest cursor of the owned partitions that have room, and
-  feed each event to its partition's dispatcher.
+- read the target after the lowest cursor of the owned partitions that have room (once
+  one of them has half its buffer free), through the pages the engine shares among the
+  consumers it serves (``pages.py``), and feed each event to its partition's dispatcher.
 
 Storage that cannot be reached (``StorageUnavailableError``) is tried again until it has
 failed for ``member_timeout``; then the consumer ends with that error.
@@ -44,8 +45,6 @@ __all__ = ["MemberLoop", "buffer_limit"]
 
 _log = logging.getLogger(__name__)
 
-# Events read per page of the target.
-_PAGE_SIZE = 500
 # How long one wait for the head lasts: bounds how late the watcher notices the end.
 _WATCH_SLICE = 0.25
 # How long the loop waits before trying again after storage could not be reached.
@@ -65,6 +64,7 @@ class MemberLoop:
     def __init__(self, *, adapter: "RecordStorageAdapter", name: str, consumer: LocalGroupConsumer):
         self._adapter = adapter
         self._records = adapter.group_records()
+        self._pages = adapter.group_pages
         self._name = name
         self._consumer = consumer
         self._member = consumer.consumer_id
@@ -73,12 +73,17 @@ class MemberLoop:
         self._beat(now)
         self._known_head = adapter.head()
         self._next_tick = now
+        self._tick_asked = False
         self._stopped = threading.Event()
 
     @property
     def settings(self) -> GroupSettings:
         """The group's settings as last read."""
         return self.definition.settings
+
+    def tick_now(self) -> None:
+        """Tick at the next turn (under the consumer's lock)."""
+        self._tick_asked = True
 
     def run(self) -> None:
         """Serve the consumer until it is closed, the group deleted or storage fails."""
@@ -112,7 +117,7 @@ class MemberLoop:
                 self._leave()
             with self._consumer.lock:
                 self._consumer.ended = True
-                self._consumer.deliverable.notify_all()
+                self._consumer.signal_deliverable()
 
     def _next_step(self) -> Callable[[], None] | None:
         consumer = self._consumer
@@ -121,7 +126,10 @@ class MemberLoop:
                 if consumer.closed or consumer.error is not None:
                     return None
                 now = consumer.clock()
-                if now >= self._next_tick:
+                if now >= self._next_tick or self._tick_asked:
+                    # Asked again during the tick, it ticks once more: the group read
+                    # then is the one the asker changed.
+                    self._tick_asked = False
                     return partial(self._tick, now)
                 consumer.expire(now)
                 held = consumer.holdings.owned.values()
@@ -202,7 +210,7 @@ class MemberLoop:
             holdings.refresh(consumer.clock())
             replaying = {p for p, owned in holdings.owned.items() if not owned.draining}
             self._next_tick = now + interval
-            consumer.deliverable.notify_all()
+            consumer.signal_deliverable()
         self._pick_up_replays(replaying)
 
     def _claim(
@@ -236,7 +244,7 @@ class MemberLoop:
                 if record is not None and consumer.holdings.holds(owned):
                     owned.dispatcher.add_replay(parked, record)
                     consumer.holdings.touch(owned, consumer.clock())
-                    consumer.deliverable.notify_all()
+                    consumer.signal_deliverable()
 
     def _release(self) -> None:
         consumer = self._consumer
@@ -270,7 +278,16 @@ class MemberLoop:
                 for owned in consumer.holdings.owned.values()
                 if (change := owned.dispatcher.take_changes()) is not None
             ]
-        written = self._store([change for _, change in pending])
+        try:
+            written = self._store([change for _, change in pending])
+        except StorageUnavailableError:
+            with consumer.lock:
+                # Taken but not saved: saved with the next ones, once storage is back.
+                for owned, change in pending:
+                    if consumer.holdings.holds(owned):
+                        owned.dispatcher.put_back(change)
+                consumer.changed(consumer.clock(), wake_loop=False)
+            raise
         with consumer.lock:
             for owned, change in pending:
                 partition = change.progress.partition
@@ -293,7 +310,7 @@ class MemberLoop:
     def _needs_read(self) -> bool:
         return any(
             not owned.draining
-            and owned.dispatcher.has_room
+            and owned.dispatcher.wants_events
             and owned.dispatcher.cursor < self._known_head
             for owned in self._consumer.holdings.owned.values()
         )
@@ -311,16 +328,9 @@ class MemberLoop:
             after = min(owned.dispatcher.cursor for owned in feeding.values())
             partitions = self.settings.partitions
             target = self.definition.target
-        # The head is read first: a short page then holds every event of the target up to
-        # it (sequence numbers are given in commit order), so cursors may move up to it.
-        head = self._adapter.head()
-        page = list(
-            self._adapter.read_records(target=target, after_sequence_number=after, limit=_PAGE_SIZE)
-        )
-        if len(page) == _PAGE_SIZE:
-            reached = page[-1].sequence_number
-        else:
-            reached = max(head, page[-1].sequence_number) if page else head
+            known_head = self._known_head
+        span = self._pages.read(target, after=after, known_head=known_head)
+        page, reached = span.records, span.reached
         with consumer.lock:
             refused: set[int] = set()
             for record in page:
@@ -336,10 +346,10 @@ class MemberLoop:
                     if partition not in refused:
                         owned.dispatcher.advance(reached)
                     consumer.holdings.touch(owned, now)
-            self._known_head = max(self._known_head, head)
+            self._known_head = max(self._known_head, reached)
             if any(owned.dispatcher.dirty for owned in feeding.values()):
                 consumer.changed(now, wake_loop=False)
-            consumer.deliverable.notify_all()
+            consumer.signal_deliverable()
 
     def _watch(self) -> None:
         consumer = self._consumer

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from logicblocks.event.store.adapters.base import validate_scannable
-from logicblocks.event.store.consumer import GroupConsumer
 from logicblocks.event.store.exceptions import GroupNotFoundError, InvalidInputError
 from logicblocks.event.store.groups import (
     FROM_BEGINNING,
@@ -74,7 +73,9 @@ class GroupService:
                 "settings.partitions",
                 f"cannot change: the group has {current}, fixed when it was created",
             )
-        return self._info(self._records.update(name, settings))
+        definition = self._records.update(name, settings)
+        self._adapter.group_members.changed(name)
+        return self._info(definition)
 
     def get_group(self, *, name: str) -> GroupInfo:
         """See ``StorageAdapter.get_group``."""
@@ -94,21 +95,27 @@ class GroupService:
         """See ``StorageAdapter.reset_group``."""
         name = validate_group_name(name)
         start = validate_start(start)
-        return self._info(self._records.reset(name, start, self._start_after(start)))
+        definition = self._records.reset(name, start, self._start_after(start))
+        self._adapter.group_members.changed(name)
+        return self._info(definition)
 
     def delete_group(self, *, name: str) -> None:
         """See ``StorageAdapter.delete_group``."""
-        self._records.delete(validate_group_name(name))
+        name = validate_group_name(name)
+        self._records.delete(name)
+        self._adapter.group_members.changed(name)
 
-    def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
         """See ``StorageAdapter.consume_group``."""
         name = validate_group_name(name)
         if consumer_id is None:
             consumer_id = uuid.uuid4().hex
         require_name("consumer_id", consumer_id)
-        return LocalGroupConsumer(
+        consumer = LocalGroupConsumer(
             adapter=self._adapter, name=name, consumer_id=consumer_id, clock=self._clock
         )
+        self._adapter.group_members.add(name, consumer)
+        return consumer
 
     def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
         """See ``StorageAdapter.parked_events``."""
@@ -117,7 +124,9 @@ class GroupService:
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         """See ``StorageAdapter.replay_parked``."""
         name = validate_group_name(name)
-        return self._records.replay(name, _sequence_numbers(sequence_numbers))
+        replaying = self._records.replay(name, _sequence_numbers(sequence_numbers))
+        self._adapter.group_members.changed(name)
+        return replaying
 
     def drop_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         """See ``StorageAdapter.drop_parked``."""

@@ -1,0 +1,111 @@
+"""Pages of a group's target, read once and shared by the group's members in this process.
+
+Every member reads its group's whole target and keeps the events of the partitions it
+owns; several members of one group served by one process (a server's consumers) read the
+same pages at nearly the same time. ``SharedPages`` keeps the spans read last, so each
+page comes from storage once and the other members take it from memory.
+
+A ``Span`` says which events it covers, not only which it holds: every event of the target
+with a sequence number in ``(after, reached]``. A full page covers up to its last event; a
+short one up to the head the reader knew before it read (sequence numbers are given in
+commit order, so nothing at or below a known head can still appear), which moves a member
+past the events of other targets without reading the head again.
+"""
+
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+from logicblocks.event.store.adapters.base import Scannable
+from logicblocks.event.store.records import EventRecord
+
+__all__ = ["PAGE_SIZE", "SharedPages", "Span"]
+
+# Events read per page of a target.
+PAGE_SIZE = 500
+# What the spans kept may hold together, counted as payload and metadata text: the cache
+# is bounded by bytes as well as by count, whatever the events weigh.
+_MAX_BYTES = 8 * 1024 * 1024
+_MAX_SPANS = 32
+# What one event costs beyond its JSON text, roughly (record, strings, timestamps).
+_RECORD_OVERHEAD = 400
+
+_number = attrgetter("sequence_number")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Every event of a target with a sequence number in ``(after, reached]``, in order."""
+
+    after: int
+    reached: int
+    records: Sequence[EventRecord]
+
+    def since(self, after: int) -> "Span":
+        """The part of this span after ``after`` (which it must cover)."""
+        start = bisect_right(self.records, after, key=_number)
+        return Span(after, self.reached, self.records[start:])
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    target: Scannable
+    span: Span
+    size: int
+
+
+class SharedPages:
+    """The spans of targets read last (thread-safe), bounded by count and by bytes.
+
+    ``read_records`` is the engine's: ``(target, after, limit)`` to the records.
+    """
+
+    def __init__(
+        self,
+        read_records: Callable[[Scannable, int, int], Iterator[EventRecord]],
+        *,
+        max_bytes: int = _MAX_BYTES,
+        max_spans: int = _MAX_SPANS,
+    ):
+        self._read_records = read_records
+        self._max_bytes = max_bytes
+        self._max_spans = max_spans
+        self._lock = threading.Lock()
+        # Oldest first.
+        self._kept: list[_Kept] = []
+        self._bytes = 0
+
+    def read(self, target: Scannable, *, after: int, known_head: int) -> Span:
+        """A span of ``target`` starting after ``after``: from memory when one read covers
+        it, else a page read now. ``known_head``: a head seen before this call."""
+        with self._lock:
+            for kept in reversed(self._kept):
+                span = kept.span
+                if span.after <= after < span.reached and kept.target == target:
+                    return span.since(after)
+        records = tuple(self._read_records(target, after, PAGE_SIZE))
+        if len(records) == PAGE_SIZE:
+            reached = records[-1].sequence_number
+        else:
+            reached = max(known_head, records[-1].sequence_number) if records else known_head
+        span = Span(after, max(reached, after), records)
+        if span.reached > after:
+            self._keep(_Kept(target, span, _size(records)))
+        return span
+
+    def _keep(self, kept: _Kept) -> None:
+        with self._lock:
+            self._kept.append(kept)
+            self._bytes += kept.size
+            while len(self._kept) > 1 and (
+                len(self._kept) > self._max_spans or self._bytes > self._max_bytes
+            ):
+                self._bytes -= self._kept.pop(0).size
+
+
+def _size(records: Sequence[EventRecord]) -> int:
+    return sum(
+        len(r.payload) + (len(r.metadata) if r.metadata else 0) + _RECORD_OVERHEAD for r in records
+    )
