@@ -33,7 +33,9 @@ from .wire import stored_event_from_wire
 
 __all__ = [
     "ACKS",
+    "ACK_DELAY",
     "DEFAULT_CREDIT",
+    "FLUSH_COUNT",
     "ConsumeSession",
     "GrpcDelivery",
     "Outgoing",
@@ -72,47 +74,28 @@ def outgoing_request(
 
 
 class Settlements:
-    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe).
-
-    ``gather`` lets a sender wait a moment for more before it takes them: one message (and
-    one settling on the server) per batch instead of per event. The wait ends early once
-    ``flush`` is called (the consumer is about to wait for the server, or leaves) or
-    ``FLUSH_COUNT`` are gathered, so an ack is held back at most ``ACK_DELAY``.
-    """
+    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe)."""
 
     def __init__(self) -> None:
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
         self._ids: list[int] = []
-        self._flushing = False
 
-    def add(self, delivery_id: int) -> bool:
-        """Gather ``delivery_id``; ``True`` when ``ACKS`` must be put in the outbox (the
-        first ack since the last were taken)."""
-        with self._condition:
+    def add(self, delivery_id: int) -> int:
+        """Gather ``delivery_id``; how many are gathered now (1: the first since the last
+        were taken)."""
+        with self._lock:
             self._ids.append(delivery_id)
-            if len(self._ids) >= FLUSH_COUNT:
-                self._condition.notify_all()
-            return len(self._ids) == 1
+            return len(self._ids)
 
-    def flush(self) -> None:
-        """End the current ``gather`` wait: send what is gathered now."""
-        with self._condition:
-            if self._ids:
-                self._flushing = True
-                self._condition.notify_all()
-
-    def gather(self) -> None:
-        """Wait, up to ``ACK_DELAY``, for more acks to send with those gathered."""
-        with self._condition:
-            self._condition.wait_for(
-                lambda: self._flushing or len(self._ids) >= FLUSH_COUNT, ACK_DELAY
-            )
+    @property
+    def pending(self) -> bool:
+        """Whether any are gathered."""
+        return bool(self._ids)
 
     def take(self) -> consumer_groups_pb2.ConsumeRequest:
-        """The ``Ack`` of every id gathered, which are then forgotten."""
-        with self._condition:
+        """The ``Ack`` of every id gathered (possibly none), which are then forgotten."""
+        with self._lock:
             ids, self._ids = self._ids, []
-            self._flushing = False
         return consumer_groups_pb2.ConsumeRequest(
             ack=consumer_groups_pb2.ConsumeRequest.Ack(delivery_ids=ids)
         )

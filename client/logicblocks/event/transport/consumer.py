@@ -19,8 +19,10 @@ from logicblocks.event.store.exceptions import StorageUnavailableError
 from logicblocks.event.v1 import consumer_groups_pb2, consumer_groups_pb2_grpc
 
 from .consume_session import (
+    ACK_DELAY,
     ACKS,
     DEFAULT_CREDIT,
+    FLUSH_COUNT,
     ConsumeSession,
     GrpcDelivery,
     Outgoing,
@@ -42,15 +44,28 @@ def _requests(
     outbox: "queue.SimpleQueue[Outgoing]",
     settlements: Settlements,
 ) -> Iterator[consumer_groups_pb2.ConsumeRequest]:
-    """The messages of one connection: the join, then the outbox until its ``None``."""
+    """The messages of one connection: the join, then the outbox until its ``None``.
+
+    Acknowledgements are sent when the outbox asks (``ACKS``: the consumer is about to
+    wait for the server, or has gathered ``FLUSH_COUNT``), and otherwise at most
+    ``ACK_DELAY`` after they were made: an idle look at the outbox lasts no longer.
+    """
     yield first
     while True:
-        item = outbox.get()
+        try:
+            item = outbox.get(timeout=ACK_DELAY)
+        except queue.Empty:
+            if settlements.pending:
+                yield settlements.take()
+            continue
         if item is None:
+            if settlements.pending:
+                yield settlements.take()
             return
-        if item is ACKS:
-            settlements.gather()
-        yield outgoing_request(item, settlements)
+        if item is not ACKS:
+            yield outgoing_request(item, settlements)
+        elif settlements.pending:
+            yield settlements.take()
 
 
 class GrpcGroupConsumer(GroupConsumer):
@@ -112,13 +127,9 @@ class GrpcGroupConsumer(GroupConsumer):
             if self._session.lost or self._closed.is_set():
                 return  # the server gives the event back to the group anyway
         if reason is None:
-            if self._settlements.add(delivery.delivery_id):
+            # Sent with the next ones: see _requests.
+            if self._settlements.add(delivery.delivery_id) == FLUSH_COUNT:
                 self._outbox.put(ACKS)
-            with self._lock:
-                if self._reading:
-                    # Settled from another thread while the iteration waits for the
-                    # server: nothing else would end the gathering.
-                    self._settlements.flush()
         else:
             self._outbox.put(nack_request(delivery, reason))
 
@@ -129,8 +140,9 @@ class GrpcGroupConsumer(GroupConsumer):
                 self._send_credit()
                 return delivery
             self._send_credit()
-            # About to wait for the server: what was settled goes now.
-            self._settlements.flush()
+            if self._settlements.pending:
+                # About to wait for the server: what was settled goes now.
+                self._outbox.put(ACKS)
             with self._lock:
                 self._reading = True
             try:
@@ -168,7 +180,6 @@ class GrpcGroupConsumer(GroupConsumer):
                 return
             self._closed.set()
             reading = self._reading
-        self._settlements.flush()
         self._outbox.put(None)  # the half-close, after every settlement queued before it
         if reading or self._ended:
             return

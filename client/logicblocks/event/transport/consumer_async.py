@@ -106,7 +106,7 @@ class AsyncGrpcGroupConsumer:
         if self._session.lost or self._closed:
             return  # the server gives the event back to the group anyway
         if reason is None:
-            if self._settlements.add(delivery.delivery_id):
+            if self._settlements.add(delivery.delivery_id) == 1:
                 self._outbox.put_nowait(ACKS)
         else:
             self._outbox.put_nowait(nack_request(delivery, reason))

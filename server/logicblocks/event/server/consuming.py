@@ -149,8 +149,10 @@ class ConsumerStream:
                     added = batch.deliveries.deliveries.add(
                         attempt=delivery.attempt, delivery_id=self._last_id
                     )
-                    fill_stored_event(added.event, delivery.record)
-                    size += len(added.event.payload) + len(added.event.metadata)
+                    record = delivery.record
+                    fill_stored_event(added.event, record)
+                    # Characters for bytes: near enough for a bound on the message size.
+                    size += len(record.payload) + len(record.metadata or "")
                 if size >= self._message_bytes or self._outbox.empty():
                     break
                 item = self._outbox.get_nowait()

@@ -26,6 +26,7 @@ from logicblocks.event.store.groups import (
 )
 from logicblocks.event.store.names import require_name
 from logicblocks.event.store.start import NO_EVENTS, After
+from logicblocks.event.types import identifier
 
 from .consumer import LocalGroupConsumer
 from .partitions import partition_of
@@ -173,6 +174,10 @@ class GroupService:
         lag = 0
         if after >= head:
             return lag
+        if isinstance(definition.target, identifier.Log) and not done and after == max(checkpoints):
+            # The log's sequence numbers have no gaps: every partition waits for all of
+            # (after, head], counted without reading them (a group just created or reset).
+            return head - after
         for record in self._adapter.read_records(
             target=definition.target, after_sequence_number=after
         ):
