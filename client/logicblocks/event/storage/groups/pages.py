@@ -73,6 +73,7 @@ class SharedPages:
         self._max_bytes = max_bytes
         self._max_spans = max_spans
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         # Oldest first.
         self._kept: list[_Kept] = []
         self._bytes = 0
@@ -80,11 +81,26 @@ class SharedPages:
     def read(self, target: Scannable, *, after: int, known_head: int) -> Span:
         """A span of ``target`` starting after ``after``: from memory when one read covers
         it, else a page read now. ``known_head``: a head seen before this call."""
+        span = self._kept_span(target, after)
+        if span is not None:
+            return span
+        # One reader at a time: members moving together would otherwise all miss the same
+        # page at once and each read it.
+        with self._reading:
+            span = self._kept_span(target, after)
+            if span is not None:
+                return span
+            return self._read_page(target, after, known_head)
+
+    def _kept_span(self, target: Scannable, after: int) -> Span | None:
         with self._lock:
             for kept in reversed(self._kept):
                 span = kept.span
                 if span.after <= after < span.reached and kept.target == target:
                     return span.since(after)
+        return None
+
+    def _read_page(self, target: Scannable, after: int, known_head: int) -> Span:
         records = tuple(self._read_records(target, after, PAGE_SIZE))
         if len(records) == PAGE_SIZE:
             reached = records[-1].sequence_number
