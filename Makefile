@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 test: install
 	sh scripts/ensure-postgresql.sh
 	sh scripts/ensure-packages.sh openssl=openssl node=nodejs npm=npm chromium=chromium curl=curl
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The contract may only grow: `buf breaking` compares proto/ with PROTO_BASE (by default the
 # commit before HEAD, so each landing is checked against what main held before it).

@@ -3,6 +3,7 @@
 import enum
 import json
 import math
+import re
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -153,9 +154,12 @@ for depth in (97, 98, 99, 100, 101, 150):
 
 def short_id(value: object) -> str:
     try:
-        return repr(value)[:40]
+        text = repr(value)
     except ValueError:  # integers too long for repr()
         return "long-integers"
+    # The same in every process (pytest-xdist's workers must collect the same ids): an
+    # object's default repr holds its address.
+    return re.sub(r" at 0x[0-9a-f]+", "", text)[:40]
 
 
 @pytest.mark.parametrize("payload", ODD_PAYLOADS, ids=short_id)
