@@ -51,8 +51,9 @@ CATEGORY = "w9"
 STREAMS = 200
 CONSUMERS = 4
 # The group's settings: the defaults, but for a member tick of 0.5 s (a third of the
-# member timeout), the longest a consumer may take to notice the reset that starts the
-# clock; at the default (3.3 s) that wait, not the work, would fill much of the interval.
+# member timeout). The consumers hear of the reset that starts the clock at once (it is
+# made through their server), but the 4 of them share out the partitions at their ticks
+# after joining: at the default tick (3.3 s) they could still be doing so at the reset.
 SETTINGS = GroupSettings(member_timeout=1.5)
 _READY_TIMEOUT = 60.0
 # A repetition fails when its total stops growing for this long.
