@@ -6,7 +6,7 @@ deliveries and ``ack()``/``nack()`` never block on storage:
 - the member loop (``member.py``): heartbeats, claims, renews and releases partitions,
   reads the group's target and feeds each owned partition's ``PartitionDispatcher``,
   saves progress in batches, and leaves on ``close()``;
-- a watcher that waits for the head to move and wakes the loop.
+- a watcher that waits for the head to move and wakes the loop (``head_watch.py``).
 
 Every piece of state is guarded by one lock; the dispatchers are I/O-free and called
 under it. Deliveries are handed out in ``__next__``, from the owned partition whose next

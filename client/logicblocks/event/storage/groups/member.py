@@ -24,7 +24,6 @@ replaced at most that long after its last renewal.
 """
 
 import logging
-import threading
 from collections.abc import Callable, Sequence, Set
 from functools import partial
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from logicblocks.event.store.groups import GroupSettings
 
 from .consumer import LocalGroupConsumer
 from .dispatch import Changes, PartitionDispatcher
+from .head_watch import HeadWatch
 from .holdings import Owned
 from .partitions import desired_partitions, partition_of
 from .records import GroupDefinition, PartitionProgress
@@ -45,8 +45,6 @@ __all__ = ["MemberLoop", "buffer_limit"]
 
 _log = logging.getLogger(__name__)
 
-# How long one wait for the head lasts: bounds how late the watcher notices the end.
-_WATCH_SLICE = 0.25
 # How long the loop waits before trying again after storage could not be reached.
 _RETRY_WAIT = 0.1
 
@@ -71,10 +69,9 @@ class MemberLoop:
         self.definition: GroupDefinition = self._records.get(name)
         now = consumer.clock()
         self._beat(now)
-        self._known_head = adapter.head()
+        self._head = HeadWatch(adapter=adapter, consumer=consumer, name=name)
         self._next_tick = now
         self._tick_asked = False
-        self._stopped = threading.Event()
 
     @property
     def settings(self) -> GroupSettings:
@@ -87,8 +84,7 @@ class MemberLoop:
 
     def run(self) -> None:
         """Serve the consumer until it is closed, the group deleted or storage fails."""
-        watcher = threading.Thread(target=self._watch, name=f"{self._name} head", daemon=True)
-        watcher.start()
+        self._head.start()
         deleted = False
         failing_since: float | None = None
         try:
@@ -112,7 +108,7 @@ class MemberLoop:
             with self._consumer.lock:
                 self._consumer.error = error
         finally:
-            self._stopped.set()
+            self._head.stop()
             if not deleted:
                 self._leave()
             with self._consumer.lock:
@@ -311,7 +307,7 @@ class MemberLoop:
         return any(
             not owned.draining
             and owned.dispatcher.wants_events
-            and owned.dispatcher.cursor < self._known_head
+            and owned.dispatcher.cursor < self._head.known
             for owned in self._consumer.holdings.owned.values()
         )
 
@@ -328,7 +324,7 @@ class MemberLoop:
             after = min(owned.dispatcher.cursor for owned in feeding.values())
             partitions = self.settings.partitions
             target = self.definition.target
-            known_head = self._known_head
+            known_head = self._head.known
         span = self._pages.read(target, after=after, known_head=known_head)
         page, reached = span.records, span.reached
         with consumer.lock:
@@ -346,34 +342,10 @@ class MemberLoop:
                     if partition not in refused:
                         owned.dispatcher.advance(reached)
                     consumer.holdings.touch(owned, now)
-            self._known_head = max(self._known_head, reached)
+            self._head.saw(reached)
             if any(owned.dispatcher.dirty for owned in feeding.values()):
                 consumer.changed(now, wake_loop=False)
             consumer.signal_deliverable()
-
-    def _watch(self) -> None:
-        consumer = self._consumer
-        with consumer.lock:
-            known = self._known_head
-        while not self._stopped.is_set():
-            try:
-                head = self._adapter.wait_for_head_change(known, _WATCH_SLICE)
-            except StorageUnavailableError:
-                # The loop finds out for itself, and gives up when it must.
-                self._stopped.wait(_WATCH_SLICE)
-                continue
-            except Exception as error:
-                with consumer.lock:
-                    if consumer.error is None:
-                        consumer.error = error
-                    consumer.wake.notify()
-                return
-            if head > known:
-                known = head
-                with consumer.lock:
-                    if head > self._known_head:
-                        self._known_head = head
-                        consumer.wake.notify()
 
     def _leave(self) -> None:
         consumer = self._consumer
