@@ -6,6 +6,7 @@ read-only token consumes but does not manage), and bad input named by its path i
 request, as a client in another language reads it.
 """
 
+import threading
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from logicblocks.event.store import (
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
 from logicblocks.event.store.consumer import Delivery
 from logicblocks.event.store.groups import FROM_BEGINNING, GroupSettings
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
 from logicblocks.event.v1 import consumer_groups_pb2_grpc
@@ -249,3 +251,39 @@ def consumers_joined(port: int | None) -> float:
         if family.name == "eventstore_group_consumers_active":
             return float(family.samples[0].value)
     raise AssertionError("eventstore_group_consumers_active is not exported")
+
+
+def test_a_client_that_stops_taking_deliveries_loses_its_streams_to_the_others(
+    store: EventStore,
+) -> None:
+    # More streams than the client's credit: the stalled client is sent all it has room
+    # for and takes none of it, so the server stops counting it as waiting.
+    store.publish(
+        writes=[
+            store.stream(category="stalls", stream=f"s-{n}").write(
+                events=[NewEvent(name="e", payload={})]
+            )
+            for n in range(150)
+        ]
+    )
+    group = store.category(category="stalls").consumer_group("stalls")
+    group.create(
+        settings=GroupSettings(ack_timeout=1.0, member_timeout=1.0, partitions=4, max_in_flight=500)
+    )
+    with group.consume(consumer_id="stalled") as stalled:
+        next(stalled)  # and nothing more: no ack, no next
+        with group.consume(consumer_id="working") as working:
+            acked: set[str] = set()
+
+            def work() -> None:
+                for delivery in working:
+                    delivery.ack()
+                    acked.add(delivery.event.stream)
+
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            # The working consumer gets the stalled one's streams once it is counted gone
+            # and its deliveries' ack timeouts have passed.
+            assert wait_until(lambda: len(acked) == 150, 20)
+            assert [member for member in group.info().members] == ["working"]
+        worker.join(timeout=10)

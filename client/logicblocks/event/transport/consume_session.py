@@ -20,6 +20,7 @@ another one behind a balancer) is its choice. The iteration raises the documente
 """
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Final
@@ -79,18 +80,29 @@ class Settlements:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: list[int] = []
+        self._since = 0.0
 
     def add(self, delivery_id: int) -> int:
         """Gather ``delivery_id``; how many are gathered now (1: the first since the last
         were taken)."""
         with self._lock:
             self._ids.append(delivery_id)
+            if len(self._ids) == 1:
+                self._since = time.monotonic()
             return len(self._ids)
 
     @property
     def pending(self) -> bool:
         """Whether any are gathered."""
         return bool(self._ids)
+
+    def due_in(self, delay: float) -> float | None:
+        """Seconds until the oldest gathered ack has waited ``delay`` (0 when it has),
+        ``None`` when none is gathered."""
+        with self._lock:
+            if not self._ids:
+                return None
+            return max(0.0, self._since + delay - time.monotonic())
 
     def take(self) -> consumer_groups_pb2.ConsumeRequest:
         """The ``Ack`` of every id gathered (possibly none), which are then forgotten."""

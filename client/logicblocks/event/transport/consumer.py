@@ -52,19 +52,21 @@ def _requests(
     """
     yield first
     while True:
+        # Idle, it looks again every ACK_DELAY: acks are gathered without waking it.
+        due = settlements.due_in(ACK_DELAY)
         try:
-            item = outbox.get(timeout=ACK_DELAY)
+            item = outbox.get(timeout=ACK_DELAY if due is None else due)
         except queue.Empty:
-            if settlements.pending:
-                yield settlements.take()
-            continue
+            item = ACKS
         if item is None:
             if settlements.pending:
                 yield settlements.take()
             return
         if item is not ACKS:
             yield outgoing_request(item, settlements)
-        elif settlements.pending:
+        # Sent when asked, and when the oldest has waited ACK_DELAY however busy the
+        # outbox is (credit and nacks must not hold acks back past their timeout).
+        if settlements.pending and (item is ACKS or settlements.due_in(ACK_DELAY) == 0):
             yield settlements.take()
 
 

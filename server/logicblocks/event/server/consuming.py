@@ -88,12 +88,19 @@ class ConsumerStream:
 
     async def pump(self) -> None:
         """Take deliveries from the consumer while the client has credit, as many at once
-        as are ready, until it leaves; waits in the loop, never in a thread."""
-        self.consumer.set_waiting(True)
+        as are ready, until it leaves; waits in the loop, never in a thread.
+
+        The consumer counts as waiting for deliveries (and so stays live) only while the
+        client has credit: a client that stops taking what it was sent goes silent, and
+        after ``member_timeout`` its streams move to the group's other consumers."""
+        counted = False
         try:
             while not self._stopped:
                 self._wake.clear()
                 if self._credit > 0:
+                    if not counted:
+                        self.consumer.set_waiting(True)
+                        counted = True
                     taken = self.consumer.take_ready(self._credit)
                     if taken is None:
                         break
@@ -101,14 +108,25 @@ class ConsumerStream:
                         self._credit -= len(taken)
                         self._outbox.put_nowait(taken)
                         continue
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.consumer.next_due()):
-                        await self._wake.wait()
+                    # Deadlines and retries come due by themselves: look again then.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.consumer.next_due()):
+                            await self._wake.wait()
+                else:
+                    if counted:
+                        self.consumer.set_waiting(False)
+                        counted = False
+                    if self.consumer.finished:
+                        # Ended (the group deleted, or an error): say so without credit.
+                        self.consumer.take_ready(0)
+                        break
+                    await self._wake.wait()
         except Exception as error:  # handed to responses(), which ends the call with it
             self._outbox.put_nowait(error)
             return
         finally:
-            self.consumer.set_waiting(False)
+            if counted:
+                self.consumer.set_waiting(False)
         self._outbox.put_nowait(_END)
 
     def grant(self, count: int) -> None:

@@ -174,6 +174,12 @@ class LocalGroupConsumer(GroupConsumer):
             picked = self._ready(limit)
         return None if picked is None else self._deliveries(picked)
 
+    @property
+    def finished(self) -> bool:
+        """Whether the iteration ended (closed, the group deleted, or an error to raise)."""
+        with self.lock:
+            return self.closed or self.ended or self.error is not None
+
     def next_due(self) -> float:
         """Seconds until a deadline may pass or a retry come due, at most ``_NEXT_SLICE``
         (``take_ready`` is worth calling again then, unasked)."""

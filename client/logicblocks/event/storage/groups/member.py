@@ -245,25 +245,30 @@ class MemberLoop:
     def _release(self) -> None:
         consumer = self._consumer
         with consumer.lock:
-            drained = {
-                partition: owned
-                for partition, owned in consumer.holdings.owned.items()
+            pending = [
+                (owned, owned.dispatcher.take_changes())
+                for owned in consumer.holdings.owned.values()
                 if owned.draining and owned.dispatcher.in_flight == 0
-            }
-            for partition in drained:
-                consumer.holdings.discard(partition)
-            changes = [
-                change
-                for owned in drained.values()
-                if (change := owned.dispatcher.take_changes()) is not None
             ]
-        self._store(changes)
-        self._records.release(
-            self._name,
-            generation=self.definition.generation,
-            member=self._member,
-            partitions=set(drained),
-        )
+        # Saved before the partitions are let go: a save that fails keeps them, to be
+        # released (and saved) at a later turn.
+        self._store_or_put_back(pending)
+        with consumer.lock:
+            released = set()
+            for owned, _ in pending:
+                dispatcher = owned.dispatcher
+                # Nothing can be handed out of a draining partition meanwhile; a tick may
+                # have wanted it again, and then it stays.
+                if consumer.holdings.holds(owned) and owned.draining and dispatcher.in_flight == 0:
+                    consumer.holdings.discard(dispatcher.partition)
+                    released.add(dispatcher.partition)
+        if released:
+            self._records.release(
+                self._name,
+                generation=self.definition.generation,
+                member=self._member,
+                partitions=released,
+            )
 
     def _save(self) -> None:
         consumer = self._consumer
@@ -274,22 +279,29 @@ class MemberLoop:
                 for owned in consumer.holdings.owned.values()
                 if (change := owned.dispatcher.take_changes()) is not None
             ]
-        try:
-            written = self._store([change for _, change in pending])
-        except StorageUnavailableError:
-            with consumer.lock:
-                # Taken but not saved: saved with the next ones, once storage is back.
-                for owned, change in pending:
-                    if consumer.holdings.holds(owned):
-                        owned.dispatcher.put_back(change)
-                consumer.changed(consumer.clock(), wake_loop=False)
-            raise
+        written = self._store_or_put_back(pending)
         with consumer.lock:
             for owned, change in pending:
+                if change is None:
+                    continue
                 partition = change.progress.partition
                 if partition not in written and consumer.holdings.holds(owned):
                     # Another member owns it now: what this one held there is stale.
                     consumer.holdings.discard(partition)
+
+    def _store_or_put_back(self, pending: Sequence[tuple[Owned, Changes | None]]) -> set[int]:
+        """Save the changes taken; when storage cannot be reached, put them back (to be
+        saved with the next) and raise."""
+        try:
+            return self._store([change for _, change in pending if change is not None])
+        except StorageUnavailableError:
+            consumer = self._consumer
+            with consumer.lock:
+                for owned, change in pending:
+                    if change is not None and consumer.holdings.holds(owned):
+                        owned.dispatcher.put_back(change)
+                consumer.changed(consumer.clock(), wake_loop=False)
+            raise
 
     def _store(self, changes: Sequence[Changes]) -> set[int]:
         if not changes:

@@ -49,6 +49,14 @@ class Span:
         return Span(after, self.reached, self.records[start:])
 
 
+class _Reader:
+    """The right to read one target's next page, and how many want it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Kept:
     target: Scannable
@@ -73,7 +81,7 @@ class SharedPages:
         self._max_bytes = max_bytes
         self._max_spans = max_spans
         self._lock = threading.Lock()
-        self._reading = threading.Lock()
+        self._readers: dict[Scannable, _Reader] = {}
         # Oldest first.
         self._kept: list[_Kept] = []
         self._bytes = 0
@@ -84,13 +92,24 @@ class SharedPages:
         span = self._kept_span(target, after)
         if span is not None:
             return span
-        # One reader at a time: members moving together would otherwise all miss the same
-        # page at once and each read it.
-        with self._reading:
-            span = self._kept_span(target, after)
-            if span is not None:
-                return span
-            return self._read_page(target, after, known_head)
+        # One reader of a target at a time: members moving together would otherwise all
+        # miss the same page at once and each read it. Other targets read meanwhile.
+        with self._lock:
+            reader = self._readers.get(target)
+            if reader is None:
+                reader = self._readers[target] = _Reader()
+            reader.users += 1
+        try:
+            with reader.lock:
+                span = self._kept_span(target, after)
+                if span is not None:
+                    return span
+                return self._read_page(target, after, known_head)
+        finally:
+            with self._lock:
+                reader.users -= 1
+                if reader.users == 0:
+                    del self._readers[target]
 
     def _kept_span(self, target: Scannable, after: int) -> Span | None:
         with self._lock:
