@@ -44,7 +44,7 @@ def test_a_cancelled_wait_closes_the_subscription() -> None:
 
     async def wait_then_cancel() -> None:
         waiting = asyncio.ensure_future(anext(aiter(subscription)))
-        await asyncio.sleep(0)  # one turn of the loop: the wait starts in its thread
+        await asyncio.sleep(0)  # waits-on-purpose: one turn of the loop, no time: the wait starts
         waiting.cancel()
         await asyncio.gather(waiting, return_exceptions=True)
 

@@ -10,7 +10,9 @@ from logicblocks.event.storage.groups.memory import InMemoryGroupRecords
 from logicblocks.event.storage.groups.records import GroupRecords, PartitionProgress
 from logicblocks.event.store import EventStore, StorageUnavailableError
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
+from logicblocks.event.store.consumer_group import ConsumerGroup
 from logicblocks.event.store.groups import GroupSettings, ParkedEvent
+from logicblocks.event.store.store import EventStream
 from logicblocks.event.testing.contract.sample_events import new_events
 from logicblocks.event.testing.waiting import wait_until
 
@@ -66,13 +68,19 @@ class UnreachableAdapter(InMemoryStorageAdapter):
         return self.records
 
 
-def test_a_short_outage_delays_saves_but_ends_nothing() -> None:
-    adapter = UnreachableAdapter()
+def billing_group(adapter: UnreachableAdapter, events: int) -> tuple[EventStream, ConsumerGroup]:
+    """Stream orders/o-1 with ``events`` events, and group "billing" over the log."""
     store = EventStore(adapter)
     stream = store.stream(category="orders", stream="o-1")
-    stream.publish(events=new_events(1))
+    stream.publish(events=new_events(events))
     group = store.log().consumer_group("billing")
     group.create(settings=SETTINGS)
+    return stream, group
+
+
+def test_a_short_outage_delays_saves_but_ends_nothing() -> None:
+    adapter = UnreachableAdapter()
+    stream, group = billing_group(adapter, 1)
     with group.consume() as consumer:
         adapter.records.failures = 2
         next(consumer).ack()
@@ -86,11 +94,7 @@ def test_a_short_outage_delays_saves_but_ends_nothing() -> None:
 
 def test_an_acknowledgement_whose_save_failed_is_saved_once_storage_is_back() -> None:
     adapter = UnreachableAdapter()
-    store = EventStore(adapter)
-    stream = store.stream(category="orders", stream="o-1")
-    stream.publish(events=new_events(3))
-    group = store.log().consumer_group("billing")
-    group.create(settings=SETTINGS)
+    _, group = billing_group(adapter, 3)
     adapter.records.failing = {"save"}
     adapter.records.failures = 1
     with group.consume() as consumer:

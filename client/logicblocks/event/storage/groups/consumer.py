@@ -158,10 +158,7 @@ class LocalGroupConsumer(GroupConsumer):
                 while not (picked := self._ready(limit)):
                     if picked is None:
                         return []
-                    now = self._clock()
-                    self.deliverable.wait(
-                        min(max(self.holdings.timed_due - now, 0.001), _NEXT_SLICE)
-                    )
+                    self.deliverable.wait(self._look_again_in())
             finally:
                 self.waiting -= 1
         return self._deliveries(picked)
@@ -184,7 +181,11 @@ class LocalGroupConsumer(GroupConsumer):
         """Seconds until a deadline may pass or a retry come due, at most ``_NEXT_SLICE``
         (``take_ready`` is worth calling again then, unasked)."""
         with self.lock:
-            return min(max(self.holdings.timed_due - self._clock(), 0.001), _NEXT_SLICE)
+            return self._look_again_in()
+
+    def _look_again_in(self) -> float:
+        # Under the lock: until the next deadline or retry, at most _NEXT_SLICE.
+        return min(max(self.holdings.timed_due - self._clock(), 0.001), _NEXT_SLICE)
 
     def set_waiting(self, waiting: bool) -> None:
         """Count a caller waiting for deliveries outside ``take`` (or stop counting it): a
