@@ -16,7 +16,6 @@ from logicblocks.event.store.adapters.base import (
     validate_scannable,
 )
 from logicblocks.event.store.conditions import WriteCondition, validate_conditions
-from logicblocks.event.store.consumer import GroupConsumer
 from logicblocks.event.store.exceptions import InvalidInputError
 from logicblocks.event.store.groups import (
     GroupInfo,
@@ -238,10 +237,6 @@ class RecordStorageAdapter(StorageAdapter):
         """The group consumers this engine serves, told at once of changes made through it."""
         return LocalMembers()
 
-    def join_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
-        """``consume_group`` as the server calls it: the consumer with its batch calls."""
-        return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
-
     # Consumer groups: kept in group_records(), served by groups.service.
 
     def create_group(
@@ -266,8 +261,9 @@ class RecordStorageAdapter(StorageAdapter):
     def delete_group(self, *, name: str) -> None:
         GroupService(self).delete_group(name=name)
 
-    def consume_group(self, *, name: str, consumer_id: str | None = None) -> GroupConsumer:
-        return self.join_group(name=name, consumer_id=consumer_id)
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
+        # The engine's own consumer, batch calls and all: the server uses them.
+        return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
 
     def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
         return GroupService(self).parked_events(name=name)

@@ -1,13 +1,13 @@
-"""One ``Consume`` stream: a group consumer of the engine, run beside the event loop.
+"""One ``Consume`` stream: a group consumer of the engine, served from the event loop.
 
-The engine's ``LocalGroupConsumer`` blocks until the group has an event for this consumer.
-So each stream runs it in a thread of its own (the pump), which takes as many deliveries
-as the client has credit for at once and hands them to the event loop together; the loop
-numbers each (``delivery_id``), remembers it until the client settles it, and sends them
-in batches, their stored JSON text as it is. Settling (``ack``, ``nack``) runs in the
-loop: it only takes the consumer's lock, which nothing holds across I/O (the consumer's
-member loop saves what was settled). Leaving (``close``) touches storage, so it runs on
-the storage executor.
+The pump, a task in the event loop, takes as many of the engine's deliveries as the
+client has credit for at once (``LocalGroupConsumer.take_ready``) and waits, never in a
+thread, until the consumer signals more may be ready; the loop numbers each delivery
+(``delivery_id``), remembers it until the client settles it, and sends them in batches,
+their stored JSON text as it is. Settling (``ack``, ``nack``) runs in the loop too: it
+only takes the consumer's lock, which nothing holds across I/O (the consumer's member loop
+saves what was settled). Leaving (``close``) touches storage, so it runs on the storage
+executor.
 
 Memory per stream is bounded by the client's credit: the pump takes no delivery the
 client has not made room for, so at most ``credit`` deliveries wait to be sent.
