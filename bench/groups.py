@@ -60,6 +60,10 @@ _READY_TIMEOUT = 60.0
 _STALL_TIMEOUT = 60.0
 _LAG_TIMEOUT = 30.0
 _JOIN_TIMEOUT = 30.0
+# How often the parent adds up the consumers' counts itself (see group_consumers).
+_POLL = 0.001
+# How often it looks for a consumer's error or a stall meanwhile.
+_CHECK_EVERY = 0.5
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,15 @@ class _Consumers:
         count stalled."""
         shared = self.shared
         seen = 0
-        progressed = time.monotonic()
-        while not shared.done.wait(0.5):
+        progressed = checked = time.monotonic()
+        while not shared.done.wait(_POLL):
+            total = shared.total
+            if total >= shared.expected:
+                break
+            if time.monotonic() - checked < _CHECK_EVERY:
+                continue
+            checked = time.monotonic()
             self._raise_errors()
-            total = shared.total.value
             if total != seen:
                 seen, progressed = total, time.monotonic()
             elif time.monotonic() - progressed > _STALL_TIMEOUT:
