@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 from logicblocks.event.storage.groups.pages import PAGE_SIZE, SharedPages
+from logicblocks.event.storage.groups.partitions import partition_of
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import InMemoryStorageAdapter
 from logicblocks.event.store.adapters.base import Scannable
@@ -40,10 +41,9 @@ def test_a_full_page_covers_up_to_its_last_event_and_is_read_once() -> None:
     first = pages.read(identifier.Log(), after=-1, known_head=PAGE_SIZE + 9)
     assert (first.after, first.reached) == (-1, PAGE_SIZE - 1)
     assert numbers(first.records) == list(range(PAGE_SIZE))
-    # Another member, further on in the same page: from memory.
+    # Another member, further on in the same page: the same span, from memory.
     later = pages.read(identifier.Log(), after=100, known_head=PAGE_SIZE + 9)
-    assert (later.after, later.reached) == (100, PAGE_SIZE - 1)
-    assert numbers(later.records) == list(range(101, PAGE_SIZE))
+    assert later is first
     assert reads.reads == 1
 
 
@@ -77,3 +77,19 @@ def test_the_spans_kept_are_bounded_by_bytes() -> None:
     assert reads.reads == 2
     pages.read(identifier.Log(), after=-1, known_head=head)
     assert reads.reads == 3
+
+
+def test_a_span_sorts_its_events_by_partition_once_for_every_member() -> None:
+    adapter = InMemoryStorageAdapter()
+    store = EventStore(adapter)
+    for stream in ("o-1", "o-2", "o-3", "o-1"):
+        store.stream(category="orders", stream=stream).publish(events=new_events(1))
+    span = SharedPages(CountingReads(adapter)).read(identifier.Log(), after=-1, known_head=3)
+    sorted_ = span.by_partition(2)
+    partitions = {stream: partition_of("orders", stream, 2) for stream in ("o-1", "o-2", "o-3")}
+    expected: dict[int, list[int]] = {}
+    for number, stream in enumerate(("o-1", "o-2", "o-3", "o-1")):
+        expected.setdefault(partitions[stream], []).append(number)
+    assert {p: [r.sequence_number for r in records] for p, records in sorted_.items()} == expected
+    assert span.by_partition(2) is sorted_
+    assert set(span.by_partition(1)) == {0}

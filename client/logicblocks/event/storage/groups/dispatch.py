@@ -23,9 +23,12 @@ Its rules, from the group's design:
 """
 
 import heapq
+from bisect import bisect_right
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from logicblocks.event.store.groups import GroupSettings, ParkedEvent
 from logicblocks.event.store.records import EventRecord
@@ -45,6 +48,8 @@ _WAITING = 2
 _WINDOW_FACTOR = 8
 
 _StreamKey = tuple[str, str]
+
+_number = attrgetter("sequence_number")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,13 @@ class PartitionDispatcher:
         self.cursor = number
         return True
 
+    def offer_all(self, records: Sequence[EventRecord]) -> bool:
+        """``offer`` each of the partition's ``records`` (in sequence order) after the
+        cursor, until one is refused; whether none was."""
+        start = bisect_right(records, self.cursor, key=_number)
+        offer = self.offer
+        return all(offer(record) for record in records[start:])
+
     def advance(self, sequence_number: int) -> None:
         """Every event of the partition up to ``sequence_number`` has been offered (a read
         reached it without a refusal)."""
@@ -203,6 +215,11 @@ class PartitionDispatcher:
         """The sequence number ``hand_out(now)`` would deliver, ``None`` when nothing is
         ready (consumers take from the partition whose next is lowest)."""
         self._promote(now)
+        return self.peek()
+
+    def peek(self) -> int | None:
+        """``next_ready`` as of the last time given to this dispatcher (retries that came
+        due since are not looked at)."""
         replay = self._replays.next_ready()
         if replay is not None:
             return replay

@@ -46,8 +46,9 @@ class Holdings:
     Attributes:
         owned: the held partitions, by number.
         in_flight: deliveries out, over every held partition.
-        timed_due: the earliest time a deadline may pass or a retry come due
-            (``math.inf`` when none will).
+        timed_due: no later than the earliest time a deadline passes or a retry comes
+            due (``math.inf`` when none will); early after acks, and set right by
+            ``expire`` when it comes.
     """
 
     def __init__(self) -> None:
@@ -136,16 +137,17 @@ class Holdings:
                 or owned.lease_until < now + settings.ack_timeout
             ):
                 continue  # listed again by refresh() once it may hand out
-            ready = owned.dispatcher.next_ready(now)
-            if ready != number:
-                # A retry came due before the timed look: list its next instead.
-                self._list(partition, ready)
-                continue
-            handout = owned.dispatcher.hand_out(now)
-            if handout is None:  # pragma: no cover - next_ready said one is ready
+            dispatcher = owned.dispatcher
+            # The lowest ready: the one listed, or a retry that came due since (lower).
+            handout = dispatcher.hand_out(now)
+            if handout is None:  # pragma: no cover - listed only with an event ready
                 continue
             self.in_flight += 1
-            self.touch(owned, now)
+            self._list(partition, dispatcher.peek())
+            # Deadlines are handed out in increasing order: a new one moves timed_due
+            # only when nothing was due.
+            if handout.deadline < self.timed_due:
+                self.timed_due = handout.deadline
             return owned, handout
         return None
 
@@ -168,5 +170,10 @@ class Holdings:
         )
         self.in_flight += dispatcher.in_flight - before
         if settled:
-            self.touch(owned, now)
+            if reason is None:
+                # An ack brings nothing due sooner: timed_due stays (early at worst, and
+                # looked at again when it comes).
+                self._list(dispatcher.partition, dispatcher.next_ready(now))
+            else:
+                self.touch(owned, now)
         return settled

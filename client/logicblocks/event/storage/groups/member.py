@@ -35,7 +35,7 @@ from .consumer import LocalGroupConsumer
 from .dispatch import Changes, PartitionDispatcher
 from .head_watch import HeadWatch
 from .holdings import Owned
-from .partitions import desired_partitions, partition_of
+from .partitions import desired_partitions
 from .records import GroupDefinition, PartitionProgress
 
 if TYPE_CHECKING:
@@ -338,22 +338,17 @@ class MemberLoop:
             target = self.definition.target
             known_head = self._head.known
         span = self._pages.read(target, after=after, known_head=known_head)
-        page, reached = span.records, span.reached
+        by_partition = span.by_partition(partitions)
+        reached = span.reached
         with consumer.lock:
-            refused: set[int] = set()
-            for record in page:
-                partition = partition_of(record.category, record.stream, partitions)
-                owned = feeding.get(partition)
-                if owned is None or partition in refused or not consumer.holdings.holds(owned):
-                    continue
-                if not owned.dispatcher.offer(record):
-                    refused.add(partition)
             now = consumer.clock()
             for partition, owned in feeding.items():
-                if consumer.holdings.holds(owned):
-                    if partition not in refused:
-                        owned.dispatcher.advance(reached)
-                    consumer.holdings.touch(owned, now)
+                if not consumer.holdings.holds(owned):
+                    continue
+                dispatcher = owned.dispatcher
+                if dispatcher.offer_all(by_partition.get(partition, ())):
+                    dispatcher.advance(reached)
+                consumer.holdings.touch(owned, now)
             self._head.saw(reached)
             if any(owned.dispatcher.dirty for owned in feeding.values()):
                 consumer.changed(now, wake_loop=False)

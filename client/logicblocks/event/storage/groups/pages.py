@@ -10,16 +10,20 @@ with a sequence number in ``(after, reached]``. A full page covers up to its las
 short one up to the head the reader knew before it read (sequence numbers are given in
 commit order, so nothing at or below a known head can still appear), which moves a member
 past the events of other targets without reading the head again.
+
+Each member keeps only the events of the partitions it owns, so a span also sorts its
+events by partition, once for all members (``Span.by_partition``): a member then goes
+through its own events only, and no event's partition is worked out more than once.
 """
 
 import threading
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from operator import attrgetter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
+
+from .partitions import partition_of
 
 __all__ = ["PAGE_SIZE", "SharedPages", "Span"]
 
@@ -32,8 +36,6 @@ _MAX_SPANS = 32
 # What one event costs beyond its JSON text, roughly (record, strings, timestamps).
 _RECORD_OVERHEAD = 400
 
-_number = attrgetter("sequence_number")
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -42,11 +44,23 @@ class Span:
     after: int
     reached: int
     records: Sequence[EventRecord]
+    # by_partition's answers, by partition count.
+    _sorted: dict[int, Mapping[int, Sequence[EventRecord]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def since(self, after: int) -> "Span":
-        """The part of this span after ``after`` (which it must cover)."""
-        start = bisect_right(self.records, after, key=_number)
-        return Span(after, self.reached, self.records[start:])
+    def by_partition(self, partitions: int) -> Mapping[int, Sequence[EventRecord]]:
+        """The span's events by their partition among ``partitions``, each in order;
+        worked out on the first call for that count (two threads asking at once may both
+        work it out: the answers are equal)."""
+        sorted_ = self._sorted.get(partitions)
+        if sorted_ is None:
+            lists: dict[int, list[EventRecord]] = {}
+            for record in self.records:
+                partition = partition_of(record.category, record.stream, partitions)
+                lists.setdefault(partition, []).append(record)
+            sorted_ = self._sorted[partitions] = lists
+        return sorted_
 
 
 class _Reader:
@@ -87,8 +101,9 @@ class SharedPages:
         self._bytes = 0
 
     def read(self, target: Scannable, *, after: int, known_head: int) -> Span:
-        """A span of ``target`` starting after ``after``: from memory when one read covers
-        it, else a page read now. ``known_head``: a head seen before this call."""
+        """A span of ``target`` that covers the event after ``after`` (it may start
+        earlier): from memory when one read covers it, else a page read now from after
+        ``after``. ``known_head``: a head seen before this call."""
         span = self._kept_span(target, after)
         if span is not None:
             return span
@@ -116,7 +131,7 @@ class SharedPages:
             for kept in reversed(self._kept):
                 span = kept.span
                 if span.after <= after < span.reached and kept.target == target:
-                    return span.since(after)
+                    return span
         return None
 
     def _read_page(self, target: Scannable, after: int, known_head: int) -> Span:
