@@ -6,6 +6,7 @@ read-only token consumes but does not manage), and bad input named by its path i
 request, as a client in another language reads it.
 """
 
+import queue
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from logicblocks.event.store import (
 from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
 from logicblocks.event.store.consumer import Delivery
 from logicblocks.event.store.groups import FROM_BEGINNING, GroupSettings
+from logicblocks.event.testing.contract.sample_events import new_events
 from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
@@ -211,6 +213,82 @@ def test_a_bad_join_names_its_field(target: str, first: pb.ConsumeRequest, field
             grpc.StatusCode.INVALID_ARGUMENT,
             field,
         )
+
+
+class RawConsumer:
+    """A ``Consume`` call through the generated stub, its requests sent one by one."""
+
+    def __init__(self, target: str, group: str, credit: int):
+        self.channel = grpc.insecure_channel(target)
+        self.requests: queue.SimpleQueue[pb.ConsumeRequest | None] = queue.SimpleQueue()
+        self.requests.put(pb.ConsumeRequest(join={"group": group, "credit": credit}))
+        stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(self.channel)
+        # A grpc.CallIterator (typed without __next__ in grpc-stubs).
+        self.responses: Any = stub.Consume(
+            iter(self.requests.get, None),
+            metadata=(("authorization", f"Bearer {WRITER}"),),
+            # A delivery that never comes fails the test instead of hanging it.
+            timeout=60,
+        )
+
+    def send(self, request: pb.ConsumeRequest) -> None:
+        self.requests.put(request)
+
+    def next_delivery(self) -> pb.ConsumeResponse.Delivery:
+        response: pb.ConsumeResponse = next(self.responses)
+        (delivery,) = response.deliveries.deliveries
+        return delivery
+
+    def close(self) -> None:
+        self.requests.put(None)
+        self.channel.close()
+
+
+def test_credit_given_with_an_ack_makes_room_for_the_next_delivery(
+    target: str, store: EventStore
+) -> None:
+    store.stream(category="acked-credit", stream="o-1").publish(events=new_events(1))
+    store.stream(category="acked-credit", stream="o-2").publish(events=new_events(1))
+    store.category(category="acked-credit").consumer_group("g-ack-credit").create(
+        start=FROM_BEGINNING
+    )
+    consumer = RawConsumer(target, "g-ack-credit", credit=1)
+    try:
+        assert next(consumer.responses).joined.ack_credit
+        first = consumer.next_delivery()
+        consumer.send(pb.ConsumeRequest(ack={"delivery_ids": [first.delivery_id], "credit": 1}))
+        second = consumer.next_delivery()
+        assert {first.event.stream, second.event.stream} == {"o-1", "o-2"}
+    finally:
+        consumer.close()
+
+
+def test_a_bad_credit_in_an_ack_is_named_and_settles_nothing(
+    target: str, store: EventStore
+) -> None:
+    store.stream(category="bad-credit", stream="o-1").publish(events=new_events(1))
+    # What the refused consumer held comes back once its ack timeout passed.
+    store.category(category="bad-credit").consumer_group("g-bad-credit").create(
+        start=FROM_BEGINNING, settings=GroupSettings(ack_timeout=1.0)
+    )
+    consumer = RawConsumer(target, "g-bad-credit", credit=1)
+    try:
+        next(consumer.responses)  # joined
+        delivery = consumer.next_delivery()
+        consumer.send(pb.ConsumeRequest(ack={"delivery_ids": [delivery.delivery_id], "credit": -1}))
+        assert violation(lambda: next(consumer.responses)) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "ack.credit",
+        )
+    finally:
+        consumer.close()
+    # The ack was refused with its credit: the event is delivered again.
+    again = RawConsumer(target, "g-bad-credit", credit=1)
+    try:
+        next(again.responses)  # joined
+        assert again.next_delivery().event.id == delivery.event.id
+    finally:
+        again.close()
 
 
 def test_undecodable_consume_messages_are_bad_input(target: str) -> None:

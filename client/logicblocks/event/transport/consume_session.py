@@ -9,7 +9,9 @@ credit and settle identically:
   says when to give that credit back (in batches of half the window, or at once before
   waiting on an empty buffer when the server has less than half the window left, so it
   is never left without credit while the client waits);
-- acknowledgements are gathered (``Settlements``) and sent as one ``Ack`` per batch;
+- acknowledgements are gathered (``Settlements``) and sent as one ``Ack`` per batch,
+  which carries the credit due as well when the server takes it there (``ack_credit``,
+  said on joining): a busy consumer's settling and granting then cost one message;
 - once the stream is lost (``lose()``), settling does nothing: the server gives what the
   consumer held back to the group.
 
@@ -41,6 +43,7 @@ __all__ = [
     "GrpcDelivery",
     "Outgoing",
     "Settlements",
+    "credit_request",
     "nack_request",
     "outgoing_request",
 ]
@@ -75,41 +78,58 @@ def outgoing_request(
 
 
 class Settlements:
-    """Acknowledgements waiting to be sent, gathered into one ``Ack`` (thread-safe)."""
+    """Acknowledgements and credit waiting to be sent, gathered into one ``Ack``
+    (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids: list[int] = []
+        self._credit = 0
         self._since = 0.0
 
     def add(self, delivery_id: int) -> int:
-        """Gather ``delivery_id``; how many are gathered now (1: the first since the last
-        were taken)."""
+        """Gather ``delivery_id``; how many ids are gathered now (1: the first since the
+        last were taken)."""
         with self._lock:
+            self._start()
             self._ids.append(delivery_id)
-            if len(self._ids) == 1:
-                self._since = time.monotonic()
             return len(self._ids)
+
+    def grant(self, count: int) -> bool:
+        """Gather ``count`` credit, to go with the acks; whether the batch was empty."""
+        with self._lock:
+            empty = self._start()
+            self._credit += count
+            return empty
+
+    def _start(self) -> bool:
+        # Under the lock: the batch's age counts from its first ack or credit.
+        empty = not self._ids and not self._credit
+        if empty:
+            self._since = time.monotonic()
+        return empty
 
     @property
     def pending(self) -> bool:
-        """Whether any are gathered."""
-        return bool(self._ids)
+        """Whether any acks or credit are gathered."""
+        return bool(self._ids) or self._credit > 0
 
     def due_in(self, delay: float) -> float | None:
-        """Seconds until the oldest gathered ack has waited ``delay`` (0 when it has),
-        ``None`` when none is gathered."""
+        """Seconds until the oldest of the batch has waited ``delay`` (0 when it has),
+        ``None`` when nothing is gathered."""
         with self._lock:
-            if not self._ids:
+            if not self._ids and not self._credit:
                 return None
             return max(0.0, self._since + delay - time.monotonic())
 
     def take(self) -> consumer_groups_pb2.ConsumeRequest:
-        """The ``Ack`` of every id gathered (possibly none), which are then forgotten."""
+        """The ``Ack`` of every id and the credit gathered (possibly none), which are then
+        forgotten."""
         with self._lock:
             ids, self._ids = self._ids, []
+            credit, self._credit = self._credit, 0
         return consumer_groups_pb2.ConsumeRequest(
-            ack=consumer_groups_pb2.ConsumeRequest.Ack(delivery_ids=ids)
+            ack=consumer_groups_pb2.ConsumeRequest.Ack(delivery_ids=ids, credit=credit)
         )
 
 
@@ -160,6 +180,8 @@ class ConsumeSession:
         self.consumer_id = consumer_id
         self.credit = credit
         self.joined = False
+        # Whether the server takes credit in acks (it says when the consumer joined).
+        self.ack_credit = False
         self.lost = False
         self.buffer: deque[GrpcDelivery] = deque()
         self._settle = settle
@@ -180,6 +202,7 @@ class ConsumeSession:
         if kind == "joined":
             self.joined = True
             self.consumer_id = response.joined.consumer_id
+            self.ack_credit = response.joined.ack_credit
         elif kind == "deliveries":
             deliveries = response.deliveries.deliveries
             self._unspent -= len(deliveries)
@@ -193,8 +216,8 @@ class ConsumeSession:
         self._freed += 1
         return self.buffer.popleft()
 
-    def credit_due(self) -> consumer_groups_pb2.ConsumeRequest | None:
-        """The ``Credit`` to send now, if any: once half the window is freed, or whatever
+    def credit_due(self) -> int | None:
+        """The credit to give back now, if any: once half the window is freed, or whatever
         is freed when the buffer is empty (the client is about to wait) and the server
         has less than half the window left to send."""
         half = max(1, self.credit // 2)
@@ -202,14 +225,19 @@ class ConsumeSession:
             return None
         count, self._freed = self._freed, 0
         self._unspent += count
-        return consumer_groups_pb2.ConsumeRequest(
-            credit=consumer_groups_pb2.ConsumeRequest.Credit(count=count)
-        )
+        return count
 
     def lose(self) -> None:
         """The stream is gone: what was received can no longer be settled or handed out."""
         self.lost = True
         self.buffer.clear()
+
+
+def credit_request(count: int) -> consumer_groups_pb2.ConsumeRequest:
+    """A ``Credit`` of ``count``, for a server that takes no credit in acks."""
+    return consumer_groups_pb2.ConsumeRequest(
+        credit=consumer_groups_pb2.ConsumeRequest.Credit(count=count)
+    )
 
 
 def nack_request(delivery: GrpcDelivery, reason: str) -> consumer_groups_pb2.ConsumeRequest:

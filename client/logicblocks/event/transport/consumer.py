@@ -27,6 +27,7 @@ from .consume_session import (
     GrpcDelivery,
     Outgoing,
     Settlements,
+    credit_request,
     nack_request,
     outgoing_request,
 )
@@ -143,7 +144,7 @@ class GrpcGroupConsumer(GroupConsumer):
                 return delivery
             self._send_credit()
             if self._settlements.pending:
-                # About to wait for the server: what was settled goes now.
+                # About to wait for the server: what was settled (and credit) goes now.
                 self._outbox.put(ACKS)
             with self._lock:
                 self._reading = True
@@ -169,9 +170,14 @@ class GrpcGroupConsumer(GroupConsumer):
         raise StopIteration
 
     def _send_credit(self) -> None:
-        credit = self._session.credit_due()
-        if credit is not None:
-            self._outbox.put(credit)
+        count = self._session.credit_due()
+        if count is None:
+            return
+        if self._session.ack_credit:
+            # With the next acks: within ACK_DELAY, or at once when about to wait.
+            self._settlements.grant(count)
+        else:
+            self._outbox.put(credit_request(count))
 
     def close(self) -> None:
         """Leave the group: the settlements made so far are sent first; what the consumer

@@ -24,6 +24,7 @@ from .consume_session import (
     GrpcDelivery,
     Outgoing,
     Settlements,
+    credit_request,
     nack_request,
     outgoing_request,
 )
@@ -112,9 +113,13 @@ class AsyncGrpcGroupConsumer:
             self._outbox.put_nowait(nack_request(delivery, reason))
 
     def _send_credit(self) -> None:
-        credit = self._session.credit_due()
-        if credit is not None:
-            self._outbox.put_nowait(credit)
+        count = self._session.credit_due()
+        if count is None:
+            return
+        if not self._session.ack_credit:
+            self._outbox.put_nowait(credit_request(count))
+        elif self._settlements.grant(count):
+            self._outbox.put_nowait(ACKS)
 
     def __aiter__(self) -> Self:
         return self
@@ -198,4 +203,6 @@ async def _write(
             if item is None:
                 await call.done_writing()
                 return
+            if item is ACKS and not settlements.pending:
+                continue  # sent already, with an earlier ACKS
             await call.write(outgoing_request(item, settlements))

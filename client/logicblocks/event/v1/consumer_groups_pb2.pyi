@@ -228,10 +228,12 @@ class ConsumeRequest(_message.Message):
         credit: int
         def __init__(self, group: _Optional[str] = ..., consumer_id: _Optional[str] = ..., credit: _Optional[int] = ...) -> None: ...
     class Ack(_message.Message):
-        __slots__ = ("delivery_ids",)
+        __slots__ = ("delivery_ids", "credit")
         DELIVERY_IDS_FIELD_NUMBER: _ClassVar[int]
+        CREDIT_FIELD_NUMBER: _ClassVar[int]
         delivery_ids: _containers.RepeatedScalarFieldContainer[int]
-        def __init__(self, delivery_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+        credit: int
+        def __init__(self, delivery_ids: _Optional[_Iterable[int]] = ..., credit: _Optional[int] = ...) -> None: ...
     class Nack(_message.Message):
         __slots__ = ("delivery_id", "reason")
         DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -257,10 +259,12 @@ class ConsumeRequest(_message.Message):
 class ConsumeResponse(_message.Message):
     __slots__ = ("joined", "deliveries")
     class Joined(_message.Message):
-        __slots__ = ("consumer_id",)
+        __slots__ = ("consumer_id", "ack_credit")
         CONSUMER_ID_FIELD_NUMBER: _ClassVar[int]
+        ACK_CREDIT_FIELD_NUMBER: _ClassVar[int]
         consumer_id: str
-        def __init__(self, consumer_id: _Optional[str] = ...) -> None: ...
+        ack_credit: bool
+        def __init__(self, consumer_id: _Optional[str] = ..., ack_credit: _Optional[bool] = ...) -> None: ...
     class Delivery(_message.Message):
         __slots__ = ("event", "attempt", "delivery_id")
         EVENT_FIELD_NUMBER: _ClassVar[int]

@@ -137,10 +137,11 @@ def join_arguments(request: consumer_groups_pb2.ConsumeRequest, limits: Limits) 
     )
 
 
-def credit_count(credit: consumer_groups_pb2.ConsumeRequest.Credit, unspent: int) -> int:
-    """The credit a ``Credit`` message adds to ``unspent``, checked."""
-    if credit.count < 1 or unspent + credit.count > MAX_CREDIT:
+def credit_count(field: str, count: int, unspent: int, *, least: int = 1) -> int:
+    """The credit ``count`` (request field ``field``: ``credit.count``, or ``ack.credit``
+    with ``least`` 0) adds to ``unspent``, checked."""
+    if count < least or unspent + count > MAX_CREDIT:
         raise InvalidInputError(
-            "credit.count", f"must be at least 1, and the unspent credit at most {MAX_CREDIT}"
+            field, f"must be at least {least}, and the unspent credit at most {MAX_CREDIT}"
         )
-    return credit.count
+    return count

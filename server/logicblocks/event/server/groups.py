@@ -271,7 +271,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
                 )
                 yield consumer_groups_pb2.ConsumeResponse(
                     joined=consumer_groups_pb2.ConsumeResponse.Joined(
-                        consumer_id=consumer.consumer_id
+                        consumer_id=consumer.consumer_id, ack_credit=True
                     )
                 )
                 async for response in stream.responses():
@@ -314,12 +314,18 @@ async def _read(
         async for request in requests:
             match request.WhichOneof("content"):
                 case "ack":
-                    stream.ack(request.ack.delivery_ids)
+                    ack = request.ack
+                    # Checked before anything is settled: bad input changes nothing.
+                    credit = credit_count("ack.credit", ack.credit, stream.unspent_credit, least=0)
+                    stream.ack(ack.delivery_ids)
+                    if credit:
+                        stream.grant(credit)
                 case "nack":
                     reason = request.nack.reason[:MAX_REASON_CHARACTERS]
                     stream.nack(request.nack.delivery_id, reason)
                 case "credit":
-                    stream.grant(credit_count(request.credit, stream.unspent_credit))
+                    count = request.credit.count
+                    stream.grant(credit_count("credit.count", count, stream.unspent_credit))
                 case "join":
                     raise InvalidInputError(
                         "join", "the first message must be a join, and only the first"
