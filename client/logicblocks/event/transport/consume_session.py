@@ -91,23 +91,21 @@ class Settlements:
         """Gather ``delivery_id``; how many ids are gathered now (1: the first since the
         last were taken)."""
         with self._lock:
-            self._start()
-            self._ids.append(delivery_id)
-            return len(self._ids)
+            ids = self._ids
+            if not ids and not self._credit:
+                self._since = time.monotonic()
+            ids.append(delivery_id)
+            return len(ids)
 
     def grant(self, count: int) -> bool:
         """Gather ``count`` credit, to go with the acks; whether the batch was empty."""
         with self._lock:
-            empty = self._start()
+            # The batch's age counts from its first ack or credit.
+            empty = not self._ids and not self._credit
+            if empty:
+                self._since = time.monotonic()
             self._credit += count
             return empty
-
-    def _start(self) -> bool:
-        # Under the lock: the batch's age counts from its first ack or credit.
-        empty = not self._ids and not self._credit
-        if empty:
-            self._since = time.monotonic()
-        return empty
 
     @property
     def pending(self) -> bool:

@@ -126,9 +126,10 @@ class GrpcGroupConsumer(GroupConsumer):
         return self._session.consumer_id or ""
 
     def _settle(self, delivery: GrpcDelivery, reason: str | None) -> None:
-        with self._lock:
-            if self._session.lost or self._closed.is_set():
-                return  # the server gives the event back to the group anyway
+        # Unlocked: an ack gathered as the stream is lost or closed is not sent, which is
+        # what returning here does too.
+        if self._session.lost or self._closed.is_set():
+            return  # the server gives the event back to the group anyway
         if reason is None:
             # Sent with the next ones: see _requests.
             if self._settlements.add(delivery.delivery_id) == FLUSH_COUNT:

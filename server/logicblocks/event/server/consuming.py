@@ -142,8 +142,10 @@ class ConsumerStream:
         """The deliveries as they come, batched (as many as are ready, up to about
         ``message_bytes`` of payload per message); ends when the consumer's deliveries
         end. Raises what ended the call otherwise."""
+        outstanding, limit = self._outstanding, self._message_bytes
         while True:
             batch = consumer_groups_pb2.ConsumeResponse()
+            add = batch.deliveries.deliveries.add
             size = 0
             item = await self._outbox.get()
             while True:
@@ -157,21 +159,23 @@ class ConsumerStream:
                     if batch.deliveries.deliveries:
                         yield batch
                     raise item
+                last_id = self._last_id
                 for delivery in item:
-                    if size >= self._message_bytes:
+                    if size >= limit:
                         yield batch
                         batch = consumer_groups_pb2.ConsumeResponse()
+                        add = batch.deliveries.deliveries.add
                         size = 0
-                    self._last_id += 1
-                    self._outstanding[self._last_id] = delivery
-                    added = batch.deliveries.deliveries.add(
-                        attempt=delivery.attempt, delivery_id=self._last_id
-                    )
+                    last_id += 1
+                    outstanding[last_id] = delivery
                     record = delivery.record
-                    fill_stored_event(added.event, record)
+                    fill_stored_event(
+                        add(attempt=delivery.attempt, delivery_id=last_id).event, record
+                    )
                     # Characters for bytes: near enough for a bound on the message size.
                     size += len(record.payload) + len(record.metadata or "")
-                if size >= self._message_bytes or self._outbox.empty():
+                self._last_id = last_id
+                if size >= limit or self._outbox.empty():
                     break
                 item = self._outbox.get_nowait()
             yield batch
