@@ -9,6 +9,7 @@ request, as a client in another language reads it.
 import queue
 import threading
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -221,6 +222,7 @@ class RawConsumer:
     def __init__(self, target: str, group: str, credit: int):
         self.channel = grpc.insecure_channel(target)
         self.requests: queue.SimpleQueue[pb.ConsumeRequest | None] = queue.SimpleQueue()
+        self.received: deque[pb.ConsumeResponse.Delivery] = deque()
         self.requests.put(pb.ConsumeRequest(join={"group": group, "credit": credit}))
         stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(self.channel)
         # A grpc.CallIterator (typed without __next__ in grpc-stubs).
@@ -235,12 +237,20 @@ class RawConsumer:
         self.requests.put(request)
 
     def next_delivery(self) -> pb.ConsumeResponse.Delivery:
-        response: pb.ConsumeResponse = next(self.responses)
-        (delivery,) = response.deliveries.deliveries
-        return delivery
+        while not self.received:
+            response: pb.ConsumeResponse = next(self.responses)
+            self.received.extend(response.deliveries.deliveries)
+        return self.received.popleft()
 
     def close(self) -> None:
+        """Half-close, and wait for the server to end the call: it has then applied every
+        message sent before."""
         self.requests.put(None)
+        try:
+            for _ in self.responses:
+                pass
+        except grpc.RpcError:
+            pass  # ended already, with an error a test looked at
         self.channel.close()
 
 
@@ -289,6 +299,42 @@ def test_a_bad_credit_in_an_ack_is_named_and_settles_nothing(
         assert again.next_delivery().event.id == delivery.event.id
     finally:
         again.close()
+
+
+def three_streams_held_long(store: EventStore, category: str, group: str) -> None:
+    """One event in each of three streams, and a group whose deliveries stay out for ten
+    minutes unless settled or given back."""
+    for stream in ("o-1", "o-2", "o-3"):
+        store.stream(category=category, stream=stream).publish(events=new_events(1))
+    store.category(category=category).consumer_group(group).create(
+        start=FROM_BEGINNING, settings=GroupSettings(ack_timeout=600.0)
+    )
+
+
+def test_deliveries_given_back_go_to_the_next_consumer_as_never_delivered(
+    target: str, store: EventStore
+) -> None:
+    three_streams_held_long(store, "given-back", "g-given-back")
+    leaving = RawConsumer(target, "g-given-back", credit=10)
+    try:
+        next(leaving.responses)  # joined
+        held = [leaving.next_delivery() for _ in range(3)]
+        leaving.send(pb.ConsumeRequest(ack={"delivery_ids": [held[0].delivery_id]}))
+        leaving.send(
+            pb.ConsumeRequest(give_back={"delivery_ids": [d.delivery_id for d in held[1:]]})
+        )
+    finally:
+        leaving.close()
+    # Without the give-back the next consumer would wait the ack timeout for them.
+    joining = RawConsumer(target, "g-given-back", credit=10)
+    try:
+        next(joining.responses)  # joined
+        again = [joining.next_delivery() for _ in range(2)]
+        assert sorted((d.event.id, d.attempt) for d in again) == sorted(
+            (d.event.id, 1) for d in held[1:]
+        )
+    finally:
+        joining.close()
 
 
 def test_undecodable_consume_messages_are_bad_input(target: str) -> None:

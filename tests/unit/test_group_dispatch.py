@@ -265,3 +265,29 @@ def test_a_replay_not_settled_in_time_is_parked_again() -> None:
     changes = d.take_changes()
     assert changes is not None and "ack timeout" in changes.parked[0].reason
     assert d.in_flight == 0 and d.wants_replay(2)
+
+
+def test_a_delivery_given_back_goes_out_again_as_if_never_delivered() -> None:
+    d = fed(record(0, "a"), record(1, "a"))
+    first = take(d)
+    assert d.give_back(first)
+    assert (d.in_flight, d.next_wake(), d.next_ready(0.0)) == (0, None, 0)
+    again = take(d)
+    assert (again.record.sequence_number, again.attempt) == (0, 1)
+    assert not d.give_back(first)  # an older delivery of it
+    assert d.ack(again)
+    assert not d.give_back(again)  # settled
+    assert take(d).record.sequence_number == 1
+    assert d.progress() == PartitionProgress(partition=3, checkpoint=0)
+
+
+def test_a_replay_given_back_is_replayed_again_with_its_attempts() -> None:
+    d = dispatcher()
+    parked = _parked(d, record(2, "a"))
+    d.add_replay(parked, record(2, "a"))
+    replay = take(d)
+    assert d.give_back(replay)
+    assert d.in_flight == 0
+    again = take(d)
+    assert (again.record.sequence_number, again.attempt, again.replay) == (2, 4, True)
+    assert d.take_changes() is None  # nothing to save: it was never started

@@ -13,7 +13,9 @@ credit and settle identically:
   which carries the credit due as well when the server takes it there (``ack_credit``,
   said on joining): a busy consumer's settling and granting then cost one message;
 - once the stream is lost (``lose()``), settling does nothing: the server gives what the
-  consumer held back to the group.
+  consumer held back to the group;
+- a consumer that leaves gives back what it fetched ahead and never handed out
+  (``give_back()``), so those streams move on at once instead of after the ack timeout.
 
 A lost stream is not joined again behind the application's back: the deliveries it holds
 can no longer be settled, which it should know, and where to join again (the same server,
@@ -209,10 +211,30 @@ class ConsumeSession:
 
     def pop(self) -> GrpcDelivery | None:
         """The next delivery received, if any; its credit is freed."""
-        if not self.buffer:
+        try:
+            # Not checked first: a closing thread may empty the buffer meanwhile.
+            delivery = self.buffer.popleft()
+        except IndexError:
             return None
         self._freed += 1
-        return self.buffer.popleft()
+        return delivery
+
+    def give_back(self) -> consumer_groups_pb2.ConsumeRequest | None:
+        """The ``GiveBack`` of every delivery received and not handed out, which the buffer
+        no longer holds (``None`` when there is none): for a consumer about to leave, so
+        their streams move on at once. Each delivery goes either to the application or
+        into it, never both, whichever thread calls ``pop`` meanwhile."""
+        ids = []
+        while True:
+            try:
+                ids.append(self.buffer.popleft().delivery_id)
+            except IndexError:
+                break
+        if not ids:
+            return None
+        return consumer_groups_pb2.ConsumeRequest(
+            give_back=consumer_groups_pb2.ConsumeRequest.GiveBack(delivery_ids=ids)
+        )
 
     def credit_due(self) -> int | None:
         """The credit to give back now, if any: once half the window is freed, or whatever

@@ -181,14 +181,19 @@ class GrpcGroupConsumer(GroupConsumer):
             self._outbox.put(credit_request(count))
 
     def close(self) -> None:
-        """Leave the group: the settlements made so far are sent first; what the consumer
-        holds unsettled goes back to the group. Waits (up to ``CLOSE_SECONDS``) for the
-        server to confirm, unless another thread is iterating (it sees the end)."""
+        """Leave the group: the settlements made so far are sent first, and the deliveries
+        fetched ahead and never handed out are given back; what the application holds
+        unsettled goes back to the group after its ack timeout. Waits (up to
+        ``CLOSE_SECONDS``) for the server to confirm, unless another thread is iterating
+        (it sees the end)."""
         with self._lock:
             if self._closed.is_set():
                 return
             self._closed.set()
             reading = self._reading
+        unstarted = self._session.give_back()
+        if unstarted is not None:
+            self._outbox.put(unstarted)
         self._outbox.put(None)  # the half-close, after every settlement queued before it
         if reading or self._ended:
             return

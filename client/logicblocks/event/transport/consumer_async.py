@@ -149,9 +149,13 @@ class AsyncGrpcGroupConsumer:
         raise StopAsyncIteration
 
     def close(self) -> None:
-        """Leave the group (the settlements made so far are sent first); does not wait."""
+        """Leave the group (the settlements made so far are sent first, and the deliveries
+        fetched ahead and never handed out are given back); does not wait."""
         if not self._closed:
             self._closed = True
+            unstarted = self._session.give_back()
+            if unstarted is not None:
+                self._outbox.put_nowait(unstarted)
             self._outbox.put_nowait(None)
 
     async def aclose(self) -> None:

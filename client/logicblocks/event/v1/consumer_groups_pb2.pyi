@@ -217,7 +217,7 @@ class DropParkedEventsResponse(_message.Message):
     def __init__(self, dropped: _Optional[int] = ...) -> None: ...
 
 class ConsumeRequest(_message.Message):
-    __slots__ = ("join", "ack", "nack", "credit")
+    __slots__ = ("join", "ack", "nack", "credit", "give_back")
     class Join(_message.Message):
         __slots__ = ("group", "consumer_id", "credit")
         GROUP_FIELD_NUMBER: _ClassVar[int]
@@ -246,15 +246,22 @@ class ConsumeRequest(_message.Message):
         COUNT_FIELD_NUMBER: _ClassVar[int]
         count: int
         def __init__(self, count: _Optional[int] = ...) -> None: ...
+    class GiveBack(_message.Message):
+        __slots__ = ("delivery_ids",)
+        DELIVERY_IDS_FIELD_NUMBER: _ClassVar[int]
+        delivery_ids: _containers.RepeatedScalarFieldContainer[int]
+        def __init__(self, delivery_ids: _Optional[_Iterable[int]] = ...) -> None: ...
     JOIN_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     NACK_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
+    GIVE_BACK_FIELD_NUMBER: _ClassVar[int]
     join: ConsumeRequest.Join
     ack: ConsumeRequest.Ack
     nack: ConsumeRequest.Nack
     credit: ConsumeRequest.Credit
-    def __init__(self, join: _Optional[_Union[ConsumeRequest.Join, _Mapping]] = ..., ack: _Optional[_Union[ConsumeRequest.Ack, _Mapping]] = ..., nack: _Optional[_Union[ConsumeRequest.Nack, _Mapping]] = ..., credit: _Optional[_Union[ConsumeRequest.Credit, _Mapping]] = ...) -> None: ...
+    give_back: ConsumeRequest.GiveBack
+    def __init__(self, join: _Optional[_Union[ConsumeRequest.Join, _Mapping]] = ..., ack: _Optional[_Union[ConsumeRequest.Ack, _Mapping]] = ..., nack: _Optional[_Union[ConsumeRequest.Nack, _Mapping]] = ..., credit: _Optional[_Union[ConsumeRequest.Credit, _Mapping]] = ..., give_back: _Optional[_Union[ConsumeRequest.GiveBack, _Mapping]] = ...) -> None: ...
 
 class ConsumeResponse(_message.Message):
     __slots__ = ("joined", "deliveries")

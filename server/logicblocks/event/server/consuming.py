@@ -202,6 +202,14 @@ class ConsumerStream:
         if deliveries:
             self.consumer.settle(deliveries, reason)
 
+    def give_back(self, delivery_ids: Iterable[int]) -> None:
+        """Hand these deliveries back unstarted, and send nothing more until credit is
+        granted again (the client is about to leave)."""
+        self._credit = 0
+        deliveries = self._take(delivery_ids)
+        if deliveries:
+            self.consumer.give_back(deliveries)
+
     async def leave(self) -> None:
         """Leave the group: stop the pump, close the consumer (what it holds goes back to
         the group) and end the deliveries. Once, however often it is called; the close

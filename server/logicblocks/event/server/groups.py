@@ -323,6 +323,8 @@ async def _read(
                 case "nack":
                     reason = request.nack.reason[:MAX_REASON_CHARACTERS]
                     stream.nack(request.nack.delivery_id, reason)
+                case "give_back":
+                    stream.give_back(request.give_back.delivery_ids)
                 case "credit":
                     count = request.credit.count
                     stream.grant(credit_count("credit.count", count, stream.unspent_credit))

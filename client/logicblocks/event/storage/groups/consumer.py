@@ -264,3 +264,21 @@ class LocalGroupConsumer(GroupConsumer):
             if save:
                 self.signal_deliverable()
                 self.changed(now, wake_loop=wake_loop)
+
+    def give_back(self, deliveries: Iterable[LocalDelivery]) -> None:
+        """Hand ``deliveries`` back unstarted: their events go out again as if they had not
+        been delivered (no attempt counted). For a consumer whose client fetched them ahead
+        and is leaving."""
+        with self.lock:
+            now = self._clock()
+            given = wake_loop = False
+            for delivery in deliveries:
+                owned = delivery.owned
+                if self.holdings.give_back(owned, delivery.handout, now):
+                    given = True
+                    # A draining partition with nothing out any more is the loop's to release.
+                    wake_loop = wake_loop or (owned.draining and owned.dispatcher.in_flight == 0)
+            if given:
+                self.signal_deliverable()
+                if wake_loop:
+                    self.wake.notify()

@@ -278,6 +278,24 @@ class PartitionDispatcher:
         self._fail_head(stream, handout.record, reason, now)
         return True
 
+    def give_back(self, handout: Handout) -> bool:
+        """The delivery was never started (its consumer gave it back unread): its event is
+        ready again at once, with no attempt counted; ``False`` when it was settled
+        already or replaced."""
+        record = handout.record
+        if handout.replay:
+            if not self._replays.give_back(record.sequence_number, handout.token):
+                return False
+        else:
+            stream = self._head(handout)
+            if stream is None or stream.state != _IN_FLIGHT:
+                return False
+            stream.state = _READY
+            heapq.heappush(self._ready, (record.sequence_number, (record.category, record.stream)))
+        self._in_flight -= 1
+        self._deadlines.pop(handout.token, None)
+        return True
+
     def expire(self, now: float) -> int:
         """Fail every delivery whose deadline passed by ``now``; returns how many."""
         expired = 0

@@ -177,3 +177,15 @@ class Holdings:
             else:
                 self.touch(owned, now)
         return settled
+
+    def give_back(self, owned: Owned, handout: Handout, now: float) -> bool:
+        """The delivery was never started: its event is ready again (``False`` when that
+        changed nothing: the partition is no longer held, or the delivery was settled)."""
+        if not self.holds(owned):
+            return False
+        dispatcher = owned.dispatcher
+        if not dispatcher.give_back(handout):
+            return False
+        self.in_flight -= 1
+        self._list(dispatcher.partition, dispatcher.next_ready(now))
+        return True

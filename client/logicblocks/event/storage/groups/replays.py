@@ -95,6 +95,16 @@ class Replays:
         )
         return True
 
+    def give_back(self, sequence_number: int, token: int) -> bool:
+        """Delivery ``token`` of the replay was never started: it waits to be handed out
+        again, its attempts as they were. ``False`` when that delivery is not out."""
+        replay = self._replays.get(sequence_number)
+        if replay is None or replay.token != token:
+            return False
+        replay.token = None
+        heapq.heappush(self._ready, sequence_number)
+        return True
+
     def _take(self, sequence_number: int, token: int) -> _Replay | None:
         replay = self._replays.get(sequence_number)
         if replay is None or replay.token != token:

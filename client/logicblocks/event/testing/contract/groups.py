@@ -40,8 +40,8 @@ FAST = GroupSettings(
 )
 # One delivery out at a time: a consumer then sees the lowest ready event each time, so a
 # lone consumer sees the whole target in sequence order. A client that fetches ahead (over
-# gRPC) may still hold one when it leaves, which keeps its stream until the ack timeout:
-# a short one keeps a rejoin quick.
+# gRPC) gives back what it holds when it leaves, but one may still be on its way to it,
+# which keeps its stream until the ack timeout: a short one keeps a rejoin quick.
 ONE_AT_A_TIME = dataclasses.replace(FAST, max_in_flight=1, ack_timeout=1.0)
 WAIT = 10.0
 
@@ -238,6 +238,23 @@ class ConsumerGroupContract(AdapterFixtures):
             first.ack()  # replaced: changes nothing
             again.ack()
             assert wait_until(lambda: group.info().lag == 0, WAIT)
+
+    def test_what_a_consumer_leaves_unseen_goes_to_the_next_at_once(
+        self, store: EventStore
+    ) -> None:
+        events = [publish(store, f"o-{n}", 1)[0] for n in range(3)]
+        group = store.log().consumer_group("billing")
+        # Deliveries stay out ten minutes unless settled: only a consumer that gives back
+        # what it fetched ahead and never handed out lets the next one have them now.
+        group.create(settings=dataclasses.replace(FAST, ack_timeout=600.0))
+        with group.consume() as leaving:
+            [first] = take(leaving, 1)
+            first.ack()
+        with group.consume() as joining:
+            rest = take(joining, 2)
+        assert sorted((d.event.sequence_number, d.attempt) for d in rest) == [
+            (event.sequence_number, 1) for event in events if event != first.event
+        ]
 
     def test_info_counts_lag_and_live_members(self, store: EventStore) -> None:
         publish(store, "o-1", 3)
