@@ -337,6 +337,29 @@ def test_deliveries_given_back_go_to_the_next_consumer_as_never_delivered(
         joining.close()
 
 
+def test_what_was_sent_and_not_read_is_given_back_and_credit_after_is_ignored(
+    target: str, store: EventStore
+) -> None:
+    three_streams_held_long(store, "unread", "g-unread")
+    leaving = RawConsumer(target, "g-unread", credit=10)
+    try:
+        next(leaving.responses)  # joined; whatever was sent after it stays unread
+        leaving.send(pb.ConsumeRequest(give_back={"received_through": 0}))
+        # Credit after it sends the leaving consumer nothing more: else the events given
+        # back would go out to it again and wait there for the ack timeout.
+        leaving.send(pb.ConsumeRequest(ack={"credit": 10}))
+    finally:
+        leaving.close()
+    joining = RawConsumer(target, "g-unread", credit=10)
+    try:
+        next(joining.responses)  # joined
+        again = [joining.next_delivery() for _ in range(3)]
+        assert sorted(d.event.stream for d in again) == ["o-1", "o-2", "o-3"]
+        assert [d.attempt for d in again] == [1, 1, 1]
+    finally:
+        joining.close()
+
+
 def test_undecodable_consume_messages_are_bad_input(target: str) -> None:
     with grpc.insecure_channel(target) as channel:
         consume = channel.stream_stream(

@@ -69,3 +69,22 @@ def test_credit_is_given_back_at_once_before_waiting_when_the_server_is_short() 
         session.pop()
     # The buffer is empty and the server has 3 of 10 left: all that was freed goes now.
     assert session.credit_due() == 7
+
+
+def test_leaving_gives_back_the_buffer_and_everything_after_the_last_read() -> None:
+    session = joined_session(10)
+    delivered(session, 3)  # delivery ids 0, 1, 2
+    handed = session.pop()
+    assert handed is not None
+    request = session.give_back()
+    assert request is not None
+    assert (list(request.give_back.delivery_ids), request.give_back.received_through) == (
+        [1, 2],
+        2,
+    )
+    assert session.pop() is None  # given back: never handed out after
+
+
+def test_nothing_is_given_back_before_joining() -> None:
+    session = ConsumeSession(group="g", consumer_id=None, credit=10, settle=lambda *_: None)
+    assert session.give_back() is None

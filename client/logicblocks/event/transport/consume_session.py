@@ -184,6 +184,8 @@ class ConsumeSession:
         self.ack_credit = False
         self.lost = False
         self.buffer: deque[GrpcDelivery] = deque()
+        # The highest delivery id read from the stream (the server numbers them in order).
+        self.received_through = 0
         self._settle = settle
         self._freed = 0
         # How many more deliveries the server may send: what it was granted, less what came.
@@ -208,6 +210,11 @@ class ConsumeSession:
             self._unspent -= len(deliveries)
             for wire in deliveries:
                 self.buffer.append(GrpcDelivery(wire, self._settle))
+            if deliveries:
+                # After the buffer took them: a closing thread that reads it earlier gives
+                # back (from the server's side) what it may not have drained, and the
+                # iterating thread hands nothing out before it looks at ``closed`` again.
+                self.received_through = deliveries[-1].delivery_id
 
     def pop(self) -> GrpcDelivery | None:
         """The next delivery received, if any; its credit is freed."""
@@ -221,19 +228,23 @@ class ConsumeSession:
 
     def give_back(self) -> consumer_groups_pb2.ConsumeRequest | None:
         """The ``GiveBack`` of every delivery received and not handed out, which the buffer
-        no longer holds (``None`` when there is none): for a consumer about to leave, so
-        their streams move on at once. Each delivery goes either to the application or
-        into it, never both, whichever thread calls ``pop`` meanwhile."""
+        no longer holds, and of every one not yet read (``received_through``): for a
+        consumer about to leave, so their streams move on at once. ``None`` before joining
+        or once lost. Each delivery goes either to the application or into it, never both,
+        whichever thread calls ``pop`` meanwhile (one that reads later sees the consumer
+        closed before it hands anything out)."""
+        if not self.joined or self.lost:
+            return None
         ids = []
         while True:
             try:
                 ids.append(self.buffer.popleft().delivery_id)
             except IndexError:
                 break
-        if not ids:
-            return None
         return consumer_groups_pb2.ConsumeRequest(
-            give_back=consumer_groups_pb2.ConsumeRequest.GiveBack(delivery_ids=ids)
+            give_back=consumer_groups_pb2.ConsumeRequest.GiveBack(
+                delivery_ids=ids, received_through=self.received_through
+            )
         )
 
     def credit_due(self) -> int | None:

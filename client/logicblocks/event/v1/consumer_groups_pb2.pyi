@@ -247,10 +247,12 @@ class ConsumeRequest(_message.Message):
         count: int
         def __init__(self, count: _Optional[int] = ...) -> None: ...
     class GiveBack(_message.Message):
-        __slots__ = ("delivery_ids",)
+        __slots__ = ("delivery_ids", "received_through")
         DELIVERY_IDS_FIELD_NUMBER: _ClassVar[int]
+        RECEIVED_THROUGH_FIELD_NUMBER: _ClassVar[int]
         delivery_ids: _containers.RepeatedScalarFieldContainer[int]
-        def __init__(self, delivery_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+        received_through: int
+        def __init__(self, delivery_ids: _Optional[_Iterable[int]] = ..., received_through: _Optional[int] = ...) -> None: ...
     JOIN_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     NACK_FIELD_NUMBER: _ClassVar[int]

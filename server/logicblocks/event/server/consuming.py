@@ -69,6 +69,7 @@ class ConsumerStream:
         self._left: asyncio.Future[None] | None = None
         self._outbox: asyncio.Queue[list[LocalDelivery] | _End | BaseException] = asyncio.Queue()
         self._outstanding: dict[int, LocalDelivery] = {}
+        self._given_back = False
         self._last_id = 0
         consumer.on_deliverable = self._deliverable
 
@@ -130,7 +131,9 @@ class ConsumerStream:
         self._outbox.put_nowait(_END)
 
     def grant(self, count: int) -> None:
-        """Room for ``count`` more deliveries."""
+        """Room for ``count`` more deliveries (none once deliveries were given back)."""
+        if self._given_back:
+            return
         self._credit += count
         self._wake.set()
 
@@ -202,11 +205,25 @@ class ConsumerStream:
         if deliveries:
             self.consumer.settle(deliveries, reason)
 
-    def give_back(self, delivery_ids: Iterable[int]) -> None:
-        """Hand these deliveries back unstarted, and send nothing more until credit is
-        granted again (the client is about to leave)."""
+    def give_back(self, delivery_ids: Iterable[int], received_through: int | None) -> None:
+        """Hand these deliveries back unstarted, with every one numbered after
+        ``received_through`` (when given) and every one not yet numbered; send nothing
+        more, whatever credit comes after (the client is about to leave)."""
         self._credit = 0
+        self._given_back = True
         deliveries = self._take(delivery_ids)
+        if received_through is not None:
+            deliveries += self._take([i for i in self._outstanding if i > received_through])
+        # Taken from the consumer, never numbered: the client cannot have seen them.
+        kept: list[list[LocalDelivery] | _End | BaseException] = []
+        while not self._outbox.empty():
+            item = self._outbox.get_nowait()
+            if isinstance(item, list):
+                deliveries += item
+            else:
+                kept.append(item)
+        for item in kept:
+            self._outbox.put_nowait(item)
         if deliveries:
             self.consumer.give_back(deliveries)
 

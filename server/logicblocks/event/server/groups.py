@@ -324,7 +324,13 @@ async def _read(
                     reason = request.nack.reason[:MAX_REASON_CHARACTERS]
                     stream.nack(request.nack.delivery_id, reason)
                 case "give_back":
-                    stream.give_back(request.give_back.delivery_ids)
+                    give_back = request.give_back
+                    through = (
+                        give_back.received_through
+                        if give_back.HasField("received_through")
+                        else None
+                    )
+                    stream.give_back(give_back.delivery_ids, through)
                 case "credit":
                     count = request.credit.count
                     stream.grant(credit_count("credit.count", count, stream.unspent_credit))

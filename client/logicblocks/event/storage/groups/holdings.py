@@ -9,8 +9,9 @@ others went stale as the partition moved on and are dropped when they reach the 
 the delivery handed out is always the lowest ready sequence number among the partitions
 that may hand out, found in logarithmic time.
 
-It also keeps the member's count of deliveries out (its credit) and the earliest time a
-deadline passes or a retry comes due, when every dispatcher is looked at once.
+It also keeps the member's count of deliveries out (its credit) and a time no later than
+the earliest a deadline passes or a retry comes due (early after acks, which only remove
+deadlines), when every dispatcher is looked at once.
 """
 
 import heapq
@@ -145,7 +146,7 @@ class Holdings:
             self.in_flight += 1
             self._list(partition, dispatcher.peek())
             # Deadlines are handed out in increasing order: a new one moves timed_due
-            # only when nothing was due.
+            # only when nothing earlier was due (no delivery out, at most a later retry).
             if handout.deadline < self.timed_due:
                 self.timed_due = handout.deadline
             return owned, handout

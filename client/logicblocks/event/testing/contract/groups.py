@@ -40,8 +40,9 @@ FAST = GroupSettings(
 )
 # One delivery out at a time: a consumer then sees the lowest ready event each time, so a
 # lone consumer sees the whole target in sequence order. A client that fetches ahead (over
-# gRPC) gives back what it holds when it leaves, but one may still be on its way to it,
-# which keeps its stream until the ack timeout: a short one keeps a rejoin quick.
+# gRPC) gives back what it has not handed out when it leaves; the one its application
+# took and left unsettled keeps its stream until the ack timeout: a short one keeps a
+# rejoin quick.
 ONE_AT_A_TIME = dataclasses.replace(FAST, max_in_flight=1, ack_timeout=1.0)
 WAIT = 10.0
 
