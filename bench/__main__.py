@@ -90,6 +90,7 @@ class Sizes:
     w8_events: int = 1_000_000
     w8_publishes: int = 200
     w9_events: int = 50_000
+    w9_streams: int = 200
 
 
 def _sizes(arguments: argparse.Namespace) -> Sizes:
@@ -107,6 +108,8 @@ def _sizes(arguments: argparse.Namespace) -> Sizes:
         sizes.w9_events = 20_000
     if arguments.repeats:
         sizes.repeats = arguments.repeats
+    if arguments.w9_streams:
+        sizes.w9_streams = arguments.w9_streams
     scan = arguments.scan_events or os.environ.get("BENCH_SCAN_EVENTS")
     if scan:
         sizes.scan_events = int(scan)
@@ -361,6 +364,9 @@ def _parser() -> argparse.ArgumentParser:
         "--w5-events", type=int, help="W5 slow-scan size (env BENCH_W5_EVENTS; default 1000000)"
     )
     parser.add_argument("--w8-events", type=int, help="W8 store size (default 1000000)")
+    parser.add_argument(
+        "--w9-streams", type=int, help="W9: streams the events are spread over (default 200)"
+    )
     parser.add_argument(
         "--only",
         default="W1,W2,W3,W4,W5,W6,W7,W8,W9",

@@ -1,9 +1,10 @@
 """W9 (issue 14): a consumer group of 4 consumers against one plain subscription.
 
-The store, on PostgreSQL (a database of its own), holds ``events`` events in 200 streams
-of one category, published through our server and the gRPC client before anything is
-timed: publishes of one event into each of the 200 streams (``store.publish(writes=...)``),
-so the streams interleave in the log as the events of many entities do.
+The store, on PostgreSQL (a database of its own), holds ``events`` events in ``streams``
+streams of one category (200 unless ``--w9-streams`` says otherwise), published through
+our server and the gRPC client before anything is timed: publishes of one event into each
+of the streams (``store.publish(writes=...)``), so the streams interleave in the log as
+the events of many entities do.
 
 Each repetition then times, through the same server and ``GrpcStorageAdapter``, with every
 consumer in a process of its own (spawned, connected before the clock):
@@ -33,6 +34,7 @@ from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.store.exceptions import ServerError
 from logicblocks.event.store.groups import FROM_BEGINNING, FROM_END, GroupSettings
+from logicblocks.event.types import NewEvent
 
 from .cpu import Meter, Stopwatch, Usage, process_seconds
 from .environment import PostgresCluster, ServerProcess
@@ -45,11 +47,12 @@ from .subjects import W9_GROUP, W9_PLAIN
 if TYPE_CHECKING:
     from .__main__ import Sizes
 
-__all__ = ["CATEGORY", "CONSUMERS", "STREAMS", "GroupsWorkload", "Repetition", "publish"]
+__all__ = ["CATEGORY", "CONSUMERS", "GroupsWorkload", "Repetition", "publish"]
 
 CATEGORY = "w9"
-STREAMS = 200
 CONSUMERS = 4
+# Events per publish while filling the store.
+_PER_PUBLISH = 200
 # The group's settings: the defaults, but for a member tick of 0.5 s (a third of the
 # member timeout). The consumers hear of the reset that starts the clock at once (it is
 # made through their server), but the 4 of them share out the partitions at their ticks
@@ -90,17 +93,20 @@ class Repetition:
     per_consumer: list[int] = field(default_factory=list)
 
 
-def publish(target: str, events: int) -> float:
-    """Publish ``events`` events, one into each of the 200 streams per publish, in turn;
-    the seconds it took."""
+def publish(target: str, events: int, streams: int) -> float:
+    """Publish ``events`` events in turn over ``streams`` streams, 200 events a publish
+    (one write per stream, its events in turn); the seconds it took."""
     started = time.perf_counter()
     with GrpcStorageAdapter(target=target) as adapter:
         store = EventStore(adapter)
-        streams = [store.stream(category=CATEGORY, stream=f"s-{i:03d}") for i in range(STREAMS)]
-        for first in range(0, events, STREAMS):
-            batch = new_events(min(STREAMS, events - first), start=first)
+        handles = [store.stream(category=CATEGORY, stream=f"s-{i:03d}") for i in range(streams)]
+        for first in range(0, events, _PER_PUBLISH):
+            batch = new_events(min(_PER_PUBLISH, events - first), start=first)
+            by_stream: dict[int, list[NewEvent]] = {}
+            for i, event in enumerate(batch):
+                by_stream.setdefault((first + i) % streams, []).append(event)
             store.publish(
-                writes=[streams[i].write(events=[event]) for i, event in enumerate(batch)]
+                writes=[handles[index].write(events=group) for index, group in by_stream.items()]
             )
     return time.perf_counter() - started
 
@@ -288,10 +294,10 @@ class GroupsWorkload:
         # A database of its own: the log holds W9's events alone.
         url = self.cluster.create_database("bench_groups")
         with ServerProcess.running(url, self.logs / "server-w9.log") as server:
-            seconds = publish(server.target, s.w9_events)
+            seconds = publish(server.target, s.w9_events, s.w9_streams)
             print(
                 f"W9: a group of {CONSUMERS} against one subscription, {s.w9_events:,} events "
-                f"in {STREAMS} streams (published in {seconds:.0f} s)",
+                f"in {s.w9_streams} streams (published in {seconds:.0f} s)",
                 flush=True,
             )
             why = unavailable(server.target)

@@ -82,7 +82,7 @@ TITLES = {
     "W6": "server peak memory growth, 520 events of 1000 KiB on PostgreSQL",
     "W7": "listings and summary from the streams index, in process on each engine",
     "W8": "query conditions and reads by query on a large store (PostgreSQL)",
-    "W9": "consumer group of 4 against one plain subscription, 200 streams (PostgreSQL)",
+    "W9": "consumer group of 4 against one plain subscription (PostgreSQL)",
 }
 
 # Issue 16's targets (CPU per operation, in the same run as the throughput) beside the
