@@ -217,13 +217,15 @@ def test_a_bad_join_names_its_field(target: str, first: pb.ConsumeRequest, field
 
 
 class RawConsumer:
-    """A ``Consume`` call through the generated stub, its requests sent one by one."""
+    """A ``Consume`` call through the generated stub, its requests sent one by one; as a
+    context manager, joined (its ``Joined`` read) on entry and closed on exit."""
 
     def __init__(self, target: str, group: str, credit: int):
         self.channel = grpc.insecure_channel(target)
         self.requests: queue.SimpleQueue[pb.ConsumeRequest | None] = queue.SimpleQueue()
         self.received: deque[pb.ConsumeResponse.Delivery] = deque()
         self.requests.put(pb.ConsumeRequest(join={"group": group, "credit": credit}))
+        self.joined = pb.ConsumeResponse.Joined()
         stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(self.channel)
         # A grpc.CallIterator (typed without __next__ in grpc-stubs).
         self.responses: Any = stub.Consume(
@@ -232,6 +234,13 @@ class RawConsumer:
             # A delivery that never comes fails the test instead of hanging it.
             timeout=60,
         )
+
+    def __enter__(self) -> "RawConsumer":
+        self.joined = next(self.responses).joined
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def send(self, request: pb.ConsumeRequest) -> None:
         self.requests.put(request)
@@ -262,15 +271,12 @@ def test_credit_given_with_an_ack_makes_room_for_the_next_delivery(
     store.category(category="acked-credit").consumer_group("g-ack-credit").create(
         start=FROM_BEGINNING
     )
-    consumer = RawConsumer(target, "g-ack-credit", credit=1)
-    try:
-        assert next(consumer.responses).joined.ack_credit
+    with RawConsumer(target, "g-ack-credit", credit=1) as consumer:
+        assert consumer.joined.ack_credit
         first = consumer.next_delivery()
         consumer.send(pb.ConsumeRequest(ack={"delivery_ids": [first.delivery_id], "credit": 1}))
         second = consumer.next_delivery()
         assert {first.event.stream, second.event.stream} == {"o-1", "o-2"}
-    finally:
-        consumer.close()
 
 
 def test_a_bad_credit_in_an_ack_is_named_and_settles_nothing(
@@ -281,24 +287,22 @@ def test_a_bad_credit_in_an_ack_is_named_and_settles_nothing(
     store.category(category="bad-credit").consumer_group("g-bad-credit").create(
         start=FROM_BEGINNING, settings=GroupSettings(ack_timeout=1.0)
     )
-    consumer = RawConsumer(target, "g-bad-credit", credit=1)
-    try:
-        next(consumer.responses)  # joined
+    with RawConsumer(target, "g-bad-credit", credit=1) as consumer:
         delivery = consumer.next_delivery()
         consumer.send(pb.ConsumeRequest(ack={"delivery_ids": [delivery.delivery_id], "credit": -1}))
         assert violation(lambda: next(consumer.responses)) == (
             grpc.StatusCode.INVALID_ARGUMENT,
             "ack.credit",
         )
-    finally:
-        consumer.close()
     # The ack was refused with its credit: the event is delivered again.
-    again = RawConsumer(target, "g-bad-credit", credit=1)
-    try:
-        next(again.responses)  # joined
-        assert again.next_delivery().event.id == delivery.event.id
-    finally:
-        again.close()
+    [again] = first_deliveries(target, "g-bad-credit", 1)
+    assert again.event.id == delivery.event.id
+
+
+def first_deliveries(target: str, group: str, count: int) -> list[pb.ConsumeResponse.Delivery]:
+    """The first ``count`` deliveries to a consumer that joins ``group`` now."""
+    with RawConsumer(target, group, credit=10) as joining:
+        return [joining.next_delivery() for _ in range(count)]
 
 
 def three_streams_held_long(store: EventStore, category: str, group: str) -> None:
@@ -315,49 +319,32 @@ def test_deliveries_given_back_go_to_the_next_consumer_as_never_delivered(
     target: str, store: EventStore
 ) -> None:
     three_streams_held_long(store, "given-back", "g-given-back")
-    leaving = RawConsumer(target, "g-given-back", credit=10)
-    try:
-        next(leaving.responses)  # joined
+    with RawConsumer(target, "g-given-back", credit=10) as leaving:
         held = [leaving.next_delivery() for _ in range(3)]
         leaving.send(pb.ConsumeRequest(ack={"delivery_ids": [held[0].delivery_id]}))
         leaving.send(
             pb.ConsumeRequest(give_back={"delivery_ids": [d.delivery_id for d in held[1:]]})
         )
-    finally:
-        leaving.close()
     # Without the give-back the next consumer would wait the ack timeout for them.
-    joining = RawConsumer(target, "g-given-back", credit=10)
-    try:
-        next(joining.responses)  # joined
-        again = [joining.next_delivery() for _ in range(2)]
-        assert sorted((d.event.id, d.attempt) for d in again) == sorted(
-            (d.event.id, 1) for d in held[1:]
-        )
-    finally:
-        joining.close()
+    again = first_deliveries(target, "g-given-back", 2)
+    assert sorted((d.event.id, d.attempt) for d in again) == sorted(
+        (d.event.id, 1) for d in held[1:]
+    )
 
 
 def test_what_was_sent_and_not_read_is_given_back_and_credit_after_is_ignored(
     target: str, store: EventStore
 ) -> None:
     three_streams_held_long(store, "unread", "g-unread")
-    leaving = RawConsumer(target, "g-unread", credit=10)
-    try:
-        next(leaving.responses)  # joined; whatever was sent after it stays unread
+    # Whatever was sent after the join stays unread.
+    with RawConsumer(target, "g-unread", credit=10) as leaving:
         leaving.send(pb.ConsumeRequest(give_back={"received_through": 0}))
         # Credit after it sends the leaving consumer nothing more: else the events given
         # back would go out to it again and wait there for the ack timeout.
         leaving.send(pb.ConsumeRequest(ack={"credit": 10}))
-    finally:
-        leaving.close()
-    joining = RawConsumer(target, "g-unread", credit=10)
-    try:
-        next(joining.responses)  # joined
-        again = [joining.next_delivery() for _ in range(3)]
-        assert sorted(d.event.stream for d in again) == ["o-1", "o-2", "o-3"]
-        assert [d.attempt for d in again] == [1, 1, 1]
-    finally:
-        joining.close()
+    again = first_deliveries(target, "g-unread", 3)
+    assert sorted(d.event.stream for d in again) == ["o-1", "o-2", "o-3"]
+    assert [d.attempt for d in again] == [1, 1, 1]
 
 
 def test_undecodable_consume_messages_are_bad_input(target: str) -> None:
