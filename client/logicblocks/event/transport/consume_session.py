@@ -93,21 +93,24 @@ class Settlements:
         """Gather ``delivery_id``; how many ids are gathered now (1: the first since the
         last were taken)."""
         with self._lock:
-            ids = self._ids
-            if not ids and not self._credit:
-                self._since = time.monotonic()
-            ids.append(delivery_id)
-            return len(ids)
+            self._open()
+            self._ids.append(delivery_id)
+            return len(self._ids)
 
     def grant(self, count: int) -> bool:
         """Gather ``count`` credit, to go with the acks; whether the batch was empty."""
         with self._lock:
-            # The batch's age counts from its first ack or credit.
-            empty = not self._ids and not self._credit
-            if empty:
-                self._since = time.monotonic()
+            opened = self._open()
             self._credit += count
-            return empty
+            return opened
+
+    def _open(self) -> bool:
+        # Under the lock, before adding: whether this starts a batch, whose age counts
+        # from its first ack or credit.
+        if self._ids or self._credit:
+            return False
+        self._since = time.monotonic()
+        return True
 
     @property
     def pending(self) -> bool:
@@ -118,7 +121,7 @@ class Settlements:
         """Seconds until the oldest of the batch has waited ``delay`` (0 when it has),
         ``None`` when nothing is gathered."""
         with self._lock:
-            if not self._ids and not self._credit:
+            if not self.pending:
                 return None
             return max(0.0, self._since + delay - time.monotonic())
 

@@ -246,22 +246,11 @@ class LocalGroupConsumer(GroupConsumer):
         with self.lock:
             now = self._clock()
             self.last_active = now
-            wake_loop = save = False
-            for delivery in deliveries:
-                owned = delivery.owned
-                dispatcher = owned.dispatcher
-                wanted = dispatcher.wants_events
-                # A partition lost or released since is its new owner's to decide.
-                if not self.holdings.settle(owned, delivery.handout, reason, now):
-                    continue
-                save = True
-                # The loop is woken only when it has something new to do: read into the
-                # room made, or release a draining partition that has nothing out any more.
-                wake_loop = wake_loop or (
-                    (not wanted and dispatcher.wants_events)
-                    or (owned.draining and dispatcher.in_flight == 0)
-                )
-            if save:
+            holdings = self.holdings
+            changed, wake_loop = self._apply(
+                deliveries, lambda owned, handout: holdings.settle(owned, handout, reason, now)
+            )
+            if changed:
                 self.signal_deliverable()
                 self.changed(now, wake_loop=wake_loop)
 
@@ -271,14 +260,32 @@ class LocalGroupConsumer(GroupConsumer):
         and is leaving."""
         with self.lock:
             now = self._clock()
-            given = wake_loop = False
-            for delivery in deliveries:
-                owned = delivery.owned
-                if self.holdings.give_back(owned, delivery.handout, now):
-                    given = True
-                    # A draining partition with nothing out any more is the loop's to release.
-                    wake_loop = wake_loop or (owned.draining and owned.dispatcher.in_flight == 0)
-            if given:
+            holdings = self.holdings
+            changed, wake_loop = self._apply(
+                deliveries, lambda owned, handout: holdings.give_back(owned, handout, now)
+            )
+            if changed:
                 self.signal_deliverable()
                 if wake_loop:
                     self.wake.notify()
+
+    def _apply(
+        self, deliveries: Iterable[LocalDelivery], apply: Callable[[Owned, Handout], bool]
+    ) -> tuple[bool, bool]:
+        # Under the lock: ``apply`` to each delivery (``False`` when it changed nothing: a
+        # partition lost or released since is its new owner's to decide). Returns whether
+        # any changed, and whether the member loop has something new to do: read into the
+        # room made, or release a draining partition that has nothing out any more.
+        changed = wake_loop = False
+        for delivery in deliveries:
+            owned = delivery.owned
+            dispatcher = owned.dispatcher
+            wanted = dispatcher.wants_events
+            if not apply(owned, delivery.handout):
+                continue
+            changed = True
+            wake_loop = wake_loop or (
+                (not wanted and dispatcher.wants_events)
+                or (owned.draining and dispatcher.in_flight == 0)
+            )
+        return changed, wake_loop
