@@ -6,18 +6,23 @@ every member) computes the same ones without talking to the others:
 - ``partition_of``: a stable hash of the stream's category and name, modulo the group's
   partition count. All of a stream's events fall in one partition, which is what lets one
   owner keep them in order.
-- ``desired_owner`` / ``desired_partitions``: rendezvous (highest random weight) hashing
-  over the live members. When a member joins or leaves, only the partitions it wins or
-  held change hands; the rest stay where they are, so their buffers and leases stay warm.
+- ``desired_owners`` / ``desired_partitions``: rendezvous (highest random weight) hashing
+  over the live members, bounded to a fair share each: every member owns
+  ``partitions // members`` partitions or one more. Plain rendezvous hashing leaves
+  shares uneven (with 32 partitions over 4 members one may win 12 and another 5), and a
+  group goes at the pace of its busiest member. When a member joins or leaves, about the
+  partitions it wins or held change hands, and a few between the others as shares fill
+  differently; the rest stay where they are, so their buffers and leases stay warm.
 
 Nothing here reads a clock or storage; leases (``records``) make a change of owner safe.
 """
 
+import functools
 import hashlib
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-__all__ = ["desired_owner", "desired_partitions", "partition_of"]
+__all__ = ["desired_owners", "desired_partitions", "partition_of"]
 
 
 def partition_of(category: str, stream: str, partitions: int) -> int:
@@ -38,16 +43,38 @@ def _weight(group: str, partition: int, member: str) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
-def desired_owner(group: str, partition: int, members: Sequence[str]) -> str | None:
-    """The member that should own ``partition`` of ``group``: the highest weight among
-    ``members`` (``None`` when there are none). Ties go to the smaller id."""
-    best: str | None = None
-    best_weight = -1
-    for member in sorted(members):
-        weight = _weight(group, partition, member)
-        if weight > best_weight:
-            best, best_weight = member, weight
-    return best
+@functools.lru_cache(maxsize=64)
+def _assignment(group: str, partitions: int, live: tuple[str, ...]) -> tuple[str, ...]:
+    # The owner of each partition: pairs (partition, member) taken by descending weight,
+    # each while the partition is unowned and the member has room. Room is the fair share:
+    # partitions // members each, and one more for the first (partitions % members)
+    # members to reach that; their total is the partition count, so every partition is
+    # owned (a partition passed over was passed over only by members full for good).
+    pairs = sorted(
+        ((_weight(group, p, m), m, p) for p in range(partitions) for m in live),
+        key=lambda pair: (-pair[0], pair[1], pair[2]),
+    )
+    share, extra = divmod(partitions, len(live))
+    owners: dict[int, str] = {}
+    counts = dict.fromkeys(live, 0)
+    for _, member, partition in pairs:
+        if partition in owners:
+            continue
+        count = counts[member]
+        if count > share or (count == share and extra == 0):
+            continue
+        if count == share:
+            extra -= 1
+        counts[member] = count + 1
+        owners[partition] = member
+    return tuple(owners[p] for p in range(partitions))
+
+
+def desired_owners(group: str, partitions: int, members: Iterable[str]) -> tuple[str, ...]:
+    """The member that should own each partition of ``group`` (by partition number) when
+    ``members`` are live; empty when none are."""
+    live = tuple(sorted(set(members)))
+    return _assignment(group, partitions, live) if live else ()
 
 
 def desired_partitions(
@@ -55,7 +82,7 @@ def desired_partitions(
 ) -> set[int]:
     """The partitions of ``group`` that ``member`` should own when ``members`` are live;
     none when ``member`` is not among them (a member that is not live owns nothing)."""
-    live = sorted(set(members))
+    live = tuple(sorted(set(members)))
     if member not in live:
         return set()
-    return {p for p in range(partitions) if desired_owner(group, p, live) == member}
+    return {p for p, owner in enumerate(_assignment(group, partitions, live)) if owner == member}
