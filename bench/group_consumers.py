@@ -4,15 +4,15 @@ reads their CPU clocks itself.
 
 Each process connects (a group consumer joins its group), sets its ``ready`` event, and
 counts every event it receives (the subscription) or acknowledges (a group consumer) in
-its own slot of ``counted``; when the slots add up to ``expected`` it sets ``done``. The
-subscription starts reading when ``go`` is set; a group consumer waits in the group for
-deliveries (the parent's reset of the group starts them). ``stop`` ends a process.
+its own slot of ``counted``. The subscription starts reading when ``go`` is set; a group
+consumer waits in the group for deliveries (the parent's reset of the group starts them).
+``stop`` ends a process.
 
 The slots are shared memory without a lock: each is written by its own process only, so
-counting costs a store and a sum of a few slots, not a lock that 4 processes on 2 cores
-would queue on (which charged the group with the harness's waits). A process may read
-another's slot a moment late; the parent then sees the total itself (``Shared.total``)
-within a millisecond.
+counting costs one store, not a lock that 4 processes on 2 cores would queue on (which
+charged the group with the harness's waits), nor a sum of the slots per event. The parent
+adds them up itself (``Shared.total``) every millisecond, and stops the clock once they
+reach ``expected``.
 """
 
 import ctypes
@@ -39,7 +39,6 @@ class Shared:
 
     processes: int
     expected: int
-    done: Event
     go: Event
     stop: Event
     ready: list[Event]
@@ -56,7 +55,6 @@ class Shared:
         return cls(
             processes=processes,
             expected=expected,
-            done=context.Event(),
             go=context.Event(),
             stop=context.Event(),
             ready=[context.Event() for _ in range(processes)],
@@ -71,8 +69,6 @@ class Shared:
         if counted == 1:
             self.firsts[index] = time.monotonic()
         self.counted[index] = counted
-        if sum(self.counted) >= self.expected:
-            self.done.set()
 
     @property
     def total(self) -> int:

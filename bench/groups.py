@@ -168,10 +168,8 @@ class _Consumers:
         shared = self.shared
         seen = 0
         progressed = checked = time.monotonic()
-        while not shared.done.wait(_POLL):
-            total = shared.total
-            if total >= shared.expected:
-                break
+        while (total := shared.total) < shared.expected:
+            time.sleep(_POLL)
             if time.monotonic() - checked < _CHECK_EVERY:
                 continue
             checked = time.monotonic()
