@@ -219,6 +219,25 @@ class RecordStorageAdapter(StorageAdapter):
         """
         raise NotImplementedError()
 
+    def count_records(self, *, target: Scannable, after_sequence_number: int, through: int) -> int:
+        """How many records of ``target`` have a sequence number in
+        ``(after_sequence_number, through]`` (``through`` at most the head).
+
+        The log's sequence numbers have no gaps: its count is a subtraction. This default
+        reads the other targets' records; engines count categories and streams from an
+        index.
+        """
+        if through <= after_sequence_number:
+            return 0
+        if isinstance(target, identifier.Log):
+            return through - after_sequence_number
+        count = 0
+        for record in self.read_records(target=target, after_sequence_number=after_sequence_number):
+            if record.sequence_number > through:
+                break
+            count += 1
+        return count
+
     def group_records(self) -> GroupRecords:
         """Where this engine keeps its consumer groups (beside its events)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep consumer groups")

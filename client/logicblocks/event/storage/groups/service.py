@@ -1,8 +1,11 @@
 """The consumer-group methods of ``RecordStorageAdapter``, over its ``GroupRecords``.
 
 Each method checks its input (naming the field), then makes one or a few calls to the
-engine's records. ``GroupInfo.lag`` is counted by reading the target from the lowest
-partition checkpoint up to the head, so it costs about as much as the lag itself.
+engine's records. ``GroupInfo.lag`` reads only the events between the lowest partition
+checkpoint and the highest (or the highest event done out of turn), where partitions
+differ; the events above are counted (``count_records``: a subtraction for the log, an
+index count for a category or a stream), so a group far behind costs no more than one near
+the head.
 """
 
 import time
@@ -26,7 +29,6 @@ from logicblocks.event.store.groups import (
 )
 from logicblocks.event.store.names import require_name
 from logicblocks.event.store.start import NO_EVENTS, After
-from logicblocks.event.types import identifier
 
 from .consumer import LocalGroupConsumer
 from .partitions import partition_of
@@ -170,19 +172,20 @@ class GroupService:
         ]
         done = {p: set(entry.done) for p, entry in stored.items() if entry.done}
         head = self._adapter.head()
-        after = min(checkpoints)
-        lag = 0
-        if after >= head:
+        low = min(checkpoints)
+        # Above every checkpoint and every event done out of turn, each event of the target
+        # is still to do: counted, not read. Below, only the window from the lowest
+        # checkpoint is read, to tell apart the partitions that are past an event.
+        high = min(head, max([*checkpoints, *(max(numbers) for numbers in done.values())]))
+        target = definition.target
+        lag = self._adapter.count_records(
+            target=target, after_sequence_number=max(high, low), through=head
+        )
+        if high <= low:
             return lag
-        if isinstance(definition.target, identifier.Log) and not done and after == max(checkpoints):
-            # The log's sequence numbers have no gaps: every partition waits for all of
-            # (after, head], counted without reading them (a group just created or reset).
-            return head - after
-        for record in self._adapter.read_records(
-            target=definition.target, after_sequence_number=after
-        ):
+        for record in self._adapter.read_records(target=target, after_sequence_number=low):
             number = record.sequence_number
-            if number > head:
+            if number > high:
                 break
             partition = partition_of(record.category, record.stream, partitions)
             if number > checkpoints[partition] and number not in done.get(partition, ()):

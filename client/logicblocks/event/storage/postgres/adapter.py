@@ -165,6 +165,19 @@ class PostgresStorageAdapter(RecordStorageAdapter):
             for record in page
         )
 
+    def count_records(self, *, target: Scannable, after_sequence_number: int, through: int) -> int:
+        match target:
+            case identifier.Category(category=category) if through > after_sequence_number:
+                return self._records.count("category", (category, after_sequence_number, through))
+            case identifier.Stream(category=category, stream=stream) if (
+                through > after_sequence_number
+            ):
+                parameters = (category, stream, after_sequence_number, through)
+                return self._records.count("stream", parameters)
+        return super().count_records(
+            target=target, after_sequence_number=after_sequence_number, through=through
+        )
+
     def head(self) -> int:
         return self._records.head()
 

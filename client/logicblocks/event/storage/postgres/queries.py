@@ -232,6 +232,22 @@ class Queries:
             ).format(table, table)
         )
         self.query_sql = QuerySql(table_parameters)
+        # A category's or a stream's events in a range of sequence numbers, counted in the
+        # indexes (``count_records``).
+        self.counts = {
+            "category": _render(
+                sql.SQL(
+                    "SELECT count(*) FROM {} WHERE category = %s"
+                    " AND sequence_number > %s AND sequence_number <= %s"
+                ).format(table)
+            ),
+            "stream": _render(
+                sql.SQL(
+                    "SELECT count(*) FROM {} WHERE category = %s AND stream = %s"
+                    " AND sequence_number > %s AND sequence_number <= %s"
+                ).format(table)
+            ),
+        }
 
         self._pages = _page_queries(table, _RECORD_COLUMNS)
         self._budgeted = {

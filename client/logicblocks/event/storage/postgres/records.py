@@ -119,6 +119,12 @@ class PostgresRecords:
             del rows
             yield records
 
+    def count(self, kind: str, parameters: tuple[Any, ...]) -> int:
+        """A count of ``Queries.counts`` (``RecordStorageAdapter.count_records``)."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._queries.counts[kind], parameters)
+            return single_int(cursor.fetchone())
+
     def head(self) -> int:
         """See ``RecordStorageAdapter.head``."""
         with self._connection() as connection:

@@ -231,6 +231,27 @@ class SqliteStorageAdapter(RecordStorageAdapter):
             row = connection.execute(f"SELECT {COLUMNS} FROM events WHERE id = ?", (id,)).fetchone()
         return None if row is None else record(row)
 
+    def count_records(self, *, target: Scannable, after_sequence_number: int, through: int) -> int:
+        parameters: tuple[str, ...]
+        match target:
+            case identifier.Category(category=category) if through > after_sequence_number:
+                where, parameters = "category = ?", (category,)
+            case identifier.Stream(category=category, stream=stream) if (
+                through > after_sequence_number
+            ):
+                where, parameters = "category = ? AND stream = ?", (category, stream)
+            case _:
+                return super().count_records(
+                    target=target, after_sequence_number=after_sequence_number, through=through
+                )
+        with self._readers.reader() as connection:
+            count: int = connection.execute(
+                f"SELECT count(*) FROM events WHERE {where}"
+                " AND sequence_number > ? AND sequence_number <= ?",
+                (*parameters, after_sequence_number, through),
+            ).fetchone()[0]
+        return count
+
     def head(self) -> int:
         with self._readers.reader() as connection:
             head: int = connection.execute(_HEAD).fetchone()[0]

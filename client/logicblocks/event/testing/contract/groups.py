@@ -271,6 +271,21 @@ class ConsumerGroupContract(AdapterFixtures):
         publish(store, "o-3", 1)
         assert group.info().lag == 4
 
+    def test_lag_counts_the_targets_events_not_yet_done(self, store: EventStore) -> None:
+        users = store.stream(category="users", stream="u-1")
+        publish(store, "o-1", 3)
+        users.publish(events=new_events(2))
+        publish(store, "o-2", 2)
+        group = store.category(category="orders").consumer_group("billing")
+        assert group.create(settings=dataclasses.replace(ONE_AT_A_TIME, partitions=4)).lag == 5
+        with group.consume(consumer_id="c-1") as consumer:
+            # One at a time, lowest first: o-1's first two, while o-2 waits untouched.
+            assert take_acking(consumer, 2) == [0, 1]
+            assert wait_until(lambda: group.info().lag == 3, WAIT)
+        users.publish(events=new_events(1))
+        publish(store, "o-3", 1)
+        assert group.info().lag == 4
+
     def test_deleting_a_group_ends_its_consumers(self, store: EventStore) -> None:
         group = store.log().consumer_group("billing")
         group.create(settings=FAST)

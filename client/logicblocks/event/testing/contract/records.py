@@ -14,6 +14,7 @@ from logicblocks.event.store.adapters.base import Scannable
 from logicblocks.event.store.records import EventRecord
 from logicblocks.event.store.start import NO_EVENTS
 from logicblocks.event.types import NewEvent, identifier
+from logicblocks.event.types.query import Query, QueryItem
 
 from .fixtures import AdapterFactory
 
@@ -115,3 +116,32 @@ class RecordStorageContract:
             pages.append([stored.index(record) for record in page])
             after = page[-1].sequence_number
         return pages
+
+    def test_count_records_counts_a_targets_events_in_a_range(
+        self, records: RecordStorageAdapter
+    ) -> None:
+        store = EventStore(records)
+        for category, stream, count in (("a", "x", 3), ("b", "y", 2), ("a", "z", 2)):
+            store.stream(category=category, stream=stream).publish(
+                events=[NewEvent(name="n", payload={}) for _ in range(count)]
+            )
+        # Sequence numbers: a/x 0-2, b/y 3-4, a/z 5-6.
+        a, z = identifier.Category(category="a"), identifier.Stream(category="a", stream="z")
+        by_stream = Query(items=[QueryItem(category="a", stream="x")])
+        ranges: list[tuple[Scannable, int, int, int]] = [
+            (identifier.Log(), NO_EVENTS, 6, 7),
+            (identifier.Log(), 2, 5, 3),
+            (a, NO_EVENTS, 6, 5),
+            (a, 1, 5, 2),
+            (a, 6, 6, 0),
+            (a, 5, 2, 0),
+            (z, 4, 6, 2),
+            (z, 5, 5, 0),
+            (identifier.Stream(category="b", stream="y"), 3, 6, 1),
+            (by_stream, 0, 6, 2),
+        ]
+        for target, after, through, expected in ranges:
+            counted = records.count_records(
+                target=target, after_sequence_number=after, through=through
+            )
+            assert (target, after, through, counted) == (target, after, through, expected)
