@@ -118,6 +118,12 @@ class AsyncPostgresRecords:
             del rows
             yield records
 
+    async def count(self, kind: str, parameters: tuple[Any, ...]) -> int:
+        """A count of ``Queries.counts`` (``RecordStorageAdapter.count_records``)."""
+        async with self._connection() as connection:
+            cursor = await connection.execute(self._queries.counts[kind], parameters)
+            return single_int(await cursor.fetchone())
+
     async def head(self) -> int:
         """See ``RecordStorageAdapter.head``."""
         async with self._connection() as connection:
