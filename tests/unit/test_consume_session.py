@@ -1,7 +1,15 @@
 """What a gRPC group consumer sends between messages: gathered acks and the credit given
 back, transport-free."""
 
-from logicblocks.event.transport.consume_session import ConsumeSession, Settlements
+import queue
+
+from logicblocks.event.transport.consume_session import (
+    ACK_DELAY,
+    ConsumeSession,
+    Outgoing,
+    Settlements,
+)
+from logicblocks.event.transport.consumer import _requests
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
 
 
@@ -88,3 +96,39 @@ def test_leaving_gives_back_the_buffer_and_everything_after_the_last_read() -> N
 def test_nothing_is_given_back_before_joining() -> None:
     session = ConsumeSession(group="g", consumer_id=None, credit=10, settle=lambda *_: None)
     assert session.give_back() is None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sent(acks_due: bool) -> list[str]:
+    """What the blocking consumer's request stream sends after the join, with one ack
+    gathered and two nacks queued behind it (then the half-close): each message's kind."""
+    clock = _Clock()
+    settlements = Settlements(clock=clock)
+    outbox: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
+    join = pb.ConsumeRequest(join={"group": "g", "credit": 10})
+    requests = _requests(join, outbox, settlements)
+    assert next(requests) is join
+    settlements.add(7)
+    if acks_due:
+        clock.now += ACK_DELAY
+    for delivery_id in (1, 2):
+        outbox.put(pb.ConsumeRequest(nack={"delivery_id": delivery_id, "reason": "r"}))
+    outbox.put(None)
+    return [str(request.WhichOneof("content")) for request in requests]
+
+
+def test_acks_go_out_once_due_however_busy_the_outbox_is() -> None:
+    # Nacks (or credit) queued one after another must not hold acks past ACK_DELAY, which
+    # is far below any ack timeout.
+    assert _sent(acks_due=True) == ["nack", "ack", "nack"]
+
+
+def test_acks_not_yet_due_wait_to_go_with_the_next_ones() -> None:
+    assert _sent(acks_due=False) == ["nack", "nack", "ack"]

@@ -81,9 +81,10 @@ def outgoing_request(
 
 class Settlements:
     """Acknowledgements and credit waiting to be sent, gathered into one ``Ack``
-    (thread-safe)."""
+    (thread-safe). ``clock``: seconds, for how long a batch has waited."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._ids: list[int] = []
         self._credit = 0
@@ -109,7 +110,7 @@ class Settlements:
         # from its first ack or credit.
         if self._ids or self._credit:
             return False
-        self._since = time.monotonic()
+        self._since = self._clock()
         return True
 
     @property
@@ -123,7 +124,7 @@ class Settlements:
         with self._lock:
             if not self.pending:
                 return None
-            return max(0.0, self._since + delay - time.monotonic())
+            return max(0.0, self._since + delay - self._clock())
 
     def take(self) -> consumer_groups_pb2.ConsumeRequest:
         """The ``Ack`` of every id and the credit gathered (possibly none), which are then
