@@ -172,11 +172,24 @@ def test_metrics_ports_follow_one_another_and_a_taken_one_is_refused(
         "address already in use"
     )
 
-    port = free_port()
+    port = free_port_and_next()
     with serve_workers(postgres_database, "--metrics-listen", f"127.0.0.1:{port}") as server:
         said = "\n".join(server.lines)
         for offset in (0, 1):
             assert re.search(rf"event=metrics_listening .*port={port + offset} ", said), said
+
+
+def free_port_and_next() -> int:
+    """A port that nothing uses right now, nor the next one (which a client socket of
+    another test may hold: the kernel hands out ports from the same range)."""
+    while True:
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 @contextlib.contextmanager
