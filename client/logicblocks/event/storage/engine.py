@@ -224,8 +224,7 @@ class RecordStorageAdapter(StorageAdapter):
         ``(after_sequence_number, through]`` (``through`` at most the head).
 
         The log's sequence numbers have no gaps: its count is a subtraction. This default
-        reads the other targets' records; engines count categories and streams from an
-        index.
+        reads the other targets' records; engines count categories and streams in SQL.
         """
         if through <= after_sequence_number:
             return 0

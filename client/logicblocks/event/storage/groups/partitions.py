@@ -10,9 +10,10 @@ every member) computes the same ones without talking to the others:
   over the live members, bounded to a fair share each: every member owns
   ``partitions // members`` partitions or one more. Plain rendezvous hashing leaves
   shares uneven (with 32 partitions over 4 members one may win 12 and another 5), and a
-  group goes at the pace of its busiest member. When a member joins or leaves, about the
-  partitions it wins or held change hands, and a few between the others as shares fill
-  differently; the rest stay where they are, so their buffers and leases stay warm.
+  group goes at the pace of its busiest member. When a member joins or leaves, the
+  partitions it takes or held change hands, and a few more between the others as their
+  shares fill in a different order; the rest stay where they are, so their buffers and
+  leases stay warm.
 
 Nothing here reads a clock or storage; leases (``records``) make a change of owner safe.
 """
@@ -45,11 +46,12 @@ def _weight(group: str, partition: int, member: str) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _assignment(group: str, partitions: int, live: tuple[str, ...]) -> tuple[str, ...]:
-    # The owner of each partition: pairs (partition, member) taken by descending weight,
-    # each while the partition is unowned and the member has room. Room is the fair share:
-    # partitions // members each, and one more for the first (partitions % members)
-    # members to reach that; their total is the partition count, so every partition is
-    # owned (a partition passed over was passed over only by members full for good).
+    # The owner of each partition: the (weight, member, partition) triples taken by
+    # descending weight, each while the partition is unowned and the member has room.
+    # Room is the fair share: partitions // members each, and one more for each of the
+    # first (partitions % members) members offered a partition when already at that
+    # share. The rooms add up to the partition count, so every partition is owned (a
+    # partition is passed over only by members full for good).
     pairs = sorted(
         ((_weight(group, p, m), m, p) for p in range(partitions) for m in live),
         key=lambda pair: (-pair[0], pair[1], pair[2]),

@@ -3,9 +3,10 @@
 Each method checks its input (naming the field), then makes one or a few calls to the
 engine's records. ``GroupInfo.lag`` reads only the events between the lowest partition
 checkpoint and the highest (or the highest event done out of turn), where partitions
-differ; the events above are counted (``count_records``: a subtraction for the log, an
-index count for a category or a stream), so a group far behind costs no more than one near
-the head.
+differ; the events above are counted (``count_records``: a subtraction for the log, a
+count in SQL for a category or a stream), so a group far behind costs little while its
+partitions' checkpoints are close together, as they are when its consumers keep up with
+one another.
 """
 
 import time

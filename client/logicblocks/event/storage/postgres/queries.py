@@ -9,7 +9,7 @@ parameter (``InsertRows``). Queries run often are plain text, which psycopg prep
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from psycopg import sql
@@ -23,7 +23,10 @@ from logicblocks.event.types.query import Query
 from .query_sql import QuerySql
 from .tables import TableParameters
 
-__all__ = ["InsertRows", "Queries", "json_text", "record_from_row", "single_int"]
+__all__ = ["CountKind", "InsertRows", "Queries", "json_text", "record_from_row", "single_int"]
+
+# The targets ``Queries.counts`` counts in SQL.
+CountKind = Literal["category", "stream"]
 
 # Parameters that are lists go as JSON text made by the C encoder, unpacked by PostgreSQL's
 # JSON functions: psycopg dumps list parameters element by element in Python.
@@ -234,7 +237,7 @@ class Queries:
         self.query_sql = QuerySql(table_parameters)
         # A category's or a stream's events in a range of sequence numbers, counted in the
         # indexes (``count_records``).
-        self.counts = {
+        self.counts: dict[CountKind, str] = {
             "category": _render(
                 sql.SQL(
                     "SELECT count(*) FROM {} WHERE category = %s"

@@ -29,7 +29,7 @@ from .group_commit import GroupCommit
 from .listener import HeadListener
 from .listing import Listing
 from .page_plan import PagePlan
-from .queries import Queries, json_text, record_from_row, single_int
+from .queries import CountKind, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["PostgresRecords"]
@@ -119,7 +119,7 @@ class PostgresRecords:
             del rows
             yield records
 
-    def count(self, kind: str, parameters: tuple[Any, ...]) -> int:
+    def count(self, kind: CountKind, parameters: tuple[Any, ...]) -> int:
         """A count of ``Queries.counts`` (``RecordStorageAdapter.count_records``)."""
         with self._connection() as connection:
             cursor = connection.execute(self._queries.counts[kind], parameters)

@@ -27,7 +27,7 @@ from .group_commit_async import AsyncGroupCommit
 from .listener_async import AsyncHeadListener
 from .listing import Listing
 from .page_plan import PagePlan
-from .queries import Queries, json_text, record_from_row, single_int
+from .queries import CountKind, Queries, json_text, record_from_row, single_int
 from .tables import TableParameters
 
 __all__ = ["AsyncPostgresRecords"]
@@ -118,7 +118,7 @@ class AsyncPostgresRecords:
             del rows
             yield records
 
-    async def count(self, kind: str, parameters: tuple[Any, ...]) -> int:
+    async def count(self, kind: CountKind, parameters: tuple[Any, ...]) -> int:
         """A count of ``Queries.counts`` (``RecordStorageAdapter.count_records``)."""
         async with self._connection() as connection:
             cursor = await connection.execute(self._queries.counts[kind], parameters)

@@ -24,6 +24,7 @@ from logicblocks.event.store import (
 from logicblocks.event.store.groups import FROM_END, After, GroupSettings
 from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import StoredEvent
+from logicblocks.event.types.query import Query, QueryItem
 
 from .fixtures import AdapterFixtures
 from .sample_events import new_events
@@ -271,12 +272,22 @@ class ConsumerGroupContract(AdapterFixtures):
         publish(store, "o-3", 1)
         assert group.info().lag == 4
 
-    def test_lag_counts_the_targets_events_not_yet_done(self, store: EventStore) -> None:
+    @pytest.mark.parametrize("scope", ["category", "query"])
+    def test_lag_counts_only_the_targets_events_not_yet_done(
+        self, store: EventStore, scope: str
+    ) -> None:
+        # Another category's events between the target's, and partitions that get apart:
+        # what is counted above every checkpoint and what is read below must agree.
         users = store.stream(category="users", stream="u-1")
         publish(store, "o-1", 3)
         users.publish(events=new_events(2))
         publish(store, "o-2", 2)
-        group = store.category(category="orders").consumer_group("billing")
+        target = (
+            store.category(category="orders")
+            if scope == "category"
+            else store.query(query=Query(items=[QueryItem(category="orders")]))
+        )
+        group = target.consumer_group("billing")
         assert group.create(settings=dataclasses.replace(ONE_AT_A_TIME, partitions=4)).lag == 5
         with group.consume(consumer_id="c-1") as consumer:
             # One at a time, lowest first: o-1's first two, while o-2 waits untouched.
@@ -285,6 +296,22 @@ class ConsumerGroupContract(AdapterFixtures):
         users.publish(events=new_events(1))
         publish(store, "o-3", 1)
         assert group.info().lag == 4
+
+    def test_lag_counts_events_done_out_of_turn_as_done(self, store: EventStore) -> None:
+        # One partition, two streams: o-2's event is acknowledged while o-1's first is
+        # still out, so the partition's checkpoint stays before both.
+        publish(store, "o-1", 2)
+        publish(store, "o-2", 1)
+        group = store.log().consumer_group("billing")
+        group.create(settings=dataclasses.replace(FAST, partitions=1, max_in_flight=2))
+        with group.consume(consumer_id="c-1") as consumer:
+            first, second = take(consumer, 2)
+            assert numbers([first, second]) == [0, 2]
+            second.ack()
+            assert wait_until(lambda: group.info().lag == 2, WAIT)
+            publish(store, "o-3", 1)
+            assert group.info().lag == 3
+            first.ack()
 
     def test_deleting_a_group_ends_its_consumers(self, store: EventStore) -> None:
         group = store.log().consumer_group("billing")
