@@ -205,6 +205,10 @@ class InMemoryGroupRecords(GroupRecords):
             group = self._group(name)
             return [group.parked[n] for n in sorted(group.parked)]
 
+    def parked_count(self, name: str) -> int:
+        with self._lock:
+            return len(self._group(name).parked)
+
     def replaying(self, name: str, partitions: Set[int]) -> list[ParkedEvent]:
         with self._lock:
             group = self._group(name)

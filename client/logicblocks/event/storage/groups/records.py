@@ -188,6 +188,11 @@ class GroupRecords(ABC):
         """The group's parked events, by sequence number."""
 
     @abstractmethod
+    def parked_count(self, name: str) -> int:
+        """How many events the group has parked (``len(parked(name))``, counted where
+        they are kept: a group that parked every event lists none to say how many)."""
+
+    @abstractmethod
     def replaying(self, name: str, partitions: Set[int]) -> list[ParkedEvent]:
         """The parked events of ``partitions`` an operator asked to replay, by sequence
         number."""

@@ -160,7 +160,7 @@ class GroupService:
             start=definition.start,
             settings=definition.settings,
             lag=self._lag(definition),
-            parked=len(self._records.parked(name)),
+            parked=self._records.parked_count(name),
             members=tuple(self._records.members(name, now=self._clock())),
         )
 

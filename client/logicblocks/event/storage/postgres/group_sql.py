@@ -232,6 +232,10 @@ class GroupQueries:
             "SELECT {p_parked_columns} FROM {groups} AS g LEFT JOIN {parked} AS p"
             " ON p.group_name = g.name WHERE g.name = %s ORDER BY p.sequence_number"
         )
+        self.parked_count = text(
+            "SELECT (SELECT count(*) FROM {parked} AS p WHERE p.group_name = g.name)"
+            " FROM {groups} AS g WHERE g.name = %s"
+        )
         self.replaying = text(
             "SELECT {p_parked_columns} FROM {groups} AS g LEFT JOIN {parked} AS p"
             " ON p.group_name = g.name AND p.replaying"

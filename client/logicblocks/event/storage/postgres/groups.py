@@ -303,6 +303,16 @@ class PostgresGroupRecords(GroupRecords):
             raise GroupNotFoundError(name)
         return [parked_from_row(row) for row in rows if row[0] is not None]
 
+    def parked_count(self, name: str) -> int:
+        """See ``GroupRecords.parked_count``."""
+        with self._connection() as connection:
+            cursor = connection.execute(self._sql.parked_count, (name,))
+            row = cursor.fetchone()
+        if row is None:
+            raise GroupNotFoundError(name)
+        count: int = row[0]
+        return count
+
     def replaying(self, name: str, partitions: Set[int]) -> list[ParkedEvent]:
         """See ``GroupRecords.replaying``."""
         with self._connection() as connection:

@@ -308,6 +308,16 @@ class AsyncPostgresGroupRecords(AGroupRecords):
             raise GroupNotFoundError(name)
         return [parked_from_row(row) for row in rows if row[0] is not None]
 
+    async def parked_count(self, name: str) -> int:
+        """See ``GroupRecords.parked_count``."""
+        async with self._connection() as connection:
+            cursor = await connection.execute(self._sql.parked_count, (name,))
+            row = await cursor.fetchone()
+        if row is None:
+            raise GroupNotFoundError(name)
+        count: int = row[0]
+        return count
+
     async def replaying(self, name: str, partitions: Set[int]) -> list[ParkedEvent]:
         """See ``GroupRecords.replaying``."""
         async with self._connection() as connection:

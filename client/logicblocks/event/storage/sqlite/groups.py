@@ -292,6 +292,18 @@ class SqliteGroupRecords(GroupRecords):
     def parked(self, name: str) -> list[ParkedEvent]:
         return self._parked(name, "")
 
+    def parked_count(self, name: str) -> int:
+        with self._read() as connection:
+            row = connection.execute(
+                "SELECT (SELECT count(*) FROM group_parked AS p WHERE p.group_name = g.name)"
+                " FROM consumer_groups AS g WHERE g.name = ?",
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise GroupNotFoundError(name)
+        count: int = row[0]
+        return count
+
     def replaying(self, name: str, partitions: Set[int]) -> list[ParkedEvent]:
         return self._parked(
             name,

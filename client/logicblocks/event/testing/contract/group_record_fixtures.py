@@ -69,6 +69,7 @@ NAMED: dict[str, Callable[[GroupRecords], object]] = {
     "release": lambda r: r.release("missing", generation=0, member="m", partitions={0}),
     "progress": lambda r: r.progress("missing"),
     "parked": lambda r: r.parked("missing"),
+    "parked_count": lambda r: r.parked_count("missing"),
     "replaying": lambda r: r.replaying("missing", {0}),
     "replay": lambda r: r.replay("missing", None),
     "drop": lambda r: r.drop("missing", [1]),

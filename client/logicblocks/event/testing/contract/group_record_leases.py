@@ -216,8 +216,10 @@ class GroupLeasesContract(GroupRecordsFixtures):
         group_records.save("billing", generation=0, member="a", progress=[], unparked=[4])
         assert group_records.drop("billing", [1, 1, 4, 99]) == 1
         assert [e.sequence_number for e in group_records.parked("billing")] == [2, 3, 6]
+        assert group_records.parked_count("billing") == 3
         assert group_records.drop("billing", None) == 3
         assert group_records.parked("billing") == []
+        assert group_records.parked_count("billing") == 0
         assert group_records.replay("billing", None) == 0
 
     # Races ---------------------------------------------------------------------------------
