@@ -6,6 +6,7 @@ read-only token consumes but does not manage), and bad input named by its path i
 request, as a client in another language reads it.
 """
 
+import asyncio
 import queue
 import threading
 import urllib.request
@@ -25,11 +26,17 @@ from logicblocks.event.store import (
     GroupNotFoundError,
     PermissionDeniedError,
 )
-from logicblocks.event.store.adapters import GrpcStorageAdapter, InMemoryStorageAdapter
+from logicblocks.event.store.adapters import (
+    AsyncGrpcStorageAdapter,
+    GrpcStorageAdapter,
+    InMemoryStorageAdapter,
+)
 from logicblocks.event.store.consumer import Delivery
 from logicblocks.event.store.groups import FROM_BEGINNING, GroupSettings
+from logicblocks.event.testing.contract.group_record_fixtures import make_parked
 from logicblocks.event.testing.contract.sample_events import new_events
 from logicblocks.event.testing.waiting import wait_until
+from logicblocks.event.transport.groups_wire import PARKED_PAGE
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
 from logicblocks.event.v1 import consumer_groups_pb2_grpc
@@ -176,6 +183,12 @@ BAD_REQUESTS: list[tuple[str, Any, str]] = [
     ),
     ("ResetGroup", pb.ResetGroupRequest(name="g"), "start"),
     ("DropParkedEvents", pb.DropParkedEventsRequest(name="g"), "sequence_numbers"),
+    ("ListParkedEvents", pb.ListParkedEventsRequest(name="g", limit=-1), "limit"),
+    (
+        "ListParkedEvents",
+        pb.ListParkedEventsRequest(name="g", after_sequence_number=-2),
+        "after_sequence_number",
+    ),
     (
         "ReplayParkedEvents",
         pb.ReplayParkedEventsRequest(name="g", sequence_numbers=[3, -1]),
@@ -421,3 +434,48 @@ def test_a_client_that_stops_taking_deliveries_loses_its_streams_to_the_others(
             assert wait_until(lambda: len(acked) == 150, 20)
             assert [member for member in group.info().members] == ["working"]
         worker.join(timeout=10)
+
+
+def test_parked_events_come_a_page_at_a_time_and_the_clients_read_every_page() -> None:
+    engine = InMemoryStorageAdapter()
+    EventStore(engine).log().consumer_group("g").create()
+    records = engine.group_records()
+    records.claim("g", generation=0, partition=0, member="m", now=0.0, lease_until=1e12)
+    count = PARKED_PAGE + 5
+    records.save(
+        "g",
+        generation=0,
+        member="m",
+        progress=[],
+        parked=[make_parked(number, 0) for number in range(count)],
+    )
+    with running_server(engine) as target, grpc.insecure_channel(target) as channel:
+        stub = consumer_groups_pb2_grpc.ConsumerGroupServiceStub(channel)
+
+        def page(**fields: Any) -> tuple[list[int], bool]:
+            response = stub.ListParkedEvents(pb.ListParkedEventsRequest(name="g", **fields))
+            return [p.sequence_number for p in response.parked_events], response.more
+
+        assert page(limit=2) == ([0, 1], True)
+        assert page() == (list(range(PARKED_PAGE)), True)
+        assert page(limit=PARKED_PAGE * 5) == (list(range(PARKED_PAGE)), True)
+        assert page(after_sequence_number=PARKED_PAGE + 2) == ([count - 2, count - 1], False)
+        with GrpcStorageAdapter(target=target) as adapter:
+            group = EventStore(adapter).consumer_group("g")
+            assert [p.sequence_number for p in group.parked()] == list(range(count))
+            # A limit beyond one page: a full page, then the one more asked for.
+            limited = group.parked(after_sequence_number=2, limit=PARKED_PAGE + 1)
+            assert [p.sequence_number for p in limited] == list(range(3, PARKED_PAGE + 4))
+
+        async def listed_by_the_asyncio_client() -> tuple[list[int], list[int]]:
+            async with AsyncGrpcStorageAdapter(target=target) as adapter:
+                every = await adapter.parked_events(name="g")
+                limited = await adapter.parked_events(
+                    name="g", after_sequence_number=2, limit=PARKED_PAGE + 1
+                )
+            return [p.sequence_number for p in every], [p.sequence_number for p in limited]
+
+        assert asyncio.run(listed_by_the_asyncio_client()) == (
+            list(range(count)),
+            list(range(3, PARKED_PAGE + 4)),
+        )

@@ -266,8 +266,14 @@ class BlockingAsyncGrpcAdapter(StorageAdapter):
         consumer = self._loop.run(self._client.consume_group(name=name, consumer_id=consumer_id))
         return BlockingAsyncGroupConsumer(self._loop, consumer)
 
-    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
-        return self._loop.run(self._client.parked_events(name=name))
+    def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        return self._loop.run(
+            self._client.parked_events(
+                name=name, after_sequence_number=after_sequence_number, limit=limit
+            )
+        )
 
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         return self._loop.run(

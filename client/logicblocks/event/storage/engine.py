@@ -283,8 +283,12 @@ class RecordStorageAdapter(StorageAdapter):
         # The engine's own consumer, batch calls and all: the server uses them.
         return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
 
-    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
-        return GroupService(self).parked_events(name=name)
+    def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        return GroupService(self).parked_events(
+            name=name, after_sequence_number=after_sequence_number, limit=limit
+        )
 
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         return GroupService(self).replay_parked(name=name, sequence_numbers=sequence_numbers)

@@ -19,6 +19,7 @@ from .groups import (
     GroupStart,
     GroupTarget,
     ParkedEvent,
+    parked_page,
     validate_group_name,
     validate_settings,
     validate_start,
@@ -81,9 +82,14 @@ class ConsumerGroup:
         """Delete the group and everything stored about it."""
         self.adapter.delete_group(name=self.name)
 
-    def parked(self) -> Sequence[ParkedEvent]:
-        """The events the group gave up on, in sequence-number order."""
-        return self.adapter.parked_events(name=self.name)
+    def parked(
+        self, *, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        """The events the group gave up on, in sequence-number order: those after
+        ``after_sequence_number`` (from the first by default), at most ``limit`` (all by
+        default), so an operator can page through many."""
+        after, limit = parked_page(after_sequence_number=after_sequence_number, limit=limit)
+        return self.adapter.parked_events(name=self.name, after_sequence_number=after, limit=limit)
 
     def replay(self, *, sequence_numbers: Sequence[int] | None = None) -> int:
         """Deliver parked events again (all by default); returns how many."""

@@ -15,7 +15,7 @@ from logicblocks.event.types.query import Query
 
 from .exceptions import InvalidInputError
 from .names import require_name
-from .start import FROM_BEGINNING, FROM_END, After, ReadStart
+from .start import FROM_BEGINNING, FROM_END, After, ReadStart, scan_after
 
 __all__ = [
     "FROM_BEGINNING",
@@ -27,6 +27,7 @@ __all__ = [
     "GroupStart",
     "GroupTarget",
     "ParkedEvent",
+    "parked_page",
     "validate_group_name",
     "validate_settings",
     "validate_start",
@@ -139,6 +140,15 @@ def validate_group_name(name: object) -> str:
     require_name("name", name)
     assert isinstance(name, str)
     return name
+
+
+def parked_page(*, after_sequence_number: object, limit: object) -> tuple[int, int | None]:
+    """A listing's arguments of parked events, checked: the sequence number it resumes
+    after (``None``: from the first) and how many at most (``None``: all)."""
+    after = scan_after(after_sequence_number)
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise InvalidInputError("limit", "must be an integer >= 1, or None for all")
+    return after, limit
 
 
 def validate_start(start: object, field: str = "start") -> GroupStart:

@@ -27,6 +27,7 @@ from logicblocks.event.store.groups import (
     GroupStart,
     GroupTarget,
     ParkedEvent,
+    parked_page,
 )
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
 from logicblocks.event.v1 import consumer_groups_pb2_grpc
@@ -35,6 +36,7 @@ from .consumer import GrpcGroupConsumer
 from .consumer_async import AsyncGrpcGroupConsumer
 from .errors import RESUMED_SCAN_CODES, documented_error
 from .groups_wire import (
+    PARKED_PAGE,
     group_from_wire,
     parked_event_from_wire,
     settings_to_wire,
@@ -71,6 +73,38 @@ def _selection(sequence_numbers: Sequence[int] | None) -> dict[str, Any] | None:
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
             raise InvalidInputError(f"sequence_numbers[{index}]", "must be an integer >= 0")
     return {"sequence_numbers": numbers} if numbers else None
+
+
+class _ParkedListing:
+    """A listing of parked events over ``ListParkedEvents``, one page per request, each
+    after the last event of the one before, until ``limit`` or the end."""
+
+    def __init__(self, name: str, after_sequence_number: object, limit: object):
+        self._name = name
+        self._after, self._limit = parked_page(
+            after_sequence_number=after_sequence_number, limit=limit
+        )
+        self.events: list[ParkedEvent] = []
+        self._more = True
+
+    def next_request(self) -> pb.ListParkedEventsRequest | None:
+        """The next page's request; ``None`` once the listing is complete."""
+        if not self._more:
+            return None
+        # 0: the server's page.
+        wanted = 0 if self._limit is None else min(self._limit - len(self.events), PARKED_PAGE)
+        return pb.ListParkedEventsRequest(
+            name=self._name, after_sequence_number=self._after, limit=wanted
+        )
+
+    def take(self, response: pb.ListParkedEventsResponse) -> None:
+        """Add a page's events."""
+        page = [parked_event_from_wire(parked) for parked in response.parked_events]
+        self.events += page
+        full = self._limit is not None and len(self.events) >= self._limit
+        self._more = response.more and bool(page) and not full
+        if page:
+            self._after = page[-1].sequence_number
 
 
 class GrpcGroupMethods:
@@ -133,11 +167,14 @@ class GrpcGroupMethods:
             stub=self._groups, group=name, consumer_id=consumer_id, metadata=self._metadata
         )
 
-    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
-        """The group's parked events, in sequence-number order."""
-        request = pb.ListParkedEventsRequest(name=name)
-        response = self._call(self._groups.ListParkedEvents, request, retried=True)
-        return [parked_event_from_wire(parked) for parked in response.parked_events]
+    def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        """The group's parked events, in sequence-number order, a page per call."""
+        listing = _ParkedListing(name, after_sequence_number, limit)
+        while (request := listing.next_request()) is not None:
+            listing.take(self._call(self._groups.ListParkedEvents, request, retried=True))
+        return listing.events
 
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         """Deliver parked events again; returns how many."""
@@ -221,11 +258,14 @@ class AsyncGrpcGroupMethods:
         await consumer.join()
         return consumer
 
-    async def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
-        """The group's parked events, in sequence-number order."""
-        request = pb.ListParkedEventsRequest(name=name)
-        response = await self._call(self._groups.ListParkedEvents, request, retried=True)
-        return [parked_event_from_wire(parked) for parked in response.parked_events]
+    async def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        """The group's parked events, in sequence-number order, a page per call."""
+        listing = _ParkedListing(name, after_sequence_number, limit)
+        while (request := listing.next_request()) is not None:
+            listing.take(await self._call(self._groups.ListParkedEvents, request, retried=True))
+        return listing.events
 
     async def replay_parked(
         self, *, name: str, sequence_numbers: Sequence[int] | None = None

@@ -27,6 +27,7 @@ from .conditions_wire import query_from_wire
 from .wire import set_timestamp, target_to_wire, timestamp_from_wire
 
 __all__ = [
+    "PARKED_PAGE",
     "group_from_wire",
     "group_to_wire",
     "parked_event_from_wire",
@@ -37,6 +38,8 @@ __all__ = [
     "start_to_wire",
 ]
 
+# The most parked events one ListParkedEventsResponse carries (the contract's page).
+PARKED_PAGE = 1000
 _NANOS_PER_SECOND = 1_000_000_000
 _DEFAULTS = GroupSettings()
 

@@ -173,16 +173,22 @@ class DeleteGroupResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListParkedEventsRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "after_sequence_number", "limit")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    after_sequence_number: int
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., after_sequence_number: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ListParkedEventsResponse(_message.Message):
-    __slots__ = ("parked_events",)
+    __slots__ = ("parked_events", "more")
     PARKED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     parked_events: _containers.RepeatedCompositeFieldContainer[ParkedEvent]
-    def __init__(self, parked_events: _Optional[_Iterable[_Union[ParkedEvent, _Mapping]]] = ...) -> None: ...
+    more: bool
+    def __init__(self, parked_events: _Optional[_Iterable[_Union[ParkedEvent, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class ReplayParkedEventsRequest(_message.Message):
     __slots__ = ("name", "sequence_numbers", "all")

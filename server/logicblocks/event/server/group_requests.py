@@ -15,9 +15,14 @@ from logicblocks.event.store.groups import (
     GroupSettings,
     GroupStart,
     GroupTarget,
+    parked_page,
 )
 from logicblocks.event.store.names import require_name
-from logicblocks.event.transport.groups_wire import settings_from_wire, start_from_wire
+from logicblocks.event.transport.groups_wire import (
+    PARKED_PAGE,
+    settings_from_wire,
+    start_from_wire,
+)
 from logicblocks.event.v1 import consumer_groups_pb2
 
 from .arguments import read_target
@@ -32,6 +37,7 @@ __all__ = [
     "credit_count",
     "group_name",
     "join_arguments",
+    "parked_listing",
     "reset_start",
     "selected_sequence_numbers",
     "update_settings",
@@ -145,3 +151,13 @@ def credit_count(field: str, count: int, unspent: int, *, least: int = 1) -> int
             field, f"must be at least {least}, and the unspent credit at most {MAX_CREDIT}"
         )
     return count
+
+
+def parked_listing(request: consumer_groups_pb2.ListParkedEventsRequest) -> tuple[int, int]:
+    """Where a page of parked events starts (unset: from the first) and how many it holds
+    (0, or more than a page: a page)."""
+    after = request.after_sequence_number if request.HasField("after_sequence_number") else None
+    if request.limit < 0:
+        raise InvalidInputError("limit", "must be 0 (a page) or more")
+    start, _ = parked_page(after_sequence_number=after, limit=None)
+    return start, min(request.limit or PARKED_PAGE, PARKED_PAGE)

@@ -31,6 +31,7 @@ from .group_requests import (
     credit_count,
     group_name,
     join_arguments,
+    parked_listing,
     reset_start,
     selected_sequence_numbers,
     update_settings,
@@ -195,14 +196,22 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
     async def ListParkedEvents(
         self, request: consumer_groups_pb2.ListParkedEventsRequest, context: _Context
     ) -> consumer_groups_pb2.ListParkedEventsResponse:
-        """The group's parked events."""
+        """A page of the group's parked events."""
         try:
             name = group_name("name", request.name, self._limits)
-            parked = await self._call(self._adapter.parked_events, name=name)
+            after, page = parked_listing(request)
+            # One more than the page: whether more follow.
+            parked = await self._call(
+                self._adapter.parked_events,
+                name=name,
+                after_sequence_number=after,
+                limit=page + 1,
+            )
         except Exception as error:
             await self._abort(context, error, "ListParkedEvents")
         return consumer_groups_pb2.ListParkedEventsResponse(
-            parked_events=[parked_event_to_wire(event) for event in parked]
+            parked_events=[parked_event_to_wire(event) for event in parked[:page]],
+            more=len(parked) > page,
         )
 
     async def ReplayParkedEvents(

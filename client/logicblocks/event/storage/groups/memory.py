@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from logicblocks.event.store.exceptions import GroupExistsError, GroupNotFoundError
 from logicblocks.event.store.groups import GroupSettings, GroupStart, ParkedEvent
+from logicblocks.event.store.start import NO_EVENTS
 
 from .records import GroupDefinition, GroupRecords, PartitionProgress
 
@@ -200,10 +201,13 @@ class InMemoryGroupRecords(GroupRecords):
             group = self._group(name)
             return [group.progress[p] for p in sorted(group.progress)]
 
-    def parked(self, name: str) -> list[ParkedEvent]:
+    def parked(
+        self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
+    ) -> list[ParkedEvent]:
         with self._lock:
             group = self._group(name)
-            return [group.parked[n] for n in sorted(group.parked)]
+            numbers = sorted(n for n in group.parked if n > after)[:limit]
+            return [group.parked[n] for n in numbers]
 
     def parked_count(self, name: str) -> int:
         with self._lock:

@@ -30,6 +30,7 @@ from logicblocks.event.store.groups import (
     GroupTarget,
     ParkedEvent,
 )
+from logicblocks.event.store.start import NO_EVENTS
 
 __all__ = ["GroupDefinition", "GroupRecords", "PartitionProgress"]
 
@@ -184,8 +185,11 @@ class GroupRecords(ABC):
         """The stored progress of every partition ever claimed, by partition."""
 
     @abstractmethod
-    def parked(self, name: str) -> list[ParkedEvent]:
-        """The group's parked events, by sequence number."""
+    def parked(
+        self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
+    ) -> list[ParkedEvent]:
+        """The group's parked events with a sequence number above ``after``, by sequence
+        number, at most ``limit`` of them (all when ``None``)."""
 
     @abstractmethod
     def parked_count(self, name: str) -> int:

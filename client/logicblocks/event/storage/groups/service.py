@@ -24,6 +24,7 @@ from logicblocks.event.store.groups import (
     GroupStart,
     GroupTarget,
     ParkedEvent,
+    parked_page,
     validate_group_name,
     validate_settings,
     validate_start,
@@ -121,9 +122,13 @@ class GroupService:
         self._adapter.group_members.add(name, consumer)
         return consumer
 
-    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
+    def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
         """See ``StorageAdapter.parked_events``."""
-        return self._records.parked(validate_group_name(name))
+        name = validate_group_name(name)
+        after, limit = parked_page(after_sequence_number=after_sequence_number, limit=limit)
+        return self._records.parked(name, after=after, limit=limit)
 
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:
         """See ``StorageAdapter.replay_parked``."""

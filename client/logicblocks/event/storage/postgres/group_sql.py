@@ -228,9 +228,11 @@ class GroupQueries:
             " ON p.group_name = g.name AND p.checkpoint IS NOT NULL"
             " WHERE g.name = %s ORDER BY p.partition_number"
         )
+        # LIMIT NULL is no limit.
         self.parked = text(
             "SELECT {p_parked_columns} FROM {groups} AS g LEFT JOIN {parked} AS p"
-            " ON p.group_name = g.name WHERE g.name = %s ORDER BY p.sequence_number"
+            " ON p.group_name = g.name AND p.sequence_number > %s WHERE g.name = %s"
+            " ORDER BY p.sequence_number LIMIT %s"
         )
         self.parked_count = text(
             "SELECT (SELECT count(*) FROM {parked} AS p WHERE p.group_name = g.name)"

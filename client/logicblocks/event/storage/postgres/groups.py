@@ -18,6 +18,7 @@ import psycopg_pool
 
 from logicblocks.event.store.exceptions import GroupExistsError, GroupNotFoundError
 from logicblocks.event.store.groups import GroupSettings, GroupStart, ParkedEvent
+from logicblocks.event.store.start import NO_EVENTS
 
 from ..group_columns import (
     attempts_text,
@@ -294,10 +295,12 @@ class PostgresGroupRecords(GroupRecords):
             raise GroupNotFoundError(name)
         return [progress_from_columns(*row) for row in rows if row[0] is not None]
 
-    def parked(self, name: str) -> list[ParkedEvent]:
+    def parked(
+        self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
+    ) -> list[ParkedEvent]:
         """See ``GroupRecords.parked``."""
         with self._connection() as connection:
-            cursor = connection.execute(self._sql.parked, (name,))
+            cursor = connection.execute(self._sql.parked, (after, name, limit))
             rows = cursor.fetchall()
         if not rows:
             raise GroupNotFoundError(name)

@@ -16,6 +16,7 @@ import psycopg_pool
 
 from logicblocks.event.store.exceptions import GroupExistsError, GroupNotFoundError
 from logicblocks.event.store.groups import GroupSettings, GroupStart, ParkedEvent
+from logicblocks.event.store.start import NO_EVENTS
 
 from ..group_columns import (
     attempts_text,
@@ -299,10 +300,12 @@ class AsyncPostgresGroupRecords(AGroupRecords):
             raise GroupNotFoundError(name)
         return [progress_from_columns(*row) for row in rows if row[0] is not None]
 
-    async def parked(self, name: str) -> list[ParkedEvent]:
+    async def parked(
+        self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
+    ) -> list[ParkedEvent]:
         """See ``GroupRecords.parked``."""
         async with self._connection() as connection:
-            cursor = await connection.execute(self._sql.parked, (name,))
+            cursor = await connection.execute(self._sql.parked, (after, name, limit))
             rows = await cursor.fetchall()
         if not rows:
             raise GroupNotFoundError(name)

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 
 from logicblocks.event.store.exceptions import GroupExistsError, GroupNotFoundError
 from logicblocks.event.store.groups import GroupSettings, GroupStart, ParkedEvent
+from logicblocks.event.store.start import NO_EVENTS
 
 from ..group_columns import (
     attempts_text,
@@ -289,8 +290,13 @@ class SqliteGroupRecords(GroupRecords):
             raise GroupNotFoundError(name)
         return [progress_from_columns(*row) for row in rows if row[0] is not None]
 
-    def parked(self, name: str) -> list[ParkedEvent]:
-        return self._parked(name, "")
+    def parked(
+        self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
+    ) -> list[ParkedEvent]:
+        # LIMIT -1 is no limit in SQLite.
+        return self._parked(
+            name, " AND p.sequence_number > ?", after, limit=-1 if limit is None else limit
+        )
 
     def parked_count(self, name: str) -> int:
         with self._read() as connection:
@@ -311,14 +317,16 @@ class SqliteGroupRecords(GroupRecords):
             _json(partitions),
         )
 
-    def _parked(self, name: str, condition: str, *parameters: object) -> list[ParkedEvent]:
+    def _parked(
+        self, name: str, condition: str, *parameters: object, limit: int = -1
+    ) -> list[ParkedEvent]:
         columns = ", ".join(f"p.{column.strip()}" for column in PARKED.split(","))
         with self._read() as connection:
             rows = connection.execute(
                 f"SELECT {columns} FROM consumer_groups AS g LEFT JOIN group_parked AS p"
                 f" ON p.group_name = g.name{condition} WHERE g.name = ?"
-                " ORDER BY p.sequence_number",
-                (*parameters, name),
+                " ORDER BY p.sequence_number LIMIT ?",
+                (*parameters, name, limit),
             ).fetchall()
         if not rows:
             raise GroupNotFoundError(name)

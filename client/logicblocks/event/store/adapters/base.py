@@ -136,8 +136,12 @@ class StorageAdapter(ABC):
         """Join the group as a consumer and iterate its deliveries."""
         raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
 
-    def parked_events(self, *, name: str) -> Sequence[ParkedEvent]:
-        """The group's parked events, in sequence-number order."""
+    def parked_events(
+        self, *, name: str, after_sequence_number: int | None = None, limit: int | None = None
+    ) -> Sequence[ParkedEvent]:
+        """The group's parked events, in sequence-number order: those after
+        ``after_sequence_number`` (from the first when ``None``), at most ``limit`` (all
+        when ``None``)."""
         raise NotImplementedError(f"{type(self).__name__} does not support consumer groups")
 
     def replay_parked(self, *, name: str, sequence_numbers: Sequence[int] | None = None) -> int:

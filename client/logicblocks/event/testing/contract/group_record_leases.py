@@ -186,6 +186,16 @@ class GroupLeasesContract(GroupRecordsFixtures):
         ) == {0, 3, 5}
         assert group_records.progress("billing") == sorted(progress, key=lambda p: p.partition)
         assert group_records.parked("billing") == sorted(parked, key=lambda e: e.sequence_number)
+        pages = [
+            group_records.parked("billing", after=after, limit=limit)
+            for after, limit in ((-1, 2), (13, None), (50, 5), (107, 1))
+        ]
+        assert [[e.sequence_number for e in page] for page in pages] == [
+            [13, 50],
+            [50, 107],
+            [107],
+            [],
+        ]
         # Parking an event parked before replaces its row.
         again = make_parked(13, 3, reason="failed again", attempts=7)
         group_records.save("billing", generation=0, member="a", progress=[], parked=[again])

@@ -202,6 +202,31 @@ class ConsumerGroupContract(AdapterFixtures):
         assert group.parked() == []
         assert group.info().lag == 0
 
+    def test_parked_events_are_listed_a_page_at_a_time(self, store: EventStore) -> None:
+        events = [event for n in range(3) for event in publish(store, f"o-{n}", 1)]
+        group = store.log().consumer_group("billing")
+        group.create(settings=dataclasses.replace(FAST, max_retries=0))
+        with group.consume() as consumer:
+            for delivery in take(consumer, 3):
+                delivery.nack(reason="no")
+            assert wait_until(lambda: group.info().parked == 3, WAIT)
+        first, second, third = (event.sequence_number for event in events)
+        listed = [parked.sequence_number for parked in group.parked()]
+        assert listed == [first, second, third]
+        assert [p.sequence_number for p in group.parked(limit=2)] == [first, second]
+        assert [p.sequence_number for p in group.parked(after_sequence_number=first)] == [
+            second,
+            third,
+        ]
+        assert group.parked(after_sequence_number=third, limit=10) == []
+        for arguments, field in (
+            ({"limit": 0}, "limit"),
+            ({"after_sequence_number": -2}, "after_sequence_number"),
+        ):
+            with pytest.raises(InvalidInputError) as raised:
+                group.parked(**arguments)
+            assert raised.value.field == field
+
     def test_groups_start_where_they_say(self, store: EventStore) -> None:
         publish(store, "o-1", 3)
         from_end = store.log().consumer_group("from-end")
