@@ -33,6 +33,9 @@ __all__ = [
     "validate_start",
 ]
 
+# The largest sequence number or count storage takes (a 64-bit integer).
+_INT64_MAX = 2**63 - 1
+
 # What a group follows: the same targets a subscription follows.
 GroupTarget: TypeAlias = identifier.Log | identifier.Category | identifier.Stream | Query
 
@@ -146,8 +149,12 @@ def parked_page(*, after_sequence_number: object, limit: object) -> tuple[int, i
     """A listing's arguments of parked events, checked: the sequence number it resumes
     after (``None``: from the first) and how many at most (``None``: all)."""
     after = scan_after(after_sequence_number)
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise InvalidInputError("limit", "must be an integer >= 1, or None for all")
+    if after > _INT64_MAX:
+        raise InvalidInputError("after_sequence_number", f"must be at most {_INT64_MAX}")
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= _INT64_MAX
+    ):
+        raise InvalidInputError("limit", f"must be an integer from 1 to {_INT64_MAX}, or None")
     return after, limit
 
 

@@ -98,8 +98,15 @@ class _ParkedListing:
         )
 
     def take(self, response: pb.ListParkedEventsResponse) -> None:
-        """Add a page's events."""
-        page = [parked_event_from_wire(parked) for parked in response.parked_events]
+        """Add a page's events (a server older than paging sends all of them at once,
+        without ``more``: they are cut here to what was asked for)."""
+        page = [
+            event
+            for parked in response.parked_events
+            if (event := parked_event_from_wire(parked)).sequence_number > self._after
+        ]
+        if self._limit is not None:
+            page = page[: self._limit - len(self.events)]
         self.events += page
         full = self._limit is not None and len(self.events) >= self._limit
         self._more = response.more and bool(page) and not full

@@ -1,6 +1,7 @@
 """``InMemoryGroupRecords``: consumer groups kept in the process, under one lock."""
 
 import dataclasses
+import heapq
 import threading
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
@@ -206,7 +207,8 @@ class InMemoryGroupRecords(GroupRecords):
     ) -> list[ParkedEvent]:
         with self._lock:
             group = self._group(name)
-            numbers = sorted(n for n in group.parked if n > after)[:limit]
+            following = (n for n in group.parked if n > after)
+            numbers = sorted(following) if limit is None else heapq.nsmallest(limit, following)
             return [group.parked[n] for n in numbers]
 
     def parked_count(self, name: str) -> int:

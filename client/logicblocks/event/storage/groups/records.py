@@ -189,7 +189,7 @@ class GroupRecords(ABC):
         self, name: str, *, after: int = NO_EVENTS, limit: int | None = None
     ) -> list[ParkedEvent]:
         """The group's parked events with a sequence number above ``after``, by sequence
-        number, at most ``limit`` of them (all when ``None``)."""
+        number, at most ``limit`` of them (all when ``None``; otherwise at least 1)."""
 
     @abstractmethod
     def parked_count(self, name: str) -> int:

@@ -228,11 +228,15 @@ class GroupQueries:
             " ON p.group_name = g.name AND p.checkpoint IS NOT NULL"
             " WHERE g.name = %s ORDER BY p.partition_number"
         )
-        # LIMIT NULL is no limit.
+        # The page is cut inside the lateral subquery, which walks the primary key in order:
+        # a LIMIT over the join would sort every parked row after the cursor for each page.
+        # LIMIT NULL is no limit; a missing group gives no row, one without such events a
+        # row of NULLs.
         self.parked = text(
-            "SELECT {p_parked_columns} FROM {groups} AS g LEFT JOIN {parked} AS p"
-            " ON p.group_name = g.name AND p.sequence_number > %s WHERE g.name = %s"
-            " ORDER BY p.sequence_number LIMIT %s"
+            "SELECT {p_parked_columns} FROM {groups} AS g LEFT JOIN LATERAL"
+            " (SELECT * FROM {parked} AS q WHERE q.group_name = g.name"
+            " AND q.sequence_number > %s ORDER BY q.sequence_number LIMIT %s) AS p ON true"
+            " WHERE g.name = %s ORDER BY p.sequence_number"
         )
         self.parked_count = text(
             "SELECT (SELECT count(*) FROM {parked} AS p WHERE p.group_name = g.name)"

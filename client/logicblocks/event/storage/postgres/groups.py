@@ -300,7 +300,7 @@ class PostgresGroupRecords(GroupRecords):
     ) -> list[ParkedEvent]:
         """See ``GroupRecords.parked``."""
         with self._connection() as connection:
-            cursor = connection.execute(self._sql.parked, (after, name, limit))
+            cursor = connection.execute(self._sql.parked, (after, limit, name))
             rows = cursor.fetchall()
         if not rows:
             raise GroupNotFoundError(name)

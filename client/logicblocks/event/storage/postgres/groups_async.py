@@ -305,7 +305,7 @@ class AsyncPostgresGroupRecords(AGroupRecords):
     ) -> list[ParkedEvent]:
         """See ``GroupRecords.parked``."""
         async with self._connection() as connection:
-            cursor = await connection.execute(self._sql.parked, (after, name, limit))
+            cursor = await connection.execute(self._sql.parked, (after, limit, name))
             rows = await cursor.fetchall()
         if not rows:
             raise GroupNotFoundError(name)
