@@ -182,13 +182,7 @@ def test_metrics_ports_follow_one_another_and_a_taken_one_is_refused(
 def free_port_and_next() -> int:
     """A port that nothing uses right now, nor the next one (which a client socket of
     another test may hold: the kernel hands out ports from the same range)."""
-    while True:
-        port = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
+    with hold_the_port_after() as port:
         return port
 
 

@@ -19,7 +19,6 @@ from .groups import (
     GroupStart,
     GroupTarget,
     ParkedEvent,
-    parked_page,
     validate_group_name,
     validate_settings,
     validate_start,
@@ -88,8 +87,9 @@ class ConsumerGroup:
         """The events the group gave up on, in sequence-number order: those after
         ``after_sequence_number`` (from the first by default), at most ``limit`` (all by
         default), so an operator can page through many."""
-        after, limit = parked_page(after_sequence_number=after_sequence_number, limit=limit)
-        return self.adapter.parked_events(name=self.name, after_sequence_number=after, limit=limit)
+        return self.adapter.parked_events(
+            name=self.name, after_sequence_number=after_sequence_number, limit=limit
+        )
 
     def replay(self, *, sequence_numbers: Sequence[int] | None = None) -> int:
         """Deliver parked events again (all by default); returns how many."""

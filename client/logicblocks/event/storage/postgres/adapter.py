@@ -166,12 +166,12 @@ class PostgresStorageAdapter(RecordStorageAdapter):
         )
 
     def count_records(self, *, target: Scannable, after_sequence_number: int, through: int) -> int:
+        if through <= after_sequence_number:
+            return 0
         match target:
-            case identifier.Category(category=category) if through > after_sequence_number:
+            case identifier.Category(category=category):
                 return self._records.count("category", (category, after_sequence_number, through))
-            case identifier.Stream(category=category, stream=stream) if (
-                through > after_sequence_number
-            ):
+            case identifier.Stream(category=category, stream=stream):
                 parameters = (category, stream, after_sequence_number, through)
                 return self._records.count("stream", parameters)
         return super().count_records(

@@ -232,13 +232,13 @@ class SqliteStorageAdapter(RecordStorageAdapter):
         return None if row is None else record(row)
 
     def count_records(self, *, target: Scannable, after_sequence_number: int, through: int) -> int:
+        if through <= after_sequence_number:
+            return 0
         parameters: tuple[str, ...]
         match target:
-            case identifier.Category(category=category) if through > after_sequence_number:
+            case identifier.Category(category=category):
                 where, parameters = "category = ?", (category,)
-            case identifier.Stream(category=category, stream=stream) if (
-                through > after_sequence_number
-            ):
+            case identifier.Stream(category=category, stream=stream):
                 where, parameters = "category = ? AND stream = ?", (category, stream)
             case _:
                 return super().count_records(
