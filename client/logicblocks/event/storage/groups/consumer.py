@@ -211,10 +211,8 @@ class LocalGroupConsumer(GroupConsumer):
         now = self._clock()
         self.last_active = now
         self.expire(now)
-        holdings, settings = self.holdings, self._loop.settings
-        picked: list[tuple[Owned, Handout]] = []
-        while len(picked) < limit and (more := holdings.hand_out(now, settings)) is not None:
-            picked.append(more)
+        holdings = self.holdings
+        picked = holdings.hand_out_many(now, self._loop.settings, limit)
         if not picked and not holdings.owned:
             # Maybe counted gone while idle: the loop beats again at its next tick.
             self.wake.notify()
@@ -247,9 +245,12 @@ class LocalGroupConsumer(GroupConsumer):
             now = self._clock()
             self.last_active = now
             holdings = self.holdings
-            changed, wake_loop = self._apply(
-                deliveries, lambda owned, handout: holdings.settle(owned, handout, reason, now)
-            )
+            if reason is None:
+                changed, wake_loop = self._apply_by_partition(deliveries, now)
+            else:
+                changed, wake_loop = self._apply(
+                    deliveries, lambda owned, handout: holdings.settle(owned, handout, reason, now)
+                )
             if changed:
                 self.signal_deliverable()
                 self.changed(now, wake_loop=wake_loop)
@@ -268,6 +269,33 @@ class LocalGroupConsumer(GroupConsumer):
                 self.signal_deliverable()
                 if wake_loop:
                     self.wake.notify()
+
+    def _apply_by_partition(
+        self, deliveries: Iterable[LocalDelivery], now: float
+    ) -> tuple[bool, bool]:
+        # Under the lock: acks, as _apply would apply them, each partition's together (a
+        # busy consumer acks a batch at a time, most partitions several times in it).
+        held: dict[int, tuple[Owned, list[Handout]]] = {}
+        for delivery in deliveries:
+            owned = delivery.owned
+            entry = held.get(id(owned))
+            if entry is None:
+                held[id(owned)] = (owned, [delivery.handout])
+            else:
+                entry[1].append(delivery.handout)
+        changed = wake_loop = False
+        for owned, handouts in held.values():
+            dispatcher = owned.dispatcher
+            wanted = dispatcher.wants_events
+            if not self.holdings.ack_all(owned, handouts, now):
+                continue
+            changed = True
+            # Acks only free room: wanting events can only start within the batch.
+            wake_loop = wake_loop or (
+                (not wanted and dispatcher.wants_events)
+                or (owned.draining and dispatcher.in_flight == 0)
+            )
+        return changed, wake_loop
 
     def _apply(
         self, deliveries: Iterable[LocalDelivery], apply: Callable[[Owned, Handout], bool]

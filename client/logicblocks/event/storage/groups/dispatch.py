@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
+from typing import NamedTuple
 
 from logicblocks.event.store.groups import GroupSettings, ParkedEvent
 from logicblocks.event.store.records import EventRecord
@@ -52,9 +53,9 @@ _StreamKey = tuple[str, str]
 _number = attrgetter("sequence_number")
 
 
-@dataclass(frozen=True, slots=True)
-class Handout:
-    """One delivery a dispatcher decided on.
+class Handout(NamedTuple):
+    """One delivery a dispatcher decided on (a named tuple: one is made per delivery, and
+    a tuple is made at a fraction of a frozen dataclass's cost).
 
     Attributes:
         token: identifies this delivery: settling it with an older token changes nothing.
@@ -83,8 +84,9 @@ class Changes:
 
 @dataclass(slots=True)
 class _Stream:
-    # The buffered events of one stream; the head (queue[0]) is the one delivered next,
-    # in flight, or waiting for its retry.
+    # The buffered events of one stream (``key``); the head (queue[0]) is the one
+    # delivered next, in flight, or waiting for its retry.
+    key: _StreamKey
     queue: deque[EventRecord]
     state: int = _READY
     token: int = 0
@@ -173,12 +175,13 @@ class PartitionDispatcher:
             self.cursor = number
             self._advance_checkpoint()
             return True
-        if not self.has_room:
-            return False
+        limit = self.buffer_limit
+        if self._buffered >= limit or len(self._order) >= _WINDOW_FACTOR * limit:
+            return False  # not has_room, written out: this runs for every event read
         key = (record.category, record.stream)
         stream = self._streams.get(key)
         if stream is None:
-            self._streams[key] = _Stream(deque((record,)))
+            self._streams[key] = _Stream(key, deque((record,)))
             heapq.heappush(self._ready, (number, key))
         else:
             stream.queue.append(record)
@@ -190,9 +193,11 @@ class PartitionDispatcher:
     def offer_all(self, records: Sequence[EventRecord]) -> bool:
         """``offer`` each of the partition's ``records`` (in sequence order) after the
         cursor, until one is refused; whether none was."""
-        start = bisect_right(records, self.cursor, key=_number)
         offer = self.offer
-        return all(offer(record) for record in records[start:])
+        for index in range(bisect_right(records, self.cursor, key=_number), len(records)):
+            if not offer(records[index]):
+                return False
+        return True
 
     def advance(self, sequence_number: int) -> None:
         """Every event of the partition up to ``sequence_number`` has been offered (a read
@@ -214,7 +219,8 @@ class PartitionDispatcher:
     def next_ready(self, now: float) -> int | None:
         """The sequence number ``hand_out(now)`` would deliver, ``None`` when nothing is
         ready (consumers take from the partition whose next is lowest)."""
-        self._promote(now)
+        if self._waiting and self._waiting[0][0] <= now:
+            self._promote(now)
         return self.peek()
 
     def peek(self) -> int | None:
@@ -227,9 +233,9 @@ class PartitionDispatcher:
 
     def hand_out(self, now: float) -> Handout | None:
         """Deliver the next ready event (a replay first), due back by ``now + ack_timeout``."""
-        self._promote(now)
-        self._tokens += 1
-        token = self._tokens
+        if self._waiting and self._waiting[0][0] <= now:
+            self._promote(now)
+        self._tokens = token = self._tokens + 1
         deadline = now + self.settings.ack_timeout
         if self._replays.next_ready() is not None:
             record, attempt = self._replays.hand_out(token)
@@ -291,7 +297,7 @@ class PartitionDispatcher:
             if stream is None or stream.state != _IN_FLIGHT:
                 return False
             stream.state = _READY
-            heapq.heappush(self._ready, (record.sequence_number, (record.category, record.stream)))
+            heapq.heappush(self._ready, (record.sequence_number, stream.key))
         self._in_flight -= 1
         self._deadlines.pop(handout.token, None)
         return True
@@ -378,16 +384,17 @@ class PartitionDispatcher:
             self._in_flight -= 1
             self._deadlines.pop(stream.token, None)
         number = record.sequence_number
-        stream.queue.popleft()
+        queue = stream.queue
+        queue.popleft()
         self._buffered -= 1
         self._done.add(number)
-        self._attempts.pop(number, None)
-        key = (record.category, record.stream)
-        if stream.queue:
+        if self._attempts:
+            self._attempts.pop(number, None)
+        if queue:
             stream.state = _READY
-            heapq.heappush(self._ready, (stream.queue[0].sequence_number, key))
+            heapq.heappush(self._ready, (queue[0].sequence_number, stream.key))
         else:
-            del self._streams[key]
+            del self._streams[stream.key]
         self._dirty = True
         self._advance_checkpoint()
 
@@ -404,7 +411,7 @@ class PartitionDispatcher:
         self._deadlines.pop(stream.token, None)
         stream.state = _WAITING
         due = now + self.settings.backoff(failures)
-        heapq.heappush(self._waiting, (due, number, stream.token, (record.category, record.stream)))
+        heapq.heappush(self._waiting, (due, number, stream.token, stream.key))
 
     def _end_replay(self, token: int) -> None:
         self._in_flight -= 1

@@ -16,6 +16,7 @@ deadlines), when every dispatcher is looked at once.
 
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from logicblocks.event.store.groups import GroupSettings
@@ -117,40 +118,51 @@ class Holdings:
         return expired
 
     def hand_out(self, now: float, settings: GroupSettings) -> tuple[Owned, Handout] | None:
-        """The next delivery: from the partition whose next ready event is lowest, among
-        those not draining whose lease outlives the delivery's deadline; ``None`` when
-        none is ready or the member's credit (``max_in_flight``) is spent."""
+        """The next delivery (``hand_out_many`` of one); ``None`` when none is ready or
+        the member's credit is spent."""
+        picked = self.hand_out_many(now, settings, 1)
+        return picked[0] if picked else None
+
+    def hand_out_many(
+        self, now: float, settings: GroupSettings, limit: int
+    ) -> list[tuple[Owned, Handout]]:
+        """Up to ``limit`` deliveries, in the order single hand-outs would give them: each
+        from the partition whose next ready event is lowest, among those not draining
+        whose lease outlives the delivery's deadline; fewer when fewer are ready or the
+        member's credit (``max_in_flight``) runs out."""
         self.expire(now)
-        if self.in_flight >= settings.max_in_flight:
-            return None
-        candidates, listed = self._candidates, self._listed
-        while candidates:
+        room = min(limit, settings.max_in_flight - self.in_flight)
+        picked: list[tuple[Owned, Handout]] = []
+        # A lease that ends before the deadline could let a new owner deliver the
+        # stream's next event while this one is still out.
+        lease_needed = now + settings.ack_timeout
+        candidates, listed, owned_by = self._candidates, self._listed, self.owned
+        timed_due = self.timed_due
+        while candidates and len(picked) < room:
             number, partition = heapq.heappop(candidates)
             if listed.get(partition) != number:
                 continue  # stale
             del listed[partition]
-            owned = self.owned.get(partition)
-            if (
-                owned is None
-                or owned.draining
-                # A lease that ends before the deadline could let a new owner deliver the
-                # stream's next event while this one is still out.
-                or owned.lease_until < now + settings.ack_timeout
-            ):
+            owned = owned_by.get(partition)
+            if owned is None or owned.draining or owned.lease_until < lease_needed:
                 continue  # listed again by refresh() once it may hand out
             dispatcher = owned.dispatcher
             # The lowest ready: the one listed, or a retry that came due since (lower).
             handout = dispatcher.hand_out(now)
             if handout is None:  # pragma: no cover - listed only with an event ready
                 continue
-            self.in_flight += 1
-            self._list(partition, dispatcher.peek())
+            picked.append((owned, handout))
+            ready = dispatcher.peek()
+            if ready is not None:
+                listed[partition] = ready
+                heapq.heappush(candidates, (ready, partition))
             # Deadlines are handed out in increasing order: a new one moves timed_due
             # only when nothing earlier was due (no delivery out, at most a later retry).
-            if handout.deadline < self.timed_due:
-                self.timed_due = handout.deadline
-            return owned, handout
-        return None
+            if handout.deadline < timed_due:
+                timed_due = handout.deadline
+        self.in_flight += len(picked)
+        self.timed_due = timed_due
+        return picked
 
     def _list(self, partition: int, ready: int | None) -> None:
         if ready is None:
@@ -158,6 +170,24 @@ class Holdings:
         elif self._listed.get(partition) != ready:
             self._listed[partition] = ready
             heapq.heappush(self._candidates, (ready, partition))
+
+    def ack_all(self, owned: Owned, handouts: Iterable[Handout], now: float) -> bool:
+        """Apply an ack to each of ``handouts``, all of ``owned``; ``False`` when that
+        changed nothing (as ``settle``), with the partition looked at once for them all."""
+        if not self.holds(owned):
+            return False
+        dispatcher = owned.dispatcher
+        before = dispatcher.in_flight
+        ack = dispatcher.ack
+        settled = False
+        for handout in handouts:
+            if ack(handout):
+                settled = True
+        self.in_flight += dispatcher.in_flight - before
+        if settled:
+            # An ack brings nothing due sooner: timed_due stays (see settle).
+            self._list(dispatcher.partition, dispatcher.next_ready(now))
+        return settled
 
     def settle(self, owned: Owned, handout: Handout, reason: str | None, now: float) -> bool:
         """Apply an ack (``reason`` ``None``) or a nack; ``False`` when it changed nothing
