@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from logicblocks.event.storage.groups.consumer import LocalDelivery, LocalGroupConsumer
+from logicblocks.event.storage.groups.consumer import LocalGroupConsumer, Picked
 from logicblocks.event.store import GroupNotFoundError
 from logicblocks.event.v1 import consumer_groups_pb2
 
@@ -67,8 +67,8 @@ class ConsumerStream:
         self._wake = asyncio.Event()
         self._stopped = False
         self._left: asyncio.Future[None] | None = None
-        self._outbox: asyncio.Queue[list[LocalDelivery] | _End | BaseException] = asyncio.Queue()
-        self._outstanding: dict[int, LocalDelivery] = {}
+        self._outbox: asyncio.Queue[list[Picked] | _End | BaseException] = asyncio.Queue()
+        self._outstanding: dict[int, Picked] = {}
         self._given_back = False
         self._last_id = 0
         consumer.on_deliverable = self._deliverable
@@ -171,9 +171,10 @@ class ConsumerStream:
                         size = 0
                     last_id += 1
                     outstanding[last_id] = delivery
-                    record = delivery.record
+                    handout = delivery[1]
+                    record = handout.record
                     fill_stored_event(
-                        add(attempt=delivery.attempt, delivery_id=last_id).event, record
+                        add(attempt=handout.attempt, delivery_id=last_id).event, record
                     )
                     # Characters for bytes: near enough for a bound on the message size.
                     size += len(record.payload) + len(record.metadata or "")
@@ -183,7 +184,7 @@ class ConsumerStream:
                 item = self._outbox.get_nowait()
             yield batch
 
-    def _take(self, delivery_ids: Iterable[int]) -> list[LocalDelivery]:
+    def _take(self, delivery_ids: Iterable[int]) -> list[Picked]:
         """The outstanding deliveries of these ids, no longer outstanding; unknown ids and
         settled ones are left out (settling twice changes nothing)."""
         taken = []
@@ -215,7 +216,7 @@ class ConsumerStream:
         if received_through is not None:
             deliveries += self._take([i for i in self._outstanding if i > received_through])
         # Taken from the consumer, never numbered: the client cannot have seen them.
-        kept: list[list[LocalDelivery] | _End | BaseException] = []
+        kept: list[list[Picked] | _End | BaseException] = []
         while not self._outbox.empty():
             item = self._outbox.get_nowait()
             if isinstance(item, list):

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     # The engine base makes consumers; this module only calls it back.
     from logicblocks.event.storage.engine import RecordStorageAdapter
 
-__all__ = ["LocalDelivery", "LocalGroupConsumer"]
+__all__ = ["LocalDelivery", "LocalGroupConsumer", "Picked"]
+
+# A delivery as the consumer decided on it: the partition held and the dispatcher's
+# hand-out. What ``LocalDelivery`` wraps for the application, and what the server holds
+# for each delivery it sends (a wrapper per event would cost it for nothing).
+Picked = tuple[Owned, Handout]
 
 # The longest __next__ waits before looking again by itself (wake-ups come sooner).
 _NEXT_SLICE = 0.5
@@ -68,12 +73,12 @@ class LocalDelivery(Delivery):
         return self._event
 
     def ack(self) -> None:
-        self.consumer.settle((self,), None)
+        self.consumer.settle(((self.owned, self.handout),), None)
 
     def nack(self, *, reason: str) -> None:
         if not isinstance(reason, str):
             raise InvalidInputError("reason", "must be a string")
-        self.consumer.settle((self,), reason)
+        self.consumer.settle(((self.owned, self.handout),), reason)
 
 
 class LocalGroupConsumer(GroupConsumer):
@@ -163,13 +168,13 @@ class LocalGroupConsumer(GroupConsumer):
                 self.waiting -= 1
         return self._deliveries(picked)
 
-    def take_ready(self, limit: int) -> list[LocalDelivery] | None:
-        """Up to ``limit`` deliveries ready now, without waiting; ``None`` once the
-        iteration ended. For a caller that waits elsewhere (the server's event loop): it
-        learns when to look again from ``on_deliverable`` and ``next_due``."""
+    def take_ready(self, limit: int) -> list[Picked] | None:
+        """Up to ``limit`` deliveries ready now, without waiting, as picked (settled with
+        ``settle`` and ``give_back`` as they are); ``None`` once the iteration ended. For
+        a caller that waits elsewhere (the server's event loop): it learns when to look
+        again from ``on_deliverable`` and ``next_due``."""
         with self.lock:
-            picked = self._ready(limit)
-        return None if picked is None else self._deliveries(picked)
+            return self._ready(limit)
 
     @property
     def finished(self) -> bool:
@@ -202,7 +207,7 @@ class LocalGroupConsumer(GroupConsumer):
         if self.on_deliverable is not None:
             self.on_deliverable()
 
-    def _ready(self, limit: int) -> list[tuple[Owned, Handout]] | None:
+    def _ready(self, limit: int) -> list[Picked] | None:
         # Under the lock: what is ready now, or None once the iteration ended.
         if self.error is not None:
             raise self.error
@@ -218,7 +223,7 @@ class LocalGroupConsumer(GroupConsumer):
             self.wake.notify()
         return picked
 
-    def _deliveries(self, picked: list[tuple[Owned, Handout]]) -> list[LocalDelivery]:
+    def _deliveries(self, picked: list[Picked]) -> list[LocalDelivery]:
         # Made outside the lock: decoding, if asked for, is the costly step of a delivery.
         return [
             LocalDelivery(consumer=self, owned=owned, handout=handout) for owned, handout in picked
@@ -238,7 +243,7 @@ class LocalGroupConsumer(GroupConsumer):
         if wake_loop:
             self.wake.notify()
 
-    def settle(self, deliveries: Iterable[LocalDelivery], reason: str | None) -> None:
+    def settle(self, deliveries: Iterable[Picked], reason: str | None) -> None:
         """Apply an ack (``reason`` ``None``) or a nack to each of ``deliveries``, under one
         hold of the lock."""
         with self.lock:
@@ -255,7 +260,7 @@ class LocalGroupConsumer(GroupConsumer):
                 self.signal_deliverable()
                 self.changed(now, wake_loop=wake_loop)
 
-    def give_back(self, deliveries: Iterable[LocalDelivery]) -> None:
+    def give_back(self, deliveries: Iterable[Picked]) -> None:
         """Hand ``deliveries`` back unstarted: their events go out again as if they had not
         been delivered (no attempt counted). For a consumer whose client fetched them ahead
         and is leaving."""
@@ -270,19 +275,16 @@ class LocalGroupConsumer(GroupConsumer):
                 if wake_loop:
                     self.wake.notify()
 
-    def _apply_by_partition(
-        self, deliveries: Iterable[LocalDelivery], now: float
-    ) -> tuple[bool, bool]:
+    def _apply_by_partition(self, deliveries: Iterable[Picked], now: float) -> tuple[bool, bool]:
         # Under the lock: acks, as _apply would apply them, each partition's together (a
         # busy consumer acks a batch at a time, most partitions several times in it).
         held: dict[int, tuple[Owned, list[Handout]]] = {}
-        for delivery in deliveries:
-            owned = delivery.owned
+        for owned, handout in deliveries:
             entry = held.get(id(owned))
             if entry is None:
-                held[id(owned)] = (owned, [delivery.handout])
+                held[id(owned)] = (owned, [handout])
             else:
-                entry[1].append(delivery.handout)
+                entry[1].append(handout)
         changed = wake_loop = False
         for owned, handouts in held.values():
             dispatcher = owned.dispatcher
@@ -298,18 +300,17 @@ class LocalGroupConsumer(GroupConsumer):
         return changed, wake_loop
 
     def _apply(
-        self, deliveries: Iterable[LocalDelivery], apply: Callable[[Owned, Handout], bool]
+        self, deliveries: Iterable[Picked], apply: Callable[[Owned, Handout], bool]
     ) -> tuple[bool, bool]:
         # Under the lock: ``apply`` to each delivery (``False`` when it changed nothing: a
         # partition lost or released since is its new owner's to decide). Returns whether
         # any changed, and whether the member loop has something new to do: read into the
         # room made, or release a draining partition that has nothing out any more.
         changed = wake_loop = False
-        for delivery in deliveries:
-            owned = delivery.owned
+        for owned, handout in deliveries:
             dispatcher = owned.dispatcher
             wanted = dispatcher.wants_events
-            if not apply(owned, delivery.handout):
+            if not apply(owned, handout):
                 continue
             changed = True
             wake_loop = wake_loop or (
