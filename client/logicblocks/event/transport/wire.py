@@ -136,6 +136,9 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
     empty set and the empty mapping, as in process)."""
     tags = event.tags
     metadata = event.metadata
+    observed = event.observed_at
+    occurred = event.occurred_at
+    observed_at = _datetime(observed)
     return trusted_stored_event(
         event.id,
         event.name,
@@ -144,8 +147,13 @@ def stored_event_from_wire(event: events_pb2.StoredEvent) -> StoredEvent:
         event.position,
         event.sequence_number,
         decode_payload(event.payload),
-        _datetime(event.observed_at),
-        _datetime(event.occurred_at),
+        observed_at,
+        # Most events leave occurred_at to the store, which makes it the observed instant:
+        # the datetime made already is that value (comparing the fields costs a third of
+        # converting them again).
+        observed_at
+        if occurred.seconds == observed.seconds and occurred.nanos == observed.nanos
+        else _datetime(occurred),
         frozenset(tags) if tags else _NO_TAGS,
         decode_payload(metadata) if metadata else None,
     )
