@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from logicblocks.event.storage.groups.consumer import LocalGroupConsumer
+from logicblocks.event.storage.groups.consumer_handle import LocalConsumerHandle
 from logicblocks.event.storage.groups.memory import InMemoryGroupRecords
 from logicblocks.event.storage.groups.records import GroupRecords, PartitionProgress
 from logicblocks.event.store import EventStore, StorageUnavailableError
@@ -135,16 +136,16 @@ def test_a_partition_whose_release_could_not_be_saved_keeps_its_acks() -> None:
     with group.consume(consumer_id="a") as first:
         for _ in range(8):
             next(first).ack()
-        assert isinstance(first, LocalGroupConsumer)
+        assert isinstance(first, LocalConsumerHandle)
         with group.consume(consumer_id="b"):
             # The first consumer hands partitions on to the second: it must save their
             # acks before letting them go, and cannot yet.
-            assert wait_until(lambda: draining(first), 10)
+            assert wait_until(lambda: draining(first.consumer), 10)
             adapter.records.failures = 0
             # Only the acks put back when the release's save failed bring the lag to 0:
             # the second consumer takes no delivery, and the events were acked once.
             assert wait_until(lambda: group.info().lag == 0, 10)
-            assert wait_until(lambda: not draining(first), 10)
+            assert wait_until(lambda: not draining(first.consumer), 10)
 
 
 def draining(consumer: LocalGroupConsumer) -> bool:

@@ -39,6 +39,7 @@ from logicblocks.event.types import NewEvent, StoredEvent, identifier
 
 from .asynchronous import AsyncRecordStorage, CommitObserver, ThreadedRecordStorage, tell_commit
 from .groups.consumer import LocalGroupConsumer
+from .groups.consumer_handle import LocalConsumerHandle
 from .groups.local_members import LocalMembers
 from .groups.pages import SharedPages
 from .groups.records import GroupRecords
@@ -279,8 +280,13 @@ class RecordStorageAdapter(StorageAdapter):
     def delete_group(self, *, name: str) -> None:
         GroupService(self).delete_group(name=name)
 
-    def consume_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
-        # The engine's own consumer, batch calls and all: the server uses them.
+    def consume_group(self, *, name: str, consumer_id: str | None = None) -> LocalConsumerHandle:
+        # A handle, which leaves the group once the application drops it.
+        return LocalConsumerHandle(self.join_group(name=name, consumer_id=consumer_id))
+
+    def join_group(self, *, name: str, consumer_id: str | None = None) -> LocalGroupConsumer:
+        """Join group ``name`` with the engine's own consumer, batch calls and all (the
+        server's); the caller must close it. Raises as ``consume_group``."""
         return GroupService(self).consume_group(name=name, consumer_id=consumer_id)
 
     def parked_events(

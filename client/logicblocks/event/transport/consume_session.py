@@ -25,6 +25,7 @@ another one behind a balancer) is its choice. The iteration raises the documente
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Final
@@ -46,8 +47,10 @@ __all__ = [
     "Outgoing",
     "Settlements",
     "credit_request",
+    "leaving_requests",
     "nack_request",
     "outgoing_request",
+    "weakly",
 ]
 
 # Deliveries a consumer lets the server send ahead of its application: enough to hide a
@@ -70,6 +73,30 @@ ACKS: Final = _Acks()
 
 # What a consumer's outbox holds: a request, the gathered acks, or None (half-close).
 Outgoing = consumer_groups_pb2.ConsumeRequest | _Acks | None
+
+
+def weakly(
+    settle: Callable[["GrpcDelivery", str | None], None],
+) -> Callable[["GrpcDelivery", str | None], None]:
+    """``settle`` (a consumer's bound method), called only while its consumer lives: the
+    session and the deliveries it makes hold this instead, so an application that drops
+    its consumer unclosed lets it be collected (and leave: ``leave_dropped``). Settling
+    a delivery of a consumer that is gone does nothing, as after ``close()``."""
+    method = weakref.WeakMethod(settle)
+
+    def settle_weakly(delivery: "GrpcDelivery", reason: str | None) -> None:
+        bound = method()
+        if bound is not None:
+            bound(delivery, reason)
+
+    return settle_weakly
+
+
+def leaving_requests(session: "ConsumeSession") -> list[consumer_groups_pb2.ConsumeRequest | None]:
+    """What a consumer that leaves sends last: the ``GiveBack`` of what it fetched ahead
+    (when it has any to give), then ``None``, the half-close."""
+    unstarted = session.give_back()
+    return [None] if unstarted is None else [unstarted, None]
 
 
 def outgoing_request(

@@ -7,8 +7,10 @@ the thread iterating the consumer. What the blocking and asyncio consumers share
 buffer, settlements) is ``ConsumeSession``.
 """
 
+import contextlib
 import queue
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,8 +30,10 @@ from .consume_session import (
     Outgoing,
     Settlements,
     credit_request,
+    leaving_requests,
     nack_request,
     outgoing_request,
+    weakly,
 )
 from .errors import documented_error
 
@@ -71,6 +75,38 @@ def _requests(
             yield settlements.take()
 
 
+def _read_to_the_end(call: Any) -> None:
+    """Read ``call``'s responses until the server ends it (it has the half-close), for up
+    to ``CLOSE_SECONDS``; then cancel it. Deliveries still coming are the server's to give
+    back."""
+    timer = threading.Timer(CLOSE_SECONDS, call.cancel)
+    timer.daemon = True
+    timer.start()
+    try:
+        for _ in call:
+            pass
+    except grpc.RpcError:
+        pass
+    finally:
+        timer.cancel()
+
+
+def _leave_dropped(
+    session: ConsumeSession, outbox: "queue.SimpleQueue[Outgoing]", call: Any
+) -> None:
+    # The finalizer of a consumer dropped unclosed (nothing iterates it any more), which
+    # may run in any thread: a SimpleQueue takes puts from finalizers. The call must stay
+    # referenced, and read, until the server ends it: gRPC cancels a call it collects,
+    # which would drop the give-back and acks queued here.
+    for request in leaving_requests(session):
+        outbox.put(request)
+    # At interpreter shutdown no thread starts, and none is needed.
+    with contextlib.suppress(RuntimeError):
+        threading.Thread(
+            target=_read_to_the_end, args=(call,), name="group consumer leaving", daemon=True
+        ).start()
+
+
 class GrpcGroupConsumer(GroupConsumer):
     """Joins group ``group`` through ``stub`` when made, and iterates its deliveries.
 
@@ -93,7 +129,7 @@ class GrpcGroupConsumer(GroupConsumer):
         credit: int = DEFAULT_CREDIT,
     ):
         self._session = ConsumeSession(
-            group=group, consumer_id=consumer_id, credit=credit, settle=self._settle
+            group=group, consumer_id=consumer_id, credit=credit, settle=weakly(self._settle)
         )
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -111,6 +147,8 @@ class GrpcGroupConsumer(GroupConsumer):
             # grpc refuses a call on a closed channel before sending anything.
             raise StorageUnavailableError("the adapter is closed") from None
         self._call = call
+        # Dropped unclosed, it leaves as close() has it, without waiting.
+        self._finalizer = weakref.finalize(self, _leave_dropped, self._session, self._outbox, call)
         try:
             while not self._session.joined:
                 self._session.receive(next(self._call))
@@ -191,21 +229,10 @@ class GrpcGroupConsumer(GroupConsumer):
                 return
             self._closed.set()
             reading = self._reading
-        unstarted = self._session.give_back()
-        if unstarted is not None:
-            self._outbox.put(unstarted)
-        self._outbox.put(None)  # the half-close, after every settlement queued before it
+        self._finalizer.detach()
+        # The half-close last, after every settlement queued before it.
+        for request in leaving_requests(self._session):
+            self._outbox.put(request)
         if reading or self._ended:
             return
-        call = self._call
-        timer = threading.Timer(CLOSE_SECONDS, call.cancel)
-        timer.daemon = True
-        timer.start()
-        try:
-            # Deliveries still coming are the server's to give back: read past them.
-            for _ in call:
-                pass
-        except grpc.RpcError:
-            pass
-        finally:
-            timer.cancel()
+        _read_to_the_end(self._call)

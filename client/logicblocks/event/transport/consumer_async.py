@@ -8,6 +8,7 @@ from any thread: it is handed to the consumer's loop.
 
 import asyncio
 import contextlib
+import weakref
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,8 +26,10 @@ from .consume_session import (
     Outgoing,
     Settlements,
     credit_request,
+    leaving_requests,
     nack_request,
     outgoing_request,
+    weakly,
 )
 from .consumer import CLOSE_SECONDS
 from .errors import documented_error
@@ -53,7 +56,7 @@ class AsyncGrpcGroupConsumer:
         self._stub = stub
         self._metadata = metadata
         self._session = ConsumeSession(
-            group=group, consumer_id=consumer_id, credit=credit, settle=self._settle
+            group=group, consumer_id=consumer_id, credit=credit, settle=weakly(self._settle)
         )
         self._loop = asyncio.get_running_loop()
         self._closed = False
@@ -63,6 +66,7 @@ class AsyncGrpcGroupConsumer:
         self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._settlements = Settlements()
         self._writer: asyncio.Task[None] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
     @property
     def consumer_id(self) -> str:
@@ -77,6 +81,10 @@ class AsyncGrpcGroupConsumer:
         except (grpc.aio.UsageError, ValueError):
             raise StorageUnavailableError("the adapter is closed") from None
         self._call = call
+        # Dropped unclosed, it leaves as close() has it, from whatever thread collects it.
+        self._finalizer = weakref.finalize(
+            self, _leave_dropped, self._loop, self._session, self._outbox, call
+        )
         self._writer = asyncio.create_task(
             _write(call, self._session.join(), self._outbox, self._settlements)
         )
@@ -153,10 +161,10 @@ class AsyncGrpcGroupConsumer:
         fetched ahead and never handed out are given back); does not wait."""
         if not self._closed:
             self._closed = True
-            unstarted = self._session.give_back()
-            if unstarted is not None:
-                self._outbox.put_nowait(unstarted)
-            self._outbox.put_nowait(None)
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            for request in leaving_requests(self._session):
+                self._outbox.put_nowait(request)
 
     async def aclose(self) -> None:
         """Leave the group and wait (up to ``CLOSE_SECONDS``) for the server to confirm,
@@ -165,13 +173,7 @@ class AsyncGrpcGroupConsumer:
         call = self._call
         if call is None or self._reading or self._ended:
             return
-        try:
-            async with asyncio.timeout(CLOSE_SECONDS):
-                # Deliveries still coming are the server's to give back: read past them.
-                while await call.read() is not grpc.aio.EOF:  # type: ignore[attr-defined]
-                    pass
-        except (grpc.RpcError, TimeoutError):
-            call.cancel()
+        await _read_to_the_end(call)
 
     async def __aenter__(self) -> Self:
         return self
@@ -183,6 +185,43 @@ class AsyncGrpcGroupConsumer:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def _read_to_the_end(call: Any) -> None:
+    """Read ``call``'s responses until the server ends it (it has the half-close), for up
+    to ``CLOSE_SECONDS``; then cancel it. Deliveries still coming are the server's to give
+    back."""
+    try:
+        async with asyncio.timeout(CLOSE_SECONDS):
+            while await call.read() is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                pass
+    except (grpc.RpcError, TimeoutError):
+        call.cancel()
+
+
+# The calls of consumers dropped unclosed, read to their end: held here until then, as
+# gRPC cancels a call it collects (which would drop the give-back and acks queued).
+_leaving: set["asyncio.Task[None]"] = set()
+
+
+def _leave_dropped(
+    loop: asyncio.AbstractEventLoop,
+    session: ConsumeSession,
+    outbox: "asyncio.Queue[Outgoing]",
+    call: Any,
+) -> None:
+    # The finalizer of a consumer dropped unclosed (nothing iterates it any more); it may
+    # run in any thread, so the leaving is handed to the consumer's loop.
+    def leave() -> None:
+        for request in leaving_requests(session):
+            outbox.put_nowait(request)
+        task = loop.create_task(_read_to_the_end(call))
+        _leaving.add(task)
+        task.add_done_callback(_leaving.discard)
+
+    # A closed loop took the call with it: nothing is left to leave.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(leave)
 
 
 def _loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

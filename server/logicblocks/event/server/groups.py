@@ -261,7 +261,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
             with self._subscriptions.hold(context.peer()):
                 consumer = await self._call(
-                    self._adapter.consume_group, name=join.group, consumer_id=join.consumer_id
+                    self._adapter.join_group, name=join.group, consumer_id=join.consumer_id
                 )
                 stream = ConsumerStream(
                     consumer,

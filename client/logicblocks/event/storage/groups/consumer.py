@@ -133,13 +133,29 @@ class LocalGroupConsumer(GroupConsumer):
 
     def close(self) -> None:
         with self.lock:
-            self.closed = True
-            self.wake.notify_all()
-            self.signal_deliverable()
+            self._close()
         # The loop saves what was settled and releases what it can before it ends, so a
         # consumer that joins right after finds both.
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=_CLOSE_WAIT)
+
+    def abandon(self) -> None:
+        """Leave the group as ``close()`` does, without waiting: for a finalizer, which
+        may run in any thread at any moment, that thread holding the lock among them.
+        When the lock is free the loop is woken at once; otherwise it sees ``closed``
+        when it next looks, at its next tick at the latest."""
+        self.closed = True
+        if self.lock.acquire(blocking=False):
+            try:
+                self._close()
+            finally:
+                self.lock.release()
+
+    def _close(self) -> None:
+        # Under the lock.
+        self.closed = True
+        self.wake.notify_all()
+        self.signal_deliverable()
 
     def tick_now(self) -> None:
         """Have the member loop read the group again now, not at its next tick (the group

@@ -6,6 +6,7 @@ second; nothing sleeps: waits are for something to happen, with a deadline.
 """
 
 import dataclasses
+import gc
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -366,6 +367,24 @@ class ConsumerGroupContract(AdapterFixtures):
         thread.join(timeout=WAIT)
         assert not thread.is_alive() and received == []
         assert wait_until(lambda: group.info().members == (), WAIT)
+
+    def test_a_consumer_dropped_without_closing_leaves_the_group(self, store: EventStore) -> None:
+        publish(store, "o-1", 2)
+        group = store.log().consumer_group("billing")
+        # Live for a minute after its last call: only leaving takes it out of the group
+        # within the wait below.
+        group.create(settings=dataclasses.replace(FAST, member_timeout=60.0))
+        consumer = group.consume(consumer_id="c-1")
+        [delivery] = take(consumer, 1)
+        delivery.ack()
+        assert group.info().members == ("c-1",)
+        del consumer, delivery
+        gc.collect()
+        assert wait_until(lambda: group.info().members == (), WAIT)
+        with group.consume(consumer_id="c-2") as joining:
+            # The ack made before the drop was kept: only the second event is left.
+            [rest] = take(joining, 1)
+        assert rest.event.position == 1
 
     def test_consumers_share_a_group_and_keep_each_streams_order(self, store: EventStore) -> None:
         group = store.category(category="orders").consumer_group("billing")
