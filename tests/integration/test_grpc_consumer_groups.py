@@ -7,6 +7,7 @@ request, as a client in another language reads it.
 """
 
 import asyncio
+import gc
 import queue
 import threading
 import urllib.request
@@ -36,6 +37,7 @@ from logicblocks.event.store.groups import FROM_BEGINNING, GroupSettings
 from logicblocks.event.testing.contract.group_record_fixtures import make_parked
 from logicblocks.event.testing.contract.sample_events import new_events
 from logicblocks.event.testing.waiting import wait_until
+from logicblocks.event.transport.consumer import GrpcGroupConsumer
 from logicblocks.event.transport.groups_wire import PARKED_PAGE
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
@@ -127,6 +129,20 @@ def test_a_group_lives_through_consume_park_replay_drop_reset_and_delete(
         group.info()
     with pytest.raises(GroupNotFoundError):
         store.consumer_group("billing").consume()
+
+
+def live_consumers() -> int:
+    gc.collect()
+    return sum(isinstance(o, GrpcGroupConsumer) for o in gc.get_objects())
+
+
+def test_a_consumer_whose_stream_failed_is_freed(store: EventStore, target: str) -> None:
+    # Its finalizer would hold the call, whose error holds the consumer in its traceback.
+    before = live_consumers()
+    for _ in range(3):
+        with pytest.raises(GroupNotFoundError):
+            store.consumer_group("missing").consume()
+    assert live_consumers() == before
 
 
 def test_a_read_only_token_consumes_and_acknowledges_but_does_not_manage(

@@ -79,9 +79,9 @@ def weakly(
     settle: Callable[["GrpcDelivery", str | None], None],
 ) -> Callable[["GrpcDelivery", str | None], None]:
     """``settle`` (a consumer's bound method), called only while its consumer lives: the
-    session and the deliveries it makes hold this instead, so an application that drops
-    its consumer unclosed lets it be collected (and leave: ``leave_dropped``). Settling
-    a delivery of a consumer that is gone does nothing, as after ``close()``."""
+    session and the deliveries it buffers hold this instead, so an application that drops
+    its consumer unclosed lets it be collected and leave. A delivery handed to the
+    application keeps its consumer alive itself (``GrpcDelivery.held_by``)."""
     method = weakref.WeakMethod(settle)
 
     def settle_weakly(delivery: "GrpcDelivery", reason: str | None) -> None:
@@ -176,6 +176,9 @@ class GrpcDelivery(Delivery):
         super().__init__(attempt=wire.attempt)
         self._event = stored_event_from_wire(wire.event)
         self.delivery_id = wire.delivery_id
+        # The consumer that handed it out: kept alive while the application holds the
+        # delivery (the session settles through a weak reference to it: see ``weakly``).
+        self.held_by: object = None
         self._settle = settle
         self._settled = False
 

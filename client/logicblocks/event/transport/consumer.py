@@ -7,7 +7,6 @@ the thread iterating the consumer. What the blocking and asyncio consumers share
 buffer, settlements) is ``ConsumeSession``.
 """
 
-import contextlib
 import queue
 import threading
 import weakref
@@ -100,11 +99,41 @@ def _leave_dropped(
     # which would drop the give-back and acks queued here.
     for request in leaving_requests(session):
         outbox.put(request)
-    # At interpreter shutdown no thread starts, and none is needed.
-    with contextlib.suppress(RuntimeError):
-        threading.Thread(
-            target=_read_to_the_end, args=(call,), name="group consumer leaving", daemon=True
-        ).start()
+    _READER.put(call)
+
+
+class _EndReader:
+    """Reads the calls of consumers dropped unclosed to their end, each in a thread of its
+    own. A finalizer only queues the call: it may run where a thread cannot be started
+    (threading's own lock held, as the cycle collector can run anywhere)."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start reading, once (called as a consumer is made, never from a finalizer)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="group consumers leaving", daemon=True
+                )
+                self._thread.start()
+
+    def put(self, call: Any) -> None:
+        """Read ``call`` to its end (safe from a finalizer)."""
+        self._calls.put(call)
+
+    def _run(self) -> None:
+        while True:
+            call = self._calls.get()
+            threading.Thread(
+                target=_read_to_the_end, args=(call,), name="group consumer leaving", daemon=True
+            ).start()
+
+
+_READER = _EndReader()
 
 
 class GrpcGroupConsumer(GroupConsumer):
@@ -137,6 +166,7 @@ class GrpcGroupConsumer(GroupConsumer):
         self._reading = False
         self._outbox: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         self._settlements = Settlements()
+        _READER.start()
         try:
             # A grpc.CallIterator (typed without __next__ in grpc-stubs).
             call: Any = stub.Consume(
@@ -147,17 +177,27 @@ class GrpcGroupConsumer(GroupConsumer):
             # grpc refuses a call on a closed channel before sending anything.
             raise StorageUnavailableError("the adapter is closed") from None
         self._call = call
-        # Dropped unclosed, it leaves as close() has it, without waiting.
+        # Dropped unclosed, it leaves as close() has it, without waiting; at exit, threads
+        # that may still iterate it are left alone (they end with Python).
         self._finalizer = weakref.finalize(self, _leave_dropped, self._session, self._outbox, call)
+        self._finalizer.atexit = False
         try:
             while not self._session.joined:
                 self._session.receive(next(self._call))
         except StopIteration:
             self._ended = True  # only when the server ended the stream unasked: say so
+            self._stream_over()
             raise StorageUnavailableError("the server ended the stream before joining") from None
         except grpc.RpcError as error:
             self._session.lose()
+            self._stream_over()
             raise documented_error(error) from None
+
+    def _stream_over(self) -> None:
+        # The call ended: there is nothing to leave, and the finalizer must let go of the
+        # call, whose error's traceback holds this consumer (it would never be collected).
+        self._finalizer.detach()
+        self._outbox.put(None)  # ends the request generator
 
     @property
     def consumer_id(self) -> str:
@@ -180,6 +220,8 @@ class GrpcGroupConsumer(GroupConsumer):
             delivery = self._session.pop()
             if delivery is not None:
                 self._send_credit()
+                # Kept while the application holds the delivery: settling it counts.
+                delivery.held_by = self
                 return delivery
             self._send_credit()
             if self._settlements.pending:
@@ -193,12 +235,13 @@ class GrpcGroupConsumer(GroupConsumer):
                 # The server ended the stream cleanly: the group was deleted, or this
                 # consumer closed.
                 self._ended = True
+                self._stream_over()
                 break
             except grpc.RpcError as error:
                 self._ended = True
                 with self._lock:
                     self._session.lose()
-                self._outbox.put(None)  # ends the request generator
+                self._stream_over()
                 if self._closed.is_set():
                     break
                 raise documented_error(error) from None

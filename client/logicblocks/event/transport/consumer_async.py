@@ -85,6 +85,8 @@ class AsyncGrpcGroupConsumer:
         self._finalizer = weakref.finalize(
             self, _leave_dropped, self._loop, self._session, self._outbox, call
         )
+        # At exit, tasks that may still iterate it are left alone.
+        self._finalizer.atexit = False
         self._writer = asyncio.create_task(
             _write(call, self._session.join(), self._outbox, self._settlements)
         )
@@ -102,6 +104,10 @@ class AsyncGrpcGroupConsumer:
     def _lose(self) -> None:
         self._ended = True
         self._session.lose()
+        # The call ended: nothing to leave, and the finalizer lets go of it (its error's
+        # traceback may hold this consumer).
+        if self._finalizer is not None:
+            self._finalizer.detach()
         self._outbox.put_nowait(None)  # ends the writer
 
     def _settle(self, delivery: GrpcDelivery, reason: str | None) -> None:
@@ -137,6 +143,8 @@ class AsyncGrpcGroupConsumer:
             delivery = self._session.pop()
             if delivery is not None:
                 self._send_credit()
+                # Kept while the application holds the delivery: settling it counts.
+                delivery.held_by = self
                 return delivery
             self._send_credit()
             self._reading = True

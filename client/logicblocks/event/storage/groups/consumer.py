@@ -59,6 +59,9 @@ class LocalDelivery(Delivery):
         self.consumer = consumer
         self.owned = owned
         self.handout = handout
+        # What the application reached it through (a LocalConsumerHandle): kept alive
+        # while the application holds the delivery, so settling it still counts.
+        self.held_by: object = None
         self._event: StoredEvent | None = None
 
     @property
@@ -143,7 +146,7 @@ class LocalGroupConsumer(GroupConsumer):
         """Leave the group as ``close()`` does, without waiting: for a finalizer, which
         may run in any thread at any moment, that thread holding the lock among them.
         When the lock is free the loop is woken at once; otherwise it sees ``closed``
-        when it next looks, at its next tick at the latest."""
+        when it next looks, within half a second."""
         self.closed = True
         if self.lock.acquire(blocking=False):
             try:
@@ -164,7 +167,7 @@ class LocalGroupConsumer(GroupConsumer):
             self._loop.tick_now()
             self.wake.notify()
 
-    def __next__(self) -> Delivery:
+    def __next__(self) -> LocalDelivery:
         taken = self.take(1)
         if not taken:
             raise StopIteration

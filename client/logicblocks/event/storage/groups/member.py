@@ -47,6 +47,8 @@ _log = logging.getLogger(__name__)
 
 # How long the loop waits before trying again after storage could not be reached.
 _RETRY_WAIT = 0.1
+# The longest the loop waits before looking at ``closed`` again by itself.
+_CLOSED_CHECK = 0.5
 
 
 def buffer_limit(settings: GroupSettings) -> int:
@@ -142,7 +144,9 @@ class MemberLoop:
         times = [self._next_tick, self._consumer.holdings.timed_due]
         if self._consumer.save_due is not None:
             times.append(self._consumer.save_due)
-        return max(min(times) - now, 0.001)
+        # At most _CLOSED_CHECK: a consumer dropped unclosed may set ``closed`` without
+        # the lock, and so without waking the loop (LocalGroupConsumer.abandon).
+        return min(max(min(times) - now, 0.001), _CLOSED_CHECK)
 
     def _beat(self, now: float) -> list[str]:
         return self._records.heartbeat(
