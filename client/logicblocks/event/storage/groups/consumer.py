@@ -18,7 +18,7 @@ event while an earlier one may still be in the old owner's hands.
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from logicblocks.event.store.consumer import Delivery, GroupConsumer
 from logicblocks.event.store.exceptions import InvalidInputError
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from logicblocks.event.storage.engine import RecordStorageAdapter
 
 __all__ = ["LocalDelivery", "LocalGroupConsumer", "Picked"]
+
+_T = TypeVar("_T")
 
 # A delivery as the consumer decided on it: the partition held and the dispatcher's
 # hand-out. What ``LocalDelivery`` wraps for the application, and what the server holds
@@ -295,8 +297,10 @@ class LocalGroupConsumer(GroupConsumer):
                     self.wake.notify()
 
     def _apply_by_partition(self, deliveries: Iterable[Picked], now: float) -> tuple[bool, bool]:
-        # Under the lock: acks, as _apply would apply them, each partition's together (a
-        # busy consumer acks a batch at a time, most partitions several times in it).
+        # Under the lock: acks, as _apply would apply them one by one, each partition's
+        # together (a busy consumer acks a batch at a time, most partitions several times
+        # in it). Acks only free room, so whether the loop has something new to do comes
+        # out the same.
         held: dict[int, tuple[Owned, list[Handout]]] = {}
         for owned, handout in deliveries:
             entry = held.get(id(owned))
@@ -304,32 +308,22 @@ class LocalGroupConsumer(GroupConsumer):
                 held[id(owned)] = (owned, [handout])
             else:
                 entry[1].append(handout)
-        changed = wake_loop = False
-        for owned, handouts in held.values():
-            dispatcher = owned.dispatcher
-            wanted = dispatcher.wants_events
-            if not self.holdings.ack_all(owned, handouts, now):
-                continue
-            changed = True
-            # Acks only free room: wanting events can only start within the batch.
-            wake_loop = wake_loop or (
-                (not wanted and dispatcher.wants_events)
-                or (owned.draining and dispatcher.in_flight == 0)
-            )
-        return changed, wake_loop
+        ack_all = self.holdings.ack_all
+        return self._apply(held.values(), lambda owned, handouts: ack_all(owned, handouts, now))
 
     def _apply(
-        self, deliveries: Iterable[Picked], apply: Callable[[Owned, Handout], bool]
+        self, deliveries: Iterable[tuple[Owned, _T]], apply: Callable[[Owned, _T], bool]
     ) -> tuple[bool, bool]:
-        # Under the lock: ``apply`` to each delivery (``False`` when it changed nothing: a
-        # partition lost or released since is its new owner's to decide). Returns whether
-        # any changed, and whether the member loop has something new to do: read into the
-        # room made, or release a draining partition that has nothing out any more.
+        # Under the lock: ``apply`` to each delivery, or batch of one partition's
+        # (``False`` when it changed nothing: a partition lost or released since is its new
+        # owner's to decide). Returns whether any changed, and whether the member loop has
+        # something new to do: read into the room made, or release a draining partition
+        # that has nothing out any more.
         changed = wake_loop = False
-        for owned, handout in deliveries:
+        for owned, settled in deliveries:
             dispatcher = owned.dispatcher
             wanted = dispatcher.wants_events
-            if not apply(owned, handout):
+            if not apply(owned, settled):
                 continue
             changed = True
             wake_loop = wake_loop or (
