@@ -185,28 +185,24 @@ class Holdings:
                 settled = True
         self.in_flight += dispatcher.in_flight - before
         if settled:
-            # An ack brings nothing due sooner: timed_due stays (see settle).
+            # An ack brings nothing due sooner: timed_due stays (early at worst, and
+            # looked at again when it comes).
             self._list(dispatcher.partition, dispatcher.next_ready(now))
         return settled
 
     def settle(self, owned: Owned, handout: Handout, reason: str | None, now: float) -> bool:
         """Apply an ack (``reason`` ``None``) or a nack; ``False`` when it changed nothing
         (the partition is no longer held, or the delivery was settled or replaced)."""
+        if reason is None:
+            return self.ack_all(owned, (handout,), now)
         if not self.holds(owned):
             return False
         dispatcher = owned.dispatcher
         before = dispatcher.in_flight
-        settled = (
-            dispatcher.ack(handout) if reason is None else dispatcher.fail(handout, reason, now)
-        )
+        settled = dispatcher.fail(handout, reason, now)
         self.in_flight += dispatcher.in_flight - before
         if settled:
-            if reason is None:
-                # An ack brings nothing due sooner: timed_due stays (early at worst, and
-                # looked at again when it comes).
-                self._list(dispatcher.partition, dispatcher.next_ready(now))
-            else:
-                self.touch(owned, now)
+            self.touch(owned, now)
         return settled
 
     def give_back(self, owned: Owned, handout: Handout, now: float) -> bool:
