@@ -10,7 +10,6 @@ import asyncio
 import gc
 import queue
 import threading
-import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,6 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
-from prometheus_client.parser import text_string_to_metric_families
 
 from logicblocks.event.server.auth import Access
 from logicblocks.event.store import (
@@ -42,7 +40,7 @@ from logicblocks.event.transport.groups_wire import PARKED_PAGE
 from logicblocks.event.types import NewEvent
 from logicblocks.event.v1 import consumer_groups_pb2 as pb
 from logicblocks.event.v1 import consumer_groups_pb2_grpc
-from tests.support.grpc_server import running_event_store_server, running_server
+from tests.support.grpc_server import running_server
 
 WRITER = "writer-0c41f7a2d9e3"
 READER = "reader-7be2a1c05f44"
@@ -388,32 +386,6 @@ def test_undecodable_consume_messages_are_bad_input(target: str) -> None:
             grpc.StatusCode.INVALID_ARGUMENT,
             "request",
         )
-
-
-def test_the_metrics_count_the_consumers_joined() -> None:
-    with running_event_store_server(
-        InMemoryStorageAdapter(), metrics_listen="127.0.0.1:0"
-    ) as server:
-        adapter = GrpcStorageAdapter(target=f"127.0.0.1:{server.port}")
-        try:
-            store = EventStore(adapter)
-            store.log().consumer_group("watched").create()
-            assert consumers_joined(server.metrics_port) == 0
-            with store.consumer_group("watched").consume():
-                assert consumers_joined(server.metrics_port) == 1
-            # close() returns once the server has confirmed the consumer left.
-            assert consumers_joined(server.metrics_port) == 0
-        finally:
-            adapter.close()
-
-
-def consumers_joined(port: int | None) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode("utf-8")
-    for family in text_string_to_metric_families(text):
-        if family.name == "eventstore_group_consumers_active":
-            return float(family.samples[0].value)
-    raise AssertionError("eventstore_group_consumers_active is not exported")
 
 
 def test_a_client_that_stops_taking_deliveries_loses_its_streams_to_the_others(

@@ -166,11 +166,13 @@ class EventStoreServer:
             limits=self.limits,
             subscriptions=self._subscription_slots,
             on_storage_error=self._storage_error_observer(),
+            traffic=self._metrics.groups.traffic if self._metrics is not None else None,
         )
         consumer_groups_pb2_grpc.add_ConsumerGroupServiceServicer_to_server(self._groups, server)
         if self._metrics is not None:
             groups = self._groups
             self._metrics.watch_group_consumers(lambda: groups.consumers)
+            self._metrics.groups.watch(self.adapter.list_groups)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         enable_reflection(
             [

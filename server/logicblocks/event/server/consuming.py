@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from logicblocks.event.storage.groups.consumer import LocalGroupConsumer, Picked
 from logicblocks.event.store import GroupNotFoundError
@@ -27,11 +27,24 @@ from logicblocks.event.v1 import consumer_groups_pb2
 
 from .wire import fill_stored_event
 
-__all__ = ["ConsumerStream"]
+__all__ = ["ConsumerStream", "Traffic"]
 
 _log = logging.getLogger("logicblocks.event.server")
 
 _T = TypeVar("_T")
+
+
+class Traffic(Protocol):
+    """Where a stream reports what it sent and what its client settled (the metrics)."""
+
+    def sent(self, deliveries: int, redeliveries: int) -> None:
+        """A message carried ``deliveries``, ``redeliveries`` of them not a first attempt."""
+
+    def acknowledged(self, count: int) -> None:
+        """``count`` acknowledgements of outstanding deliveries were taken."""
+
+    def rejected(self) -> None:
+        """A rejection of an outstanding delivery was taken."""
 
 
 class _End:
@@ -55,8 +68,10 @@ class ConsumerStream:
         credit: int,
         storage: Executor,
         message_bytes: int,
+        traffic: Traffic | None = None,
     ):
         self.consumer = consumer
+        self._traffic = traffic
         self.shutting_down = False
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -149,40 +164,50 @@ class ConsumerStream:
         while True:
             batch = consumer_groups_pb2.ConsumeResponse()
             add = batch.deliveries.deliveries.add
-            size = 0
+            size = again = 0
             item = await self._outbox.get()
             while True:
                 if isinstance(item, _End | GroupNotFoundError):
                     # A deleted group ends its consumers' iterations: the stream ends
                     # cleanly, as the contract says.
                     if batch.deliveries.deliveries:
-                        yield batch
+                        yield self._counted(batch, again)
                     return
                 if isinstance(item, BaseException):
                     if batch.deliveries.deliveries:
-                        yield batch
+                        yield self._counted(batch, again)
                     raise item
                 last_id = self._last_id
                 for delivery in item:
                     if size >= limit:
-                        yield batch
+                        yield self._counted(batch, again)
                         batch = consumer_groups_pb2.ConsumeResponse()
                         add = batch.deliveries.deliveries.add
-                        size = 0
+                        size = again = 0
                     last_id += 1
                     outstanding[last_id] = delivery
                     handout = delivery[1]
                     record = handout.record
-                    fill_stored_event(
-                        add(attempt=handout.attempt, delivery_id=last_id).event, record
-                    )
+                    attempt = handout.attempt
+                    fill_stored_event(add(attempt=attempt, delivery_id=last_id).event, record)
+                    if attempt > 1:
+                        again += 1
                     # Characters for bytes: near enough for a bound on the message size.
                     size += len(record.payload) + len(record.metadata or "")
                 self._last_id = last_id
                 if size >= limit or self._outbox.empty():
                     break
                 item = self._outbox.get_nowait()
-            yield batch
+            yield self._counted(batch, again)
+
+    def _counted(
+        self, batch: consumer_groups_pb2.ConsumeResponse, redeliveries: int
+    ) -> consumer_groups_pb2.ConsumeResponse:
+        # Reported as the batch goes out: deliveries given back before they were sent
+        # never count.
+        if self._traffic is not None:
+            self._traffic.sent(len(batch.deliveries.deliveries), redeliveries)
+        return batch
 
     def _take(self, delivery_ids: Iterable[int]) -> list[Picked]:
         """The outstanding deliveries of these ids, no longer outstanding; unknown ids and
@@ -199,12 +224,16 @@ class ConsumerStream:
         deliveries = self._take(delivery_ids)
         if deliveries:
             self.consumer.settle(deliveries, None)
+            if self._traffic is not None:
+                self._traffic.acknowledged(len(deliveries))
 
     def nack(self, delivery_id: int, reason: str) -> None:
         """Settle this delivery as failed, for ``reason``."""
         deliveries = self._take((delivery_id,))
         if deliveries:
             self.consumer.settle(deliveries, reason)
+            if self._traffic is not None:
+                self._traffic.rejected()
 
     def give_back(self, delivery_ids: Iterable[int], received_through: int | None) -> None:
         """Hand these deliveries back unstarted, with every one numbered after

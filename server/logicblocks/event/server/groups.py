@@ -24,7 +24,7 @@ from logicblocks.event.store import InvalidInputError
 from logicblocks.event.transport.groups_wire import group_to_wire, parked_event_to_wire
 from logicblocks.event.v1 import consumer_groups_pb2, consumer_groups_pb2_grpc
 
-from .consuming import ConsumerStream
+from .consuming import ConsumerStream, Traffic
 from .group_requests import (
     MAX_REASON_CHARACTERS,
     create_arguments,
@@ -59,7 +59,8 @@ _Context = grpc.aio.ServicerContext[Any, Any]
 class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceServicer):
     """Serves consumer groups from ``adapter``'s group methods, calling them on
     ``executor``. ``subscriptions``: the slots ``Consume`` streams hold (shared with
-    subscriptions). ``on_storage_error`` as for ``EventStoreServicer``."""
+    subscriptions). ``on_storage_error`` as for ``EventStoreServicer``. ``traffic``: the
+    counters a group's ``Consume`` streams report to (the metrics), by group name."""
 
     def __init__(
         self,
@@ -69,8 +70,10 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
         limits: Limits = DEFAULT_LIMITS,
         subscriptions: SubscriptionSlots | None = None,
         on_storage_error: Callable[[str], None] | None = None,
+        traffic: Callable[[str], Traffic] | None = None,
     ):
         self._adapter = adapter
+        self._traffic = traffic
         self._executor = executor
         self._limits = limits
         self._subscriptions = subscriptions or SubscriptionSlots(limits)
@@ -268,6 +271,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
                     credit=join.credit,
                     storage=self._executor,
                     message_bytes=_MESSAGE_BYTES,
+                    traffic=None if self._traffic is None else self._traffic(join.group),
                 )
                 self._streams.add(stream)
                 pump = asyncio.create_task(stream.pump())

@@ -13,7 +13,9 @@ The metrics come from four places, each where the fact is known without extra wo
   commit, never for a rejected or retried publish;
 - gauges read on scrape: live subscriptions (the servicer's slots), joined group
   consumers and the head the log tail has seen, so the publish path does no metrics work for them;
-- storage errors: the servicer and the log tail report each storage failure by kind.
+- storage errors: the servicer and the log tail report each storage failure by kind;
+- consumer groups: the ``Consume`` streams count their traffic, and each group's stored
+  state is read at each scrape (``group_metrics``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from .group_metrics import GroupMetrics
 
 __all__ = [
     "MetricsEndpoint",
@@ -111,6 +115,7 @@ class ServerMetrics:
             # first failure.
             self.storage_errors.labels(kind=kind)
         self.head_sequence_number.set(-1)
+        self.groups = GroupMetrics(self.registry)
 
     def observe_commit(self, events: int) -> None:
         """A storage commit wrote ``events`` events (the engine's ``commit_observer``)."""

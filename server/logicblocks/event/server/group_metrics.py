@@ -1,0 +1,143 @@
+"""Consumer group metrics: what flows through this server, and each group's state.
+
+Two kinds, from where each fact is known:
+
+- counters of this server's traffic, by group: deliveries sent (and of those, the ones
+  that were not an event's first), acknowledgements and rejections taken. A ``Consume``
+  stream reports them a batch at a time (``GroupTraffic``), so the per-event path pays one
+  comparison. Servers on one database each count their own: add them up across servers.
+- gauges of each group's stored state, read from storage at each scrape (``watch``): lag
+  (events of its target not yet done), parked events and live members. They are the
+  group's, not this server's: every server on one database reports the same values. A
+  scrape costs what listing the groups costs (``list_groups``); a scrape whose storage
+  read fails leaves these gauges out rather than failing the whole scrape.
+"""
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from logicblocks.event.store.groups import GroupInfo
+
+__all__ = ["GroupMetrics", "GroupTraffic"]
+
+_log = logging.getLogger("logicblocks.event.server")
+
+
+class GroupTraffic:
+    """One group's counters on this server, the group's label bound once per stream."""
+
+    def __init__(self, metrics: "GroupMetrics", group: str):
+        self._deliveries = metrics.deliveries.labels(group=group)
+        self._redeliveries = metrics.redeliveries.labels(group=group)
+        self._acks = metrics.acks.labels(group=group)
+        self._nacks = metrics.nacks.labels(group=group)
+
+    def sent(self, deliveries: int, redeliveries: int) -> None:
+        """A message carried ``deliveries``, ``redeliveries`` of them not a first attempt."""
+        self._deliveries.inc(deliveries)
+        if redeliveries:
+            self._redeliveries.inc(redeliveries)
+
+    def acknowledged(self, count: int) -> None:
+        """``count`` acknowledgements of outstanding deliveries were taken."""
+        self._acks.inc(count)
+
+    def rejected(self) -> None:
+        """A rejection (nack) of an outstanding delivery was taken."""
+        self._nacks.inc()
+
+
+class _GroupStates(Collector):
+    """The gauges of every group's stored state, read when scraped."""
+
+    def __init__(self) -> None:
+        self.read: Callable[[], Sequence[GroupInfo]] | None = None
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Names only: registering the collector must not read storage.
+        yield from self._families(())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        infos: Sequence[GroupInfo] = ()
+        if self.read is not None:
+            try:
+                infos = self.read()
+            except NotImplementedError:
+                pass  # this storage keeps no groups
+            except Exception as error:
+                # An exception here would fail the whole scrape, every other metric with
+                # it, just when storage trouble makes them most wanted.
+                _log.warning(
+                    "event=metrics_groups_unread error=%s", f"{type(error).__name__}: {error}"
+                )
+        yield from self._families(infos)
+
+    @staticmethod
+    def _families(infos: Sequence[GroupInfo]) -> Iterator[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "eventstore_group_lag",
+            "Events of the group's target not yet done (acknowledged or parked).",
+            labels=["group"],
+        )
+        parked = GaugeMetricFamily(
+            "eventstore_group_parked_events",
+            "Events the group parked after their retries, waiting for an operator.",
+            labels=["group"],
+        )
+        members = GaugeMetricFamily(
+            "eventstore_group_members",
+            "Consumers of the group counted live, on every server of its database.",
+            labels=["group"],
+        )
+        for info in infos:
+            lag.add_metric([info.name], info.lag)
+            parked.add_metric([info.name], info.parked)
+            members.add_metric([info.name], len(info.members))
+        yield lag
+        yield parked
+        yield members
+
+
+class GroupMetrics:
+    """The consumer group metrics of one server, in its registry."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.deliveries = Counter(
+            "eventstore_group_deliveries",
+            "Deliveries sent to the group's consumers through this server.",
+            ["group"],
+            registry=registry,
+        )
+        self.redeliveries = Counter(
+            "eventstore_group_redeliveries",
+            "Deliveries sent that were not the event's first attempt (after a nack or an"
+            " ack timeout, or a replay of a parked event).",
+            ["group"],
+            registry=registry,
+        )
+        self.acks = Counter(
+            "eventstore_group_acks",
+            "Acknowledgements taken from the group's consumers through this server.",
+            ["group"],
+            registry=registry,
+        )
+        self.nacks = Counter(
+            "eventstore_group_nacks",
+            "Rejections (nacks) taken from the group's consumers through this server.",
+            ["group"],
+            registry=registry,
+        )
+        self._states = _GroupStates()
+        registry.register(self._states)
+
+    def traffic(self, group: str) -> GroupTraffic:
+        """The counters a ``Consume`` stream of ``group`` reports to."""
+        return GroupTraffic(self, group)
+
+    def watch(self, read: Callable[[], Sequence[GroupInfo]]) -> None:
+        """Read every group's state from ``read`` (``list_groups``) at each scrape."""
+        self._states.read = read
