@@ -260,6 +260,8 @@ class EventStoreServer:
                 tls=self._tls,
                 on_storage_error=self._storage_error_observer(),
                 shared_port=self._shared_port,
+                groups=self.adapter,
+                executor=self._executor,
             )
             await self._http.start()
             self.http_port = self._http.port

@@ -37,6 +37,7 @@ __all__ = [
     "credit_count",
     "group_name",
     "join_arguments",
+    "parked_arguments",
     "parked_listing",
     "reset_start",
     "selected_sequence_numbers",
@@ -157,7 +158,13 @@ def parked_listing(request: consumer_groups_pb2.ListParkedEventsRequest) -> tupl
     """Where a page of parked events starts (unset: from the first) and how many it holds
     (0, or more than a page: a page)."""
     after = request.after_sequence_number if request.HasField("after_sequence_number") else None
-    if request.limit < 0:
-        raise InvalidInputError("limit", "must be 0 (a page) or more")
-    start, _ = parked_page(after_sequence_number=after, limit=None)
-    return start, min(request.limit or PARKED_PAGE, PARKED_PAGE)
+    return parked_arguments(after, request.limit)
+
+
+def parked_arguments(after_sequence_number: object, limit: object) -> tuple[int, int]:
+    """``parked_listing`` of the values as given (an HTTP query's among them): ``None``
+    after is from the first, a limit of 0 or more than a page is a page."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise InvalidInputError("limit", "must be an integer, 0 (a page) or more")
+    start, _ = parked_page(after_sequence_number=after_sequence_number, limit=None)
+    return start, min(limit or PARKED_PAGE, PARKED_PAGE)

@@ -7,12 +7,14 @@ limits, tokens and TLS. The routes are in docs/http.md.
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from logicblocks.event.storage.asynchronous import AsyncRecordStorage
+from logicblocks.event.storage.engine import RecordStorageAdapter
 
 from ..auth import Access, Tokens
 from ..limits import Limits, SubscriptionSlots
@@ -21,6 +23,7 @@ from ..metrics import parse_listen
 from ..tls import ServerTls
 from .access import route_label, token_middleware
 from .errors import error_body, json_response
+from .group_routes import GroupRoutes
 from .routes import Api
 from .sse import Subscriptions
 
@@ -89,8 +92,10 @@ class HttpEndpoint:
         tokens: Tokens | None = None,
         tls_context: ssl.SSLContext | None = None,
         shared_port: bool = False,
+        groups: GroupRoutes | None = None,
     ):
         self.listen = listen
+        self._groups = groups
         self.port: int | None = None
         self._api = api
         self._subscriptions = subscriptions
@@ -125,6 +130,11 @@ class HttpEndpoint:
             "/api/v1/streams/{category}/{stream}/events", api.publish, name="publish"
         )
         app.router.add_get("/api/v1/subscribe", self._subscriptions.subscribe, name="subscribe")
+        if self._groups is not None:
+            groups = self._groups
+            app.router.add_get("/api/v1/groups", groups.groups, name="groups")
+            app.router.add_get("/api/v1/groups/{name}", groups.group, name="group")
+            app.router.add_get("/api/v1/groups/{name}/parked", groups.parked, name="parked")
         if (CONSOLE_FOLDER / "index.html").is_file():
             app.router.add_get("/", _console_page, name="console-page")
             app.router.add_static("/console", CONSOLE_FOLDER, follow_symlinks=False, name="console")
@@ -187,9 +197,12 @@ def http_endpoint(
     tls: ServerTls | None,
     on_storage_error: Callable[[str], None] | None,
     shared_port: bool,
+    groups: RecordStorageAdapter | None = None,
+    executor: Executor | None = None,
 ) -> HttpEndpoint:
     """The HTTP listener of a server, sharing its storage, log tail, limits, subscription
-    slots, tokens and TLS."""
+    slots, tokens and TLS; with ``groups`` (the engine adapter, called on ``executor``),
+    the consumer group routes too."""
     api = Api(storage, limits, on_storage_error)
     return HttpEndpoint(
         api,
@@ -198,6 +211,9 @@ def http_endpoint(
         tokens=Tokens(tokens) if tokens is not None else None,
         tls_context=tls.ssl_context() if tls is not None else None,
         shared_port=shared_port,
+        groups=GroupRoutes(api, groups, executor)
+        if groups is not None and executor is not None
+        else None,
     )
 
 

@@ -21,6 +21,7 @@ from logicblocks.event.store.conditions import (
 )
 from logicblocks.event.store.listing import CategorySummary, StoreSummary, StreamSummary
 from logicblocks.event.store.records import EventRecord
+from logicblocks.event.types.query import Query
 from logicblocks.event.v1 import events_pb2
 
 from ..operator.events_json import rfc3339
@@ -30,6 +31,7 @@ __all__ = [
     "condition_json",
     "events_page_json",
     "info_json",
+    "query_json",
     "record_json",
     "records_json",
     "streams_json",
@@ -177,20 +179,7 @@ def condition_json(condition: WriteCondition | None) -> dict[str, object] | None
         case EmptyStreamCondition():
             return {"stream_is_empty": {}}
         case NoEventMatchesCondition(query=query, after_sequence_number=after):
-            items = [
-                {
-                    key: value
-                    for key, value in (
-                        ("category", item.category),
-                        ("stream", item.stream),
-                        ("names", sorted(item.names)),
-                        ("tags", sorted(item.tags)),
-                    )
-                    if value
-                }
-                for item in query.items
-            ]
-            matches: dict[str, object] = {"query": {"items": items}}
+            matches: dict[str, object] = {"query": query_json(query)}
             if after is not None:
                 matches["after_sequence_number"] = after
             return {"no_event_matches": matches}
@@ -198,3 +187,21 @@ def condition_json(condition: WriteCondition | None) -> dict[str, object] | None
             kind = "all_of" if isinstance(condition, AllConditions) else "any_of"
             return {kind: {"conditions": [condition_json(part) for part in parts]}}
     return None
+
+
+def query_json(query: Query) -> dict[str, object]:
+    """A query in the shape a request sends it: its items, each with the parts it has."""
+    items = [
+        {
+            key: value
+            for key, value in (
+                ("category", item.category),
+                ("stream", item.stream),
+                ("names", sorted(item.names)),
+                ("tags", sorted(item.tags)),
+            )
+            if value
+        }
+        for item in query.items
+    ]
+    return {"items": items}

@@ -67,7 +67,7 @@ class Api:
     limits: Limits
     on_storage_error: Callable[[str], None] | None = None
 
-    async def _answer(
+    async def answer(
         self,
         request: web.Request,
         parameters: Mapping[str, str],
@@ -97,7 +97,7 @@ class Api:
         async def work() -> web.Response:
             return json_response(info_json(version(), await self.storage.summary()))
 
-        return await self._answer(request, {}, work)
+        return await self.answer(request, {}, work)
 
     async def categories(self, request: web.Request) -> web.Response:
         """``GET /api/v1/categories``: a page of categories."""
@@ -111,7 +111,7 @@ class Api:
             page, token = next_page(found, size, lambda category: category.category)
             return json_response(categories_json(page, token))
 
-        return await self._answer(request, _LIST_PARAMETERS, work)
+        return await self.answer(request, _LIST_PARAMETERS, work)
 
     async def streams(self, request: web.Request) -> web.Response:
         """``GET /api/v1/categories/{category}/streams``: a page of a category's streams."""
@@ -132,7 +132,7 @@ class Api:
             page, token = next_page(found, size, lambda stream: stream.stream)
             return json_response(streams_json(category, page, token))
 
-        return await self._answer(request, _STREAMS_PARAMETERS, work)
+        return await self.answer(request, _STREAMS_PARAMETERS, work)
 
     async def events(self, request: web.Request) -> web.Response:
         """``GET /api/v1/events``: a page of the log's, a category's or a stream's events."""
@@ -161,7 +161,7 @@ class Api:
                 )
             return json_response(events_page_json(page, next_after, more))
 
-        return await self._answer(request, _EVENTS_PARAMETERS, work)
+        return await self.answer(request, _EVENTS_PARAMETERS, work)
 
     async def event(self, request: web.Request) -> web.Response:
         """``GET /api/v1/events/{sequence_number}``: one event of the log, or 404."""
@@ -184,7 +184,7 @@ class Api:
                 )
             return json_response(record_json(found[0]))
 
-        return await self._answer(request, {}, work)
+        return await self.answer(request, {}, work)
 
     async def event_by_id(self, request: web.Request) -> web.Response:
         """``GET /api/v1/events/by-id/{id}``: one event, or 404 (501 from a storage that
@@ -202,7 +202,7 @@ class Api:
                 )
             return json_response(record_json(found))
 
-        return await self._answer(request, {}, work)
+        return await self.answer(request, {}, work)
 
     async def publish(self, request: web.Request) -> web.Response:
         """``POST /api/v1/streams/{category}/{stream}/events``: publish, atomically."""
@@ -247,7 +247,7 @@ class Api:
             )
             return json_response(records_json(records), 201)
 
-        return await self._answer(request, _PUBLISH_PARAMETERS, work)
+        return await self.answer(request, _PUBLISH_PARAMETERS, work)
 
 
 def _too_large(limit: int) -> web.Response:

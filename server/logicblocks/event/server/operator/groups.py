@@ -18,7 +18,7 @@ from .connection import Connection
 from .events_json import rfc3339
 from .output import JsonLines, print_rows
 
-__all__ = ["drop", "groups", "parked", "replay"]
+__all__ = ["drop", "groups", "parked", "parked_event_fields", "replay"]
 
 _GROUP_COLUMNS = ("name", "target", "start", "lag", "parked", "members")
 _PARKED_COLUMNS = (
@@ -63,16 +63,20 @@ def _group_row(group: GroupInfo) -> dict[str, Any]:
     }
 
 
-def _parked_row(event: ParkedEvent) -> dict[str, Any]:
+def parked_event_fields(event: ParkedEvent) -> dict[str, Any]:
+    """Every field of a parked event as plain JSON values, as the gRPC message names them
+    (the HTTP face answers them too)."""
     return {
         "sequence_number": event.sequence_number,
+        "event_id": event.event_id,
         "category": event.category,
         "stream": event.stream,
         "position": event.position,
+        "partition": event.partition,
+        "reason": event.reason,
         "attempts": event.attempts,
         "parked_at": rfc3339(event.parked_at),
         "replaying": event.replaying,
-        "reason": event.reason,
     }
 
 
@@ -88,7 +92,7 @@ def parked(arguments: argparse.Namespace, connection: Connection) -> int:
     """Print a group's parked events, oldest first."""
     with connection.adapter() as adapter:
         found = EventStore(adapter).consumer_group(arguments.group).parked()
-    print_rows((_parked_row(event) for event in found), _PARKED_COLUMNS, arguments.format)
+    print_rows((parked_event_fields(event) for event in found), _PARKED_COLUMNS, arguments.format)
     return 0
 
 

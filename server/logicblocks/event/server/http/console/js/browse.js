@@ -21,7 +21,7 @@ export function crumbs(...steps) {
 }
 
 /** Links to the first page (when past it) and the next (when there is one). */
-function pager(atStart, firstHref, nextHref, nextLabel = "Next page") {
+export function pager(atStart, firstHref, nextHref, nextLabel = "Next page") {
   if (atStart && !nextHref) return null;
   return el(
     "nav",
@@ -31,7 +31,7 @@ function pager(atStart, firstHref, nextHref, nextLabel = "Next page") {
   );
 }
 
-function table(headings, rows, emptyText) {
+export function table(headings, rows, emptyText) {
   if (rows.length === 0) return el("p", { class: "empty" }, emptyText);
   return el(
     "table",

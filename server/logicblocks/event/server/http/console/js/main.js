@@ -4,6 +4,7 @@
 import { ApiError, forgetToken, getJson, storedToken, storeToken } from "./api.js";
 import { showCategories, showEvent, showStream, showStreams } from "./browse.js";
 import { el, replace } from "./dom.js";
+import { showGroups } from "./groups.js";
 import { idHref, parseHash, sequenceHref } from "./routes.js";
 import { hideSummary, showSummary } from "./summary.js";
 import { showTail } from "./tail.js";
@@ -15,6 +16,7 @@ const VIEWS = {
   events: showEvent,
   ids: showEvent,
   tail: showTail,
+  groups: showGroups,
 };
 
 const view = document.getElementById("view");
@@ -68,7 +70,7 @@ function askForToken(refused) {
 function markPlace(section, page) {
   const here = page.querySelector(".crumbs .here");
   document.title = here ? `${here.textContent} · Event store` : "Event store console";
-  const place = section === "tail" ? "#/tail" : "#/";
+  const place = section === "tail" || section === "groups" ? `#/${section}` : "#/";
   for (const link of document.querySelectorAll(".main-nav a")) {
     if (link.getAttribute("href") === place) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

@@ -19,6 +19,8 @@ export const streamHref = (category, stream, query = {}) =>
 export const sequenceHref = (sequenceNumber) => href(["events", String(sequenceNumber)]);
 export const idHref = (id) => href(["ids", id]);
 export const tailHref = (category = null) => href(category ? ["tail", category] : ["tail"]);
+export const groupsHref = () => href(["groups"]);
+export const groupHref = (name, query = {}) => href(["groups", name], query);
 
 /** The route of `hash` ("#/streams/a/b?after=3"): its decoded segments and query. */
 export function parseHash(hash) {
