@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from logicblocks.event.store import EventStore
 from logicblocks.event.store.adapters import GrpcStorageAdapter
 from logicblocks.event.store.groups import GroupSettings
+from logicblocks.event.testing.waiting import wait_until
 from logicblocks.event.types import NewEvent
 from tests.browser.conftest import ConsoleServer, console_server, screenshot
 
@@ -69,6 +70,8 @@ def test_groups_show_lag_parked_events_and_consumers(page: Page, server: Console
         thread.start()
         try:
             assert joined.wait(30)
+            # The page reads the group once: the member must be stored before it does.
+            assert wait_until(lambda: billing.info().members == ("worker-7",), 30)
             page.get_by_role("link", name="billing", exact=True).click()
             expect(page).to_have_title("billing · Event store")
             expect(page.locator(".facts [data-field=parked] dd")).to_have_text("1")

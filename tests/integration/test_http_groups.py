@@ -74,6 +74,9 @@ def test_the_groups_show_their_target_settings_and_state(
     assert audit["start"] == {"end": {}}
     assert audit["lag"] == 1
     assert call("GET", f"{base(server)}/api/v1/groups/billing").json == billing
+    # Whole seconds as integers, as a reader that keeps numbers as their text expects.
+    assert '"retry_backoff": 1,' in answer.text
+    assert '"ack_timeout": 12.5,' in answer.text
 
 
 def test_parked_events_come_a_page_at_a_time(

@@ -302,6 +302,7 @@ class EventStoreServer:
             if self._metrics_endpoint is not None:
                 # Last, so the final counts can be scraped while the server drains.
                 self._metrics_endpoint.stop()
+            self._metrics.groups.close()
         _log.info("event=stopped")
 
     async def wait_for_termination(self) -> None:

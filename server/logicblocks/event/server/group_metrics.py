@@ -9,12 +9,18 @@ Two kinds, from where each fact is known:
 - gauges of each group's stored state, read from storage at each scrape (``watch``): lag
   (events of its target not yet done), parked events and live members. They are the
   group's, not this server's: every server on one database reports the same values. A
-  scrape costs what listing the groups costs (``list_groups``); a scrape whose storage
-  read fails leaves these gauges out rather than failing the whole scrape.
+  scrape costs what listing the groups costs (``list_groups``). It waits for that read
+  at most ``READ_SECONDS``, and leaves these gauges out when the read fails or takes
+  longer, rather than failing or stalling the whole scrape (storage that cannot be
+  reached makes a PostgreSQL read wait for the pool's 10 s, Prometheus's own scrape
+  timeout). One read at a time: scrapes that come while one runs wait for it.
 """
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
@@ -22,9 +28,13 @@ from prometheus_client.registry import Collector
 
 from logicblocks.event.store.groups import GroupInfo
 
-__all__ = ["GroupMetrics", "GroupTraffic"]
+__all__ = ["READ_SECONDS", "GroupMetrics", "GroupStates", "GroupTraffic"]
 
 _log = logging.getLogger("logicblocks.event.server")
+
+# The longest a scrape waits for the groups' state: half of Prometheus's default scrape
+# timeout, so the rest of the page still arrives in time.
+READ_SECONDS = 5.0
 
 
 class GroupTraffic:
@@ -51,30 +61,50 @@ class GroupTraffic:
         self._nacks.inc()
 
 
-class _GroupStates(Collector):
-    """The gauges of every group's stored state, read when scraped."""
+class GroupStates(Collector):
+    """The gauges of every group's stored state, read when scraped (see the module's
+    notes): from ``read`` once ``watch`` set it, waiting at most ``wait`` seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: float = READ_SECONDS) -> None:
         self.read: Callable[[], Sequence[GroupInfo]] | None = None
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._reading: Future[Sequence[GroupInfo]] | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-groups")
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Names only: registering the collector must not read storage.
         yield from self._families(())
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        infos: Sequence[GroupInfo] = ()
-        if self.read is not None:
-            try:
-                infos = self.read()
-            except NotImplementedError:
-                pass  # this storage keeps no groups
-            except Exception as error:
-                # An exception here would fail the whole scrape, every other metric with
-                # it, just when storage trouble makes them most wanted.
-                _log.warning(
-                    "event=metrics_groups_unread error=%s", f"{type(error).__name__}: {error}"
-                )
-        yield from self._families(infos)
+        yield from self._families(self._infos())
+
+    def close(self) -> None:
+        """Read no more; a read under way is left to finish on its own."""
+        self._reader.shutdown(wait=False, cancel_futures=True)
+
+    def _infos(self) -> Sequence[GroupInfo]:
+        if self.read is None:
+            return ()
+        with self._lock:
+            if self._reading is None or self._reading.done():
+                try:
+                    self._reading = self._reader.submit(self.read)
+                except RuntimeError:
+                    return ()  # closed: the server stopped
+            reading = self._reading
+        try:
+            return reading.result(timeout=self._wait)
+        except NotImplementedError:
+            return ()  # this storage keeps no groups
+        except FutureTimeout:
+            problem = f"the read took longer than {self._wait}s"
+        except Exception as error:
+            # Raised here it would fail the whole scrape, every other metric with it, just
+            # when storage trouble makes them most wanted.
+            problem = f"{type(error).__name__}: {error}"
+        _log.warning("event=metrics_groups_unread error=%s", problem)
+        return ()
 
     @staticmethod
     def _families(infos: Sequence[GroupInfo]) -> Iterator[GaugeMetricFamily]:
@@ -131,7 +161,7 @@ class GroupMetrics:
             ["group"],
             registry=registry,
         )
-        self._states = _GroupStates()
+        self._states = GroupStates()
         registry.register(self._states)
 
     def traffic(self, group: str) -> GroupTraffic:
@@ -141,3 +171,7 @@ class GroupMetrics:
     def watch(self, read: Callable[[], Sequence[GroupInfo]]) -> None:
         """Read every group's state from ``read`` (``list_groups``) at each scrape."""
         self._states.read = read
+
+    def close(self) -> None:
+        """The server stopped: read the groups' state no more."""
+        self._states.close()

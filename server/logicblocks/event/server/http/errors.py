@@ -104,11 +104,6 @@ def error_response(
         return json_response(error_body("RESOURCE_EXHAUSTED", str(error)), 429)
     if isinstance(error, GroupNotFoundError):
         return json_response(error_body("NOT_FOUND", str(error)), 404)
-    if isinstance(error, NotImplementedError):
-        # The engine adapter's default for group methods: this storage keeps no groups.
-        return json_response(
-            error_body("UNIMPLEMENTED", "this storage keeps no consumer groups"), 501
-        )
     failure = log_failure(error, method=method)
     if failure != "internal" and on_storage_error is not None:
         on_storage_error(failure)

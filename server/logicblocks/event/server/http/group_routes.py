@@ -8,7 +8,7 @@ request checks of the gRPC face (``group_requests``).
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
@@ -17,8 +17,9 @@ from aiohttp import web
 from logicblocks.event.storage.engine import RecordStorageAdapter
 
 from ..group_requests import group_name, parked_arguments
+from ..groups import UNIMPLEMENTED_MESSAGE
 from . import query
-from .errors import json_response
+from .errors import error_body, json_response
 from .group_json import group_json, groups_json, parked_page_json
 from .routes import Api
 
@@ -46,6 +47,21 @@ class GroupRoutes:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(function, **arguments))
 
+    async def _answer(
+        self,
+        request: web.Request,
+        parameters: Mapping[str, str],
+        work: Callable[[], Awaitable[web.Response]],
+    ) -> web.Response:
+        async def answered() -> web.Response:
+            try:
+                return await work()
+            except NotImplementedError:
+                # The engine adapter's default for group methods.
+                return json_response(error_body("UNIMPLEMENTED", UNIMPLEMENTED_MESSAGE), 501)
+
+        return await self._api.answer(request, parameters, answered)
+
     def _name(self, request: web.Request) -> str:
         return group_name("name", query.path_name(request, "name", "name"), self._api.limits)
 
@@ -55,7 +71,7 @@ class GroupRoutes:
         async def work() -> web.Response:
             return json_response(groups_json(await self._call(self._adapter.list_groups)))
 
-        return await self._api.answer(request, {}, work)
+        return await self._answer(request, {}, work)
 
     async def group(self, request: web.Request) -> web.Response:
         """``GET /api/v1/groups/{name}``: one group, or 404."""
@@ -64,7 +80,7 @@ class GroupRoutes:
             name = self._name(request)
             return json_response(group_json(await self._call(self._adapter.get_group, name=name)))
 
-        return await self._api.answer(request, {"name": "name"}, work)
+        return await self._answer(request, {"name": "name"}, work)
 
     async def parked(self, request: web.Request) -> web.Response:
         """``GET /api/v1/groups/{name}/parked?after=&limit=``: a page of the group's parked
@@ -82,4 +98,4 @@ class GroupRoutes:
             )
             return json_response(parked_page_json(found[:page], len(found) > page))
 
-        return await self._api.answer(request, _PARKED_PARAMETERS, work)
+        return await self._answer(request, _PARKED_PARAMETERS, work)
