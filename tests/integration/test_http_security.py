@@ -31,6 +31,9 @@ READ_ROUTES = [
     "/api/v1/categories/accounts/streams",
     "/api/v1/events",
     "/api/v1/events/0",
+    "/api/v1/groups",
+    "/api/v1/groups/billing",
+    "/api/v1/groups/billing/parked",
 ]
 
 
