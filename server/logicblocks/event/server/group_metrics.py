@@ -13,13 +13,14 @@ Two kinds, from where each fact is known:
   at most ``READ_SECONDS``, and leaves these gauges out when the read fails or takes
   longer, rather than failing or stalling the whole scrape (storage that cannot be
   reached makes a PostgreSQL read wait for the pool's 10 s, Prometheus's own scrape
-  timeout). One read at a time: scrapes that come while one runs wait for it.
+  timeout). One read at a time, in a thread of its own: scrapes that come while one runs
+wait for that one, and a read that hangs never holds up the process's exit.
 """
 
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from prometheus_client import CollectorRegistry, Counter
@@ -70,7 +71,7 @@ class GroupStates(Collector):
         self._wait = wait
         self._lock = threading.Lock()
         self._reading: Future[Sequence[GroupInfo]] | None = None
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-groups")
+        self._closed = False
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Names only: registering the collector must not read storage.
@@ -81,17 +82,15 @@ class GroupStates(Collector):
 
     def close(self) -> None:
         """Read no more; a read under way is left to finish on its own."""
-        self._reader.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
 
     def _infos(self) -> Sequence[GroupInfo]:
-        if self.read is None:
+        read = self.read
+        if read is None or self._closed:
             return ()
         with self._lock:
             if self._reading is None or self._reading.done():
-                try:
-                    self._reading = self._reader.submit(self.read)
-                except RuntimeError:
-                    return ()  # closed: the server stopped
+                self._reading = _started(read)
             reading = self._reading
         try:
             return reading.result(timeout=self._wait)
@@ -130,6 +129,22 @@ class GroupStates(Collector):
         yield lag
         yield parked
         yield members
+
+
+def _started(read: Callable[[], Sequence[GroupInfo]]) -> Future[Sequence[GroupInfo]]:
+    # A daemon thread per read (one read runs at a time): an executor's worker would be
+    # joined at exit, and would keep a hung read's server process from ending.
+    future: Future[Sequence[GroupInfo]] = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(read())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="metrics-groups", daemon=True).start()
+    return future
 
 
 class GroupMetrics:

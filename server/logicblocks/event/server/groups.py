@@ -39,7 +39,7 @@ from .group_requests import (
 from .limits import DEFAULT_LIMITS, Limits, SubscriptionSlots
 from .status import status_for, storage_failure
 
-__all__ = ["GROUPS_SERVICE_NAME", "ConsumerGroupServicer"]
+__all__ = ["GROUPS_SERVICE_NAME", "UNIMPLEMENTED_MESSAGE", "ConsumerGroupServicer", "call_on"]
 
 _log = logging.getLogger("logicblocks.event.server")
 
@@ -54,6 +54,13 @@ UNIMPLEMENTED_MESSAGE = "this server's storage keeps no consumer groups"
 _MESSAGE_BYTES = 1024 * 1024
 
 _Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def call_on(executor: Executor, function: Callable[..., _T], **arguments: Any) -> _T:
+    """``function(**arguments)`` on ``executor``: a blocking group method of the engine
+    adapter, called without holding up the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, functools.partial(function, **arguments))
 
 
 class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceServicer):
@@ -96,8 +103,7 @@ class ConsumerGroupServicer(consumer_groups_pb2_grpc.ConsumerGroupServiceService
         await asyncio.gather(*(stream.leave() for stream in streams), return_exceptions=True)
 
     async def _call(self, function: Callable[..., _T], **arguments: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, **arguments))
+        return await call_on(self._executor, function, **arguments)
 
     async def _abort(self, context: _Context, error: Exception, method: str) -> None:
         if isinstance(error, NotImplementedError):

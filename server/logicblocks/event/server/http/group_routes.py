@@ -6,8 +6,6 @@ implementation of groups, on the storage threads (the adapter is blocking), with
 request checks of the gRPC face (``group_requests``).
 """
 
-import asyncio
-import functools
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -17,7 +15,7 @@ from aiohttp import web
 from logicblocks.event.storage.engine import RecordStorageAdapter
 
 from ..group_requests import group_name, parked_arguments
-from ..groups import UNIMPLEMENTED_MESSAGE
+from ..groups import UNIMPLEMENTED_MESSAGE, call_on
 from . import query
 from .errors import error_body, json_response
 from .group_json import group_json, groups_json, parked_page_json
@@ -44,8 +42,7 @@ class GroupRoutes:
         self._executor = executor
 
     async def _call(self, function: Callable[..., _T], **arguments: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, **arguments))
+        return await call_on(self._executor, function, **arguments)
 
     async def _answer(
         self,
